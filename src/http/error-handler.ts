@@ -1,0 +1,80 @@
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { InvalidTenantContext } from '../db/tenant.js';
+import { AppError, OAuthError, problemOf, unavailable } from './errors.js';
+import { fieldErrors } from './validation.js';
+
+const FASTIFY_CODES: Record<string, () => AppError> = {
+  FST_ERR_CTP_BODY_TOO_LARGE: () => new AppError('PAYLOAD_TOO_LARGE', 'Request bodies are limited to 64 KiB'),
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: () => new AppError('UNSUPPORTED_MEDIA_TYPE', 'Send the body as application/json'),
+  FST_ERR_CTP_INVALID_JSON_BODY: () => new AppError('MALFORMED_JSON'),
+  FST_ERR_CTP_EMPTY_JSON_BODY: () => new AppError('MALFORMED_JSON', 'The body is empty but Content-Type is application/json'),
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: () => new AppError('VALIDATION_FAILED', 'Content-Length does not match the body'),
+  FST_ERR_CTP_INVALID_TYPE: () => new AppError('UNSUPPORTED_MEDIA_TYPE', 'Invalid Content-Type header'),
+};
+
+// PostgreSQL errors that mean "try again", never "you sent something wrong".
+const TRANSIENT_SQLSTATES = new Set(['57014', '53300', '57P01', '57P03', '40001', '40P01', '08000', '08003', '08006']);
+
+export function toAppError(err: unknown): AppError {
+  if (err instanceof AppError) return err;
+  if (err instanceof InvalidTenantContext) return new AppError('NOT_FOUND', 'Organization not found');
+  const e = err as FastifyError & { validation?: unknown; validationContext?: string };
+  if (e && Array.isArray(e.validation)) {
+    return new AppError('VALIDATION_FAILED', 'The request does not match the schema', fieldErrors(e.validation, e.validationContext));
+  }
+  if (e && typeof e.code === 'string') {
+    const known = FASTIFY_CODES[e.code];
+    if (known) return known();
+    if (TRANSIENT_SQLSTATES.has(e.code)) return unavailable('The database is busy; retry shortly');
+  }
+  if (e instanceof SyntaxError && (e as FastifyError).statusCode === 400) return new AppError('MALFORMED_JSON');
+  const status = (e as FastifyError)?.statusCode;
+  if (status === 404) return new AppError('NOT_FOUND');
+  if (status === 405) return new AppError('METHOD_NOT_ALLOWED');
+  if (status === 413) return new AppError('PAYLOAD_TOO_LARGE');
+  if (status === 415) return new AppError('UNSUPPORTED_MEDIA_TYPE');
+  if (status !== undefined && status >= 400 && status < 500) return new AppError('VALIDATION_FAILED', 'The request is malformed');
+  return new AppError('INTERNAL', 'An unexpected error occurred; it has been logged');
+}
+
+function sendOAuth(err: unknown, appErr: AppError, reply: FastifyReply) {
+  const o =
+    err instanceof OAuthError
+      ? err
+      : new OAuthError(
+          'invalid_request',
+          appErr.errors?.map((f) => `${f.path} ${f.message}`).join('; ') || appErr.detail || appErr.message,
+          appErr.status,
+          appErr.headers,
+        );
+  const body: Record<string, string> = { error: o.error, error_description: o.description };
+  if (appErr.status >= 500 && !(err instanceof OAuthError)) {
+    body.error = appErr.status === 503 ? 'temporarily_unavailable' : 'server_error';
+  }
+  return reply
+    .status(o.status)
+    .headers({ 'cache-control': 'no-store', ...(o.headers ?? {}) })
+    .type('application/json')
+    .send(body);
+}
+
+export function registerErrorHandling(app: FastifyInstance) {
+  app.setErrorHandler((err, request: FastifyRequest, reply: FastifyReply) => {
+    const appErr = toAppError(err);
+    if (appErr.code === 'INTERNAL') request.log.error({ err }, 'unhandled error');
+    else if (appErr.status >= 500) request.log.warn({ err }, appErr.message);
+    if (request.routeOptions.config?.oauth) return sendOAuth(err, appErr, reply);
+    return reply
+      .status(appErr.status)
+      .headers(appErr.headers ?? {})
+      .type('application/problem+json')
+      .send(problemOf(appErr, request.id));
+  });
+
+  app.setNotFoundHandler((request, reply) => {
+    reply
+      .status(404)
+      .type('application/problem+json')
+      .send(problemOf(new AppError('NOT_FOUND', `No route for ${request.method} ${request.url.split('?')[0]}`), request.id));
+  });
+}
