@@ -9,7 +9,13 @@ import { uuidv7 } from './db/ids.js';
 import { registerErrorHandling } from './http/error-handler.js';
 import { registerMetrics } from './http/metrics.js';
 import { opsRoutes } from './http/ops-routes.js';
+import { MemoryStore, RateLimiter, RedisStore } from './http/rate-limit.js';
 import { validatorCompiler } from './http/validation.js';
+import { authRoutes } from './modules/auth/auth.routes.js';
+import type { AuthDeps } from './modules/auth/auth.service.js';
+import { KeyStore } from './modules/auth/keys.js';
+import { oauthRoutes } from './modules/auth/oauth.routes.js';
+import { AccessTokens, CLOCK_TOLERANCE_SECONDS } from './modules/auth/tokens.js';
 
 export type App = FastifyInstance<RawServerDefault, IncomingMessage, ServerResponse, FastifyBaseLogger, TypeBoxTypeProvider>;
 
@@ -18,12 +24,21 @@ declare module 'fastify' {
     config: Readonly<Config>;
     db: Database;
     state: { draining: boolean };
+    services: Services;
   }
   interface FastifyContextConfig {
     /** Errors on this route use the OAuth 2.0 format (RFC 6749 §5.2) instead of problem+json. */
     oauth?: boolean;
   }
 }
+
+export interface Services {
+  keys: KeyStore;
+  tokens: AccessTokens;
+  limiter: RateLimiter;
+}
+
+const KEY_RELOAD_MS = 60_000;
 
 const SANE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
@@ -58,6 +73,24 @@ export async function buildApp(config: Readonly<Config>, db: Database): Promise<
   app.decorate('config', config);
   app.decorate('db', db);
   app.decorate('state', { draining: false });
+  app.decorateRequest('principal', null);
+
+  const keys = new KeyStore(db, config.accessTokenTtl + CLOCK_TOLERANCE_SECONDS);
+  await keys.load();
+  // Keys rotated by `tenantry keys rotate` (possibly on another instance) are picked up here.
+  const keyReload = setInterval(() => keys.load().catch((err) => app.log.warn({ err }, 'reloading signing keys failed')), KEY_RELOAD_MS).unref();
+  const limiter = new RateLimiter(
+    config.redisUrl ? new RedisStore(config.redisUrl) : new MemoryStore(),
+    config.rateLimit.max,
+    config.rateLimit.windowMs,
+    (err) => app.log.warn({ err }, 'rate-limit store unavailable; request allowed'),
+  );
+  const services: Services = { keys, tokens: new AccessTokens(keys, config), limiter };
+  app.decorate('services', services);
+  app.addHook('onClose', async () => {
+    clearInterval(keyReload);
+    await limiter.close();
+  });
   app.setValidatorCompiler(validatorCompiler);
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
@@ -80,6 +113,9 @@ export async function buildApp(config: Readonly<Config>, db: Database): Promise<
   await app.register(swaggerUi, { routePrefix: '/docs' });
 
   opsRoutes(app, metrics);
+  const authDeps: AuthDeps = { db, tokens: services.tokens, config };
+  authRoutes(app, authDeps);
+  await oauthRoutes(app, authDeps);
   await app.ready();
   return app;
 }

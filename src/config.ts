@@ -143,5 +143,5 @@ function parseTrustProxy(raw: string | undefined, problems: string[]): boolean |
 
 /** A configuration for tests and tools: defaults plus overrides, without reading the process environment. */
 export function testConfig(overrides: Partial<Config> = {}): Readonly<Config> {
-  return Object.freeze({ ...loadConfig({ LOG_LEVEL: 'silent' }), ...overrides });
+  return Object.freeze({ ...loadConfig({ LOG_LEVEL: 'silent', RATE_LIMIT_MAX: '1000000' }), ...overrides });
 }

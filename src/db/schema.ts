@@ -38,6 +38,33 @@ export interface MembershipsTable {
   updated_at: UpdatedAt;
 }
 
+export interface SigningKeysTable {
+  kid: string;
+  alg: ColumnType<string, string | undefined, never>;
+  public_jwk: ColumnType<Record<string, unknown>, string, never>;
+  private_pkcs8: string;
+  created_at: CreatedAt;
+  retired_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
+}
+
+export interface SessionsTable {
+  id: string;
+  user_id: string;
+  client_id: string;
+  active_organization_id: string | null;
+  created_at: CreatedAt;
+  expires_at: ColumnType<Date, Date, never>;
+  revoked_at: ColumnType<Date | null, never, Date | null>;
+  revoked_reason: string | null;
+}
+
+export interface RefreshTokensTable {
+  token_hash: Buffer;
+  session_id: string;
+  created_at: CreatedAt;
+  used_at: ColumnType<Date | null, never, Date | null>;
+}
+
 export interface SchemaMigrationsTable {
   version: number;
   name: string;
@@ -48,5 +75,8 @@ export interface Schema {
   users: UsersTable;
   organizations: OrganizationsTable;
   memberships: MembershipsTable;
+  signing_keys: SigningKeysTable;
+  sessions: SessionsTable;
+  refresh_tokens: RefreshTokensTable;
   schema_migrations: SchemaMigrationsTable;
 }

@@ -10,12 +10,16 @@ export interface TenantContext {
   orgId: string | null;
   /** The acting user; null for anonymous work (signup, login). */
   userId: string | null;
+  /** The session behind the caller's access token, checked for revocation. */
+  sessionId?: string | null;
 }
 
 /** What the database says about the caller at the start of the transaction. */
 export interface Entered {
   memberRole: Role | null;
   orgStatus: OrganizationStatus | null;
+  platformRole: 'platform_admin' | null;
+  sessionLive: boolean;
 }
 
 export class InvalidTenantContext extends Error {
@@ -25,21 +29,38 @@ export class InvalidTenantContext extends Error {
   }
 }
 
+const validId = (v: string | null | undefined) => v === null || v === undefined || isUuid(v);
+
 /**
- * Runs `fn` in one transaction as the application role, with the tenant and user
- * set transaction-locally (`set_config(..., true)`, bound parameters). The
+ * Switches the transaction to the application role and sets tenant and user
+ * transaction-locally (`set_config(..., true)`, bound parameters). Returns the
+ * caller's current membership, platform role and session state in the same statement.
+ * May be called again inside a transaction to change the context.
+ */
+export async function enterTenant(tx: Tx, ctx: TenantContext): Promise<Entered> {
+  // Checked before any SQL runs: a non-UUID never reaches the database.
+  if (!validId(ctx.orgId) || !validId(ctx.userId) || !validId(ctx.sessionId)) throw new InvalidTenantContext();
+  const { rows } = await sql<{
+    member_role: Role | null;
+    org_status: OrganizationStatus | null;
+    platform_role: 'platform_admin' | null;
+    session_live: boolean;
+  }>`select * from tenantry_enter(${ctx.orgId}::uuid, ${ctx.userId}::uuid, ${ctx.sessionId ?? null}::uuid)`.execute(tx);
+  const row = rows[0]!;
+  return {
+    memberRole: row.member_role,
+    orgStatus: row.org_status,
+    platformRole: row.platform_role,
+    sessionLive: row.session_live,
+  };
+}
+
+/**
+ * Runs `fn` in one transaction entered with `ctx` (see enterTenant). The
  * transaction always ends: COMMIT on success, ROLLBACK on error, and a connection
  * whose ROLLBACK failed is destroyed, never pooled again.
  */
 export async function withTenant<T>(db: Database, ctx: TenantContext, fn: (tx: Tx, entered: Entered) => Promise<T>): Promise<T> {
-  // Checked before any SQL runs: a non-UUID never reaches the database.
-  if ((ctx.orgId !== null && !isUuid(ctx.orgId)) || (ctx.userId !== null && !isUuid(ctx.userId))) {
-    throw new InvalidTenantContext();
-  }
-  return db.kysely.transaction().execute(async (tx) => {
-    const { rows } = await sql<{ member_role: Role | null; org_status: OrganizationStatus | null }>`
-      select member_role, org_status from tenantry_enter(${ctx.orgId}::uuid, ${ctx.userId}::uuid)`.execute(tx);
-    const row = rows[0];
-    return fn(tx, { memberRole: row?.member_role ?? null, orgStatus: row?.org_status ?? null });
-  });
+  if (!validId(ctx.orgId) || !validId(ctx.userId) || !validId(ctx.sessionId)) throw new InvalidTenantContext();
+  return db.kysely.transaction().execute(async (tx) => fn(tx, await enterTenant(tx, ctx)));
 }

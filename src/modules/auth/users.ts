@@ -1,0 +1,32 @@
+import { AppError } from '../../http/errors.js';
+
+// Rules for user fields, applied after schema validation (which bounds raw sizes).
+
+const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+
+/** Trimmed and lower-cased; one account per normalised email. */
+export function normalizeEmail(raw: string, path = '/body/email'): string {
+  const email = raw.trim().toLowerCase();
+  if (email.length > 254 || !EMAIL.test(email)) {
+    throw new AppError('VALIDATION_FAILED', 'Invalid email address', [{ path, message: 'must be an email address of at most 254 characters' }]);
+  }
+  return email;
+}
+
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
+
+export function normalizeName(raw: string, path = '/body/name'): string {
+  const name = raw.trim();
+  if (name.length < 1 || name.length > 120 || CONTROL.test(name)) {
+    throw new AppError('VALIDATION_FAILED', 'Invalid name', [{ path, message: 'must be 1 to 120 characters without control characters' }]);
+  }
+  return name;
+}
+
+export function checkPassword(password: string, path = '/body/password'): string {
+  if (password.length < 12 || password.length > 256) {
+    throw new AppError('VALIDATION_FAILED', 'Invalid password', [{ path, message: 'must be 12 to 256 characters' }]);
+  }
+  return password;
+}

@@ -1,0 +1,35 @@
+// The permission table of the product, as data. Every authorization decision goes through can().
+import type { Role } from '../../db/schema.js';
+
+export const ROLES = ['owner', 'admin', 'member', 'viewer'] as const satisfies readonly Role[];
+
+export const PERMISSIONS = [
+  'organization:read',
+  'members:read',
+  'data:read',
+  'data:write',
+  'organization:update',
+  'members:manage',
+  'invitations:manage',
+  'audit:read',
+  'organization:delete',
+  'owners:manage',
+] as const;
+export type Permission = (typeof PERMISSIONS)[number];
+
+const viewer: Permission[] = ['organization:read', 'members:read', 'data:read'];
+const member: Permission[] = [...viewer, 'data:write'];
+const admin: Permission[] = [...member, 'organization:update', 'members:manage', 'invitations:manage', 'audit:read'];
+const owner: Permission[] = [...admin, 'organization:delete', 'owners:manage'];
+
+export const ROLE_PERMISSIONS: Readonly<Record<Role, readonly Permission[]>> = Object.freeze({ owner, admin, member, viewer });
+
+const RANK: Readonly<Record<Role, number>> = { owner: 4, admin: 3, member: 2, viewer: 1 };
+
+export const can = (role: Role | null | undefined, permission: Permission): boolean =>
+  role != null && ROLE_PERMISSIONS[role].includes(permission);
+
+/** True when `a` is at least as high as `b` (nobody grants a role above their own). */
+export const atLeast = (a: Role, b: Role): boolean => RANK[a] >= RANK[b];
+
+export const permissionsOf = (role: Role): Permission[] => [...ROLE_PERMISSIONS[role]];
