@@ -15,6 +15,7 @@ import { authRoutes } from './modules/auth/auth.routes.js';
 import type { AuthDeps } from './modules/auth/auth.service.js';
 import { KeyStore } from './modules/auth/keys.js';
 import { oauthRoutes } from './modules/auth/oauth.routes.js';
+import { organizationRoutes } from './modules/organizations/organizations.routes.js';
 import { AccessTokens, CLOCK_TOLERANCE_SECONDS } from './modules/auth/tokens.js';
 
 export type App = FastifyInstance<RawServerDefault, IncomingMessage, ServerResponse, FastifyBaseLogger, TypeBoxTypeProvider>;
@@ -116,6 +117,7 @@ export async function buildApp(config: Readonly<Config>, db: Database): Promise<
   const authDeps: AuthDeps = { db, tokens: services.tokens, config };
   authRoutes(app, authDeps);
   await oauthRoutes(app, authDeps);
+  organizationRoutes(app);
   await app.ready();
   return app;
 }

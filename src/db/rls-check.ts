@@ -2,13 +2,15 @@ import { sql } from 'kysely';
 import type { Database } from './database.js';
 
 export const APP_ROLE = 'tenantry_app';
+/** Every role requests run as: none may own a table or bypass RLS. */
+export const REQUEST_ROLES = [APP_ROLE, 'tenantry_platform'];
 
 export interface IsolationReport {
   /** Tenant tables (an organization_id column, or organizations itself) without enabled and forced RLS. */
   unprotectedTables: string[];
-  /** Tables the application role owns (an owner could turn RLS off). */
+  /** Tables a request role owns (an owner could turn RLS off). */
   ownedByAppRole: string[];
-  /** Dangerous attributes of the application role. */
+  /** Dangerous attributes of the request roles. */
   roleProblems: string[];
 }
 
@@ -24,15 +26,15 @@ export async function checkIsolation(db: Database): Promise<IsolationReport> {
         where a.attrelid = c.oid and a.attname = 'organization_id' and not a.attisdropped))
     order by 1`.execute(db.kysely);
   const owned = await sql<{ relname: string }>`
-    select c.relname from pg_class c where c.relowner = (select oid from pg_roles where rolname = ${APP_ROLE})
-    order by 1`.execute(db.kysely);
-  const role = await sql<{ rolsuper: boolean; rolbypassrls: boolean }>`
-    select rolsuper, rolbypassrls from pg_roles where rolname = ${APP_ROLE}`.execute(db.kysely);
-  const r = role.rows[0];
-  const roleProblems = !r ? [`role ${APP_ROLE} does not exist`] : [
-    ...(r.rolsuper ? [`${APP_ROLE} is a superuser`] : []),
-    ...(r.rolbypassrls ? [`${APP_ROLE} has BYPASSRLS`] : []),
-  ];
+    select c.relname from pg_class c join pg_roles r on r.oid = c.relowner
+    where r.rolname = any(${REQUEST_ROLES}::text[]) order by 1`.execute(db.kysely);
+  const roles = await sql<{ rolname: string; rolsuper: boolean; rolbypassrls: boolean }>`
+    select rolname, rolsuper, rolbypassrls from pg_roles where rolname = any(${REQUEST_ROLES}::text[])`.execute(db.kysely);
+  const roleProblems = REQUEST_ROLES.flatMap((name) => {
+    const r = roles.rows.find((x) => x.rolname === name);
+    if (!r) return [`role ${name} does not exist`];
+    return [...(r.rolsuper ? [`${name} is a superuser`] : []), ...(r.rolbypassrls ? [`${name} has BYPASSRLS`] : [])];
+  });
   return {
     unprotectedTables: tables.rows.filter((t) => !t.protected).map((t) => t.table_name),
     ownedByAppRole: owned.rows.map((o) => o.relname),

@@ -65,6 +65,20 @@ export interface RefreshTokensTable {
   used_at: ColumnType<Date | null, never, Date | null>;
 }
 
+export interface AuditEventsTable {
+  organization_id: string;
+  id: string;
+  actor_type: 'user' | 'platform_admin' | 'system';
+  actor_id: string | null;
+  action: string;
+  target_type: string | null;
+  target_id: string | null;
+  data: ColumnType<Record<string, unknown>, string, never>;
+  ip: string | null;
+  request_id: string | null;
+  occurred_at: ColumnType<Date, never, never>;
+}
+
 export interface SchemaMigrationsTable {
   version: number;
   name: string;
@@ -78,5 +92,6 @@ export interface Schema {
   signing_keys: SigningKeysTable;
   sessions: SessionsTable;
   refresh_tokens: RefreshTokensTable;
+  audit_events: AuditEventsTable;
   schema_migrations: SchemaMigrationsTable;
 }

@@ -1,5 +1,6 @@
 import type { FastifyRequest } from 'fastify';
 import { unauthenticated, type AccessTokens, type Principal } from '../modules/auth/tokens.js';
+import type { Caller } from '../modules/members/access.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -18,6 +19,11 @@ export function authenticate(tokens: AccessTokens) {
     if (!m) throw unauthenticated('The access token is invalid');
     request.principal = await tokens.verify(m[1]!);
   };
+}
+
+/** The authenticated caller and the request facts the audit log keeps. */
+export function callerOf(request: FastifyRequest): Caller {
+  return { principal: principalOf(request), meta: { ip: request.ip, requestId: request.id } };
 }
 
 /** The authenticated caller of a route that uses `authenticate`. */

@@ -13,6 +13,7 @@ export const ERRORS = {
   SLUG_TAKEN: { status: 409, title: 'Slug is already taken' },
   LAST_OWNER: { status: 409, title: 'An organization must keep at least one owner' },
   ALREADY_MEMBER: { status: 409, title: 'Already a member of this organization' },
+  INVALID_STATE: { status: 409, title: 'The resource is not in a state that allows this' },
   INVITATION_PENDING: { status: 409, title: 'A pending invitation already exists for this email' },
   INVITATION_INVALID: { status: 400, title: 'Invitation is invalid, expired or already used' },
   PAYLOAD_TOO_LARGE: { status: 413, title: 'Request body is too large' },

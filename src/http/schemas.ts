@@ -3,7 +3,8 @@ import { Type, type TSchema } from '@sinclair/typebox';
 // Shared schema pieces. Bodies are closed objects: unknown fields are a 400.
 
 export const Uuid = Type.String({ format: 'uuid' });
-export const Timestamp = Type.String({ format: 'date-time' });
+/** RFC 3339; rows carry Date objects, which the serializer writes as ISO strings. */
+export const Timestamp = Type.Unsafe<Date | string>({ type: 'string', format: 'date-time' });
 
 export const Problem = Type.Object(
   {
@@ -15,7 +16,7 @@ export const Problem = Type.Object(
     errors: Type.Optional(Type.Array(Type.Object({ path: Type.String(), message: Type.String() }))),
     request_id: Type.String(),
   },
-  { $id: 'Problem', description: 'RFC 9457 problem details' },
+  { title: 'Problem', description: 'RFC 9457 problem details' },
 );
 
 export const closed = <T extends Parameters<typeof Type.Object>[0]>(props: T, opts: Parameters<typeof Type.Object>[1] = {}) =>

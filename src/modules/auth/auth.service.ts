@@ -4,6 +4,7 @@ import { uuidv7 } from '../../db/ids.js';
 import type { Role } from '../../db/schema.js';
 import { enterTenant, withTenant, type Tx } from '../../db/tenant.js';
 import { AppError, OAuthError } from '../../http/errors.js';
+import { record, type RequestMeta } from '../audit/audit.js';
 import { hashPassword, verifyPassword } from './passwords.js';
 import {
   createSession,
@@ -20,8 +21,6 @@ export interface AuthDeps {
   db: Database;
   tokens: AccessTokens;
   config: Readonly<Config>;
-  /** Called inside the transaction of a detected refresh-token reuse (audit). */
-  onRefreshReuse?: (tx: Tx, e: { sessionId: string; userId: string; organizationId: string | null }) => Promise<void>;
 }
 
 export interface TokenResponse {
@@ -118,12 +117,27 @@ export async function login(deps: AuthDeps, input: { email: string; password: st
 
 const invalidGrant = (d = 'The refresh token is invalid, expired or revoked') => new OAuthError('invalid_grant', d);
 
-export async function refresh(deps: AuthDeps, input: { refreshToken: string; organizationId?: string | undefined; clientId?: string | undefined }) {
+export async function refresh(
+  deps: AuthDeps,
+  input: { refreshToken: string; organizationId?: string | undefined; clientId?: string | undefined },
+  meta: RequestMeta,
+) {
   if (input.clientId !== undefined && input.clientId !== deps.config.clientId) throw invalidGrant('The refresh token was not issued to this client');
   const outcome = await withTenant(deps.db, { orgId: null, userId: null }, async (tx) => {
     const r = await rotateRefreshToken(tx, input.refreshToken);
     if (r.kind === 'reused') {
-      await deps.onRefreshReuse?.(tx, r);
+      if (r.organizationId) {
+        // Theft is worth telling the organization the session was scoped to.
+        await enterTenant(tx, { orgId: r.organizationId, userId: null });
+        await record(tx, {
+          organizationId: r.organizationId,
+          actor: { type: 'system', id: null },
+          action: 'session.refresh_reuse_detected',
+          target: { type: 'session', id: r.sessionId },
+          data: { user_id: r.userId },
+          meta,
+        });
+      }
       return { error: invalidGrant('The refresh token was already used; the session has been ended') };
     }
     if (r.kind === 'invalid') return { error: invalidGrant() };

@@ -53,7 +53,11 @@ export async function oauthRoutes(app: App, deps: AuthDeps) {
         if (b.grant_type !== 'refresh_token') throw new OAuthError('unsupported_grant_type', 'Only grant_type=refresh_token is supported');
         if (!b.refresh_token) throw new OAuthError('invalid_request', 'refresh_token is required');
         if (b.organization_id !== undefined && !isUuid(b.organization_id)) throw new OAuthError('invalid_request', 'organization_id must be a UUID');
-        return refresh(deps, { refreshToken: b.refresh_token, organizationId: b.organization_id, clientId: b.client_id });
+        return refresh(
+          deps,
+          { refreshToken: b.refresh_token, organizationId: b.organization_id, clientId: b.client_id },
+          { ip: request.ip, requestId: request.id },
+        );
       },
     );
 

@@ -24,6 +24,16 @@ const owner: Permission[] = [...admin, 'organization:delete', 'owners:manage'];
 
 export const ROLE_PERMISSIONS: Readonly<Record<Role, readonly Permission[]>> = Object.freeze({ owner, admin, member, viewer });
 
+/** What a platform admin may do in any organization, member or not. Suspension is theirs alone. */
+export type PlatformPermission = Permission | 'organization:suspend';
+export const PLATFORM_PERMISSIONS: readonly PlatformPermission[] = [
+  'organization:read',
+  'members:read',
+  'audit:read',
+  'organization:delete',
+  'organization:suspend',
+];
+
 const RANK: Readonly<Record<Role, number>> = { owner: 4, admin: 3, member: 2, viewer: 1 };
 
 export const can = (role: Role | null | undefined, permission: Permission): boolean =>
