@@ -15,6 +15,7 @@ import { authRoutes } from './modules/auth/auth.routes.js';
 import type { AuthDeps } from './modules/auth/auth.service.js';
 import { KeyStore } from './modules/auth/keys.js';
 import { oauthRoutes } from './modules/auth/oauth.routes.js';
+import { invitationRoutes } from './modules/invitations/invitations.routes.js';
 import { organizationRoutes } from './modules/organizations/organizations.routes.js';
 import { AccessTokens, CLOCK_TOLERANCE_SECONDS } from './modules/auth/tokens.js';
 
@@ -118,6 +119,7 @@ export async function buildApp(config: Readonly<Config>, db: Database): Promise<
   authRoutes(app, authDeps);
   await oauthRoutes(app, authDeps);
   organizationRoutes(app);
+  invitationRoutes(app, { db, config });
   await app.ready();
   return app;
 }

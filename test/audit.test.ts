@@ -66,7 +66,7 @@ describe.each(ENGINES)('audit log (%s)', (engine) => {
     const all: string[] = [];
     let cursor: string | null = null;
     do {
-      const page = (await req('GET', `${base}?limit=2${cursor ? `&cursor=${cursor}` : ''}`, o.owner.access)).json();
+      const page: { data: Array<{ id: string }>; next_cursor: string | null } = (await req('GET', `${base}?limit=2${cursor ? `&cursor=${cursor}` : ''}`, o.owner.access)).json();
       all.push(...page.data.map((e: { id: string }) => e.id));
       cursor = page.next_cursor;
     } while (cursor);

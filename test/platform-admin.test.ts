@@ -39,7 +39,7 @@ describe.each(ENGINES)('platform administration (%s)', (engine) => {
     const ids: string[] = [];
     let cursor: string | null = null;
     do {
-      const page = (await req('GET', `/v1/organizations?limit=1${cursor ? `&cursor=${cursor}` : ''}`, admin.access)).json();
+      const page: { data: Array<{ id: string }>; next_cursor: string | null } = (await req('GET', `/v1/organizations?limit=1${cursor ? `&cursor=${cursor}` : ''}`, admin.access)).json();
       ids.push(...page.data.map((o: { id: string }) => o.id));
       cursor = page.next_cursor;
     } while (cursor);

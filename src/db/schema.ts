@@ -79,6 +79,35 @@ export interface AuditEventsTable {
   occurred_at: ColumnType<Date, never, never>;
 }
 
+export interface InvitationsTable {
+  organization_id: string;
+  id: string;
+  email: string;
+  role: Role;
+  token_hash: Buffer;
+  invited_by: string | null;
+  status: ColumnType<'pending' | 'accepted' | 'revoked' | 'expired', 'pending' | undefined, 'accepted' | 'revoked' | 'expired'>;
+  expires_at: ColumnType<Date, Date, never>;
+  created_at: CreatedAt;
+  accepted_at: ColumnType<Date | null, never, Date>;
+  accepted_by: ColumnType<string | null, never, string>;
+  revoked_at: ColumnType<Date | null, never, Date>;
+}
+
+export interface EmailOutboxTable {
+  id: string;
+  recipient: string;
+  subject: string;
+  text_body: string | null;
+  html_body: string | null;
+  attempts: ColumnType<number, never, number>;
+  next_attempt_at: ColumnType<Date, Date | undefined, Date>;
+  last_error: ColumnType<string | null, never, string | null>;
+  sent_at: ColumnType<Date | null, never, Date>;
+  failed_at: ColumnType<Date | null, never, Date>;
+  created_at: CreatedAt;
+}
+
 export interface SchemaMigrationsTable {
   version: number;
   name: string;
@@ -93,5 +122,7 @@ export interface Schema {
   sessions: SessionsTable;
   refresh_tokens: RefreshTokensTable;
   audit_events: AuditEventsTable;
+  invitations: InvitationsTable;
+  email_outbox: EmailOutboxTable;
   schema_migrations: SchemaMigrationsTable;
 }

@@ -1,6 +1,7 @@
 import type { App } from '../../app.js';
 import { authenticate, principalOf } from '../../http/auth-plugin.js';
 import { bearer, errorResponses } from '../../http/schemas.js';
+import { acceptOnSignup } from '../invitations/invitations.service.js';
 import { getMe, login, signup, updateMe, type AuthDeps } from './auth.service.js';
 import { LoginBody, Me, PatchMeBody, SignupBody, SignupResponse, TokenResponse } from './auth.schemas.js';
 
@@ -14,7 +15,9 @@ export function authRoutes(app: App, deps: AuthDeps) {
     { schema: { tags, summary: 'Create an account', body: SignupBody, response: { 201: SignupResponse, ...errorResponses(400, 409, 413, 415, 429) } } },
     async (request, reply) => {
       await limiter.check([`signup:ip:${request.ip}`, `signup:email:${request.body.email.trim().toLowerCase()}`]);
-      const { tokens, user } = await signup(deps, request.body);
+      const { invitation_token: invitation, ...input } = request.body;
+      const meta = { ip: request.ip, requestId: request.id };
+      const { tokens, user } = await signup(deps, input, invitation ? acceptOnSignup(invitation, meta) : undefined);
       return reply.status(201).header('cache-control', 'no-store').send({ ...tokens, user });
     },
   );

@@ -17,7 +17,12 @@ export const TokenResponse = Type.Object({
 
 export const User = Type.Object({ id: Uuid, email: Type.String(), name: Type.String() });
 
-export const SignupBody = closed({ email: Email, password: Password, name: Name });
+export const SignupBody = closed({
+  email: Email,
+  password: Password,
+  name: Name,
+  invitation_token: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: 'Join the inviting organization; the email must be the invited one' })),
+});
 export const SignupResponse = Type.Composite([TokenResponse, Type.Object({ user: User })]);
 
 export const LoginBody = closed({ email: Email, password: Type.String({ minLength: 1, maxLength: 256 }), organization_id: Type.Optional(Uuid) });
