@@ -1,12 +1,13 @@
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type RawServerDefault } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type RawServerDefault } from 'fastify';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Config } from './config.js';
 import type { Database } from './db/database.js';
 import { uuidv7 } from './db/ids.js';
-import { registerErrorHandling } from './http/error-handler.js';
+import { registerErrorHandling, toAppError } from './http/error-handler.js';
+import { problemOf } from './http/errors.js';
 import { registerMetrics } from './http/metrics.js';
 import { opsRoutes } from './http/ops-routes.js';
 import { MemoryStore, RateLimiter, RedisStore } from './http/rate-limit.js';
@@ -44,18 +45,16 @@ const KEY_RELOAD_MS = 60_000;
 
 const SANE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
+const SECRET_FIELDS = ['password', 'current_password', 'token', 'access_token', 'refresh_token', 'invitation_token', 'password_hash', 'private_key', 'authorization'];
+
+/** Secrets never reach the logs: at the top level, one level down, and in request headers and bodies. */
 export const LOG_REDACT = [
+  ...SECRET_FIELDS,
+  ...SECRET_FIELDS.map((f) => `*.${f}`),
+  ...SECRET_FIELDS.map((f) => `req.body.${f}`),
   'req.headers.authorization',
   'req.headers.cookie',
   'req.headers["x-api-key"]',
-  '*.password',
-  '*.current_password',
-  '*.token',
-  '*.access_token',
-  '*.refresh_token',
-  '*.invitation_token',
-  '*.password_hash',
-  '*.private_key',
 ];
 
 export async function buildApp(config: Readonly<Config>, db: Database): Promise<App> {
@@ -69,6 +68,16 @@ export async function buildApp(config: Readonly<Config>, db: Database): Promise<
       return typeof given === 'string' && SANE_REQUEST_ID.test(given) ? given : uuidv7();
     },
     routerOptions: { ignoreTrailingSlash: true },
+    // Errors Fastify raises before any hook (an undecodable URL, an over-long parameter) are problems too.
+    frameworkErrors: (error, request, res) => {
+      const appErr = toAppError(error);
+      const reply = res as unknown as FastifyReply;
+      void reply
+        .status(appErr.status)
+        .header('x-request-id', request.id)
+        .type('application/problem+json')
+        .send(problemOf(appErr, request.id));
+    },
     return503OnClosing: true,
   }).withTypeProvider<TypeBoxTypeProvider>();
 

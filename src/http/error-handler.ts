@@ -59,6 +59,10 @@ function sendOAuth(err: unknown, appErr: AppError, reply: FastifyReply) {
 }
 
 export function registerErrorHandling(app: FastifyInstance) {
+  // Fastify parses text/plain bodies by default, which turned a non-JSON body into a 400
+  // "must be object" instead of the 415 of §1. Without the parser it is FST_ERR_CTP_INVALID_MEDIA_TYPE.
+  // (Registered here because this runs on the root instance before any route or scope.)
+  app.removeContentTypeParser('text/plain');
   app.setErrorHandler((err, request: FastifyRequest, reply: FastifyReply) => {
     const appErr = toAppError(err);
     if (appErr.code === 'INTERNAL') request.log.error({ err }, 'unhandled error');

@@ -7,7 +7,8 @@ const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 /** Trimmed and lower-cased; one account per normalised email. */
 export function normalizeEmail(raw: string, path = '/body/email'): string {
   const email = raw.trim().toLowerCase();
-  if (email.length > 254 || !EMAIL.test(email)) {
+  // U+FFFD is what invalid UTF-8 in the body decoded to.
+  if (email.length > 254 || !EMAIL.test(email) || email.includes('\uFFFD')) {
     throw new AppError('VALIDATION_FAILED', 'Invalid email address', [{ path, message: 'must be an email address of at most 254 characters' }]);
   }
   return email;
