@@ -1,33 +1,43 @@
 #!/usr/bin/env node
-import { ConfigError, loadConfig } from './config.js';
+import { parseArgs, USAGE } from './cli/args.js';
+import { adminCreate, keysRotate, processOutput } from './cli/commands.js';
+import { ConfigError, loadConfig, type Config } from './config.js';
+import type { Database } from './db/database.js';
 import { logger, openAndPrepare, serve } from './server.js';
 
-const USAGE = `Usage: tenantry <command>
-
-Commands:
-  serve                                    start the API (applies migrations first)
-  migrate                                  apply pending database migrations and exit
-`;
+/** Opens the database (migrations applied, isolation checked) for one command, and always closes it. */
+async function withDatabase(config: Readonly<Config>, fn: (db: Database) => Promise<number>): Promise<number> {
+  // Logs go to stderr so that a command's stdout holds only its result.
+  const db = await openAndPrepare(config, logger(config, 2));
+  try {
+    return await fn(db);
+  } finally {
+    await db.close();
+  }
+}
 
 async function main(argv: string[]): Promise<number> {
-  const [command = 'serve'] = argv;
-  if (command === 'help' || command === '--help' || command === '-h') {
+  const parsed = parseArgs(argv);
+  if (!parsed.ok) {
+    process.stderr.write(`tenantry: ${parsed.error}\n\n${USAGE}`);
+    return 2;
+  }
+  const { command } = parsed;
+  if (command.name === 'help') {
     process.stdout.write(USAGE);
     return 0;
   }
   const config = loadConfig();
-  switch (command) {
+  switch (command.name) {
     case 'serve':
       await serve(config);
       return -1; // keeps running until a signal
-    case 'migrate': {
-      const db = await openAndPrepare(config, logger(config));
-      await db.close();
-      return 0;
-    }
-    default:
-      process.stderr.write(`Unknown command: ${command}\n\n${USAGE}`);
-      return 2;
+    case 'migrate':
+      return withDatabase(config, async () => 0);
+    case 'admin create':
+      return withDatabase(config, (db) => adminCreate(db, command, processOutput));
+    case 'keys rotate':
+      return withDatabase(config, (db) => keysRotate(db, processOutput));
   }
 }
 

@@ -2,13 +2,17 @@ import { mkdir } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import pino from 'pino';
 import { buildApp, LOG_REDACT, type App } from './app.js';
-import type { Config } from './config.js';
+import { ConfigError, type Config } from './config.js';
 import { openDatabase, type Database } from './db/database.js';
 import { migrate } from './db/migrate.js';
 import { assertIsolation } from './db/rls-check.js';
+import { AppError } from './http/errors.js';
+import { ensurePlatformAdmin } from './modules/auth/auth.service.js';
+import { mailTransport, OutboxDeliverer } from './modules/mail/outbox.js';
 
-export const logger = (config: Readonly<Config>) =>
-  pino({ level: config.logLevel, redact: { paths: LOG_REDACT, censor: '[redacted]' } });
+/** The process logger; `fd` 2 (stderr) for commands whose stdout is their result. */
+export const logger = (config: Readonly<Config>, fd: 1 | 2 = 1) =>
+  pino({ level: config.logLevel, redact: { paths: LOG_REDACT, censor: '[redacted]' } }, pino.destination({ fd, sync: true }));
 
 /** Opens the configured engine, applies migrations and refuses to go on without enforced isolation. */
 export async function openAndPrepare(config: Readonly<Config>, log: pino.Logger): Promise<Database> {
@@ -35,12 +39,45 @@ export async function openAndPrepare(config: Readonly<Config>, log: pino.Logger)
   return db;
 }
 
+/** BOOTSTRAP_ADMIN_EMAIL + BOOTSTRAP_ADMIN_PASSWORD: create or update that platform admin (idempotent). */
+async function bootstrapAdmin(config: Readonly<Config>, db: Database, log: pino.Logger): Promise<void> {
+  const { bootstrapAdminEmail: email, bootstrapAdminPassword: password } = config;
+  if (email === undefined || password === undefined) return;
+  try {
+    await ensurePlatformAdmin(db, email, password);
+  } catch (err) {
+    // The service names the field ("email", "password"); report it as the variable to fix.
+    if (err instanceof AppError && err.errors) {
+      throw new ConfigError(err.errors.map((e) => `BOOTSTRAP_ADMIN_${e.path.toUpperCase()}: ${e.message}`));
+    }
+    throw err;
+  }
+  log.info({ email: email.toLowerCase() }, 'platform admin from BOOTSTRAP_ADMIN_EMAIL is ready');
+}
+
+async function start(config: Readonly<Config>, db: Database, log: pino.Logger): Promise<App> {
+  await bootstrapAdmin(config, db, log);
+  const app = await buildApp(config, db);
+  try {
+    await app.listen({ port: config.port, host: config.host });
+  } catch (err) {
+    await app.close().catch(() => undefined);
+    throw err;
+  }
+  return app;
+}
+
 /** Starts the HTTP server and drains it on SIGTERM/SIGINT: readiness fails, in-flight requests finish, the pool closes. */
 export async function serve(config: Readonly<Config>): Promise<App> {
   const log = logger(config);
   const db = await openAndPrepare(config, log);
-  const app = await buildApp(config, db);
-  await app.listen({ port: config.port, host: config.host });
+  const app = await start(config, db, log).catch(async (err: unknown) => {
+    await db.close();
+    throw err;
+  });
+  // Invitation emails: sent over SMTP_URL, or logged when it is not set.
+  const mail = new OutboxDeliverer(db, mailTransport(config.smtpUrl, config.mailFrom, app.log), app.log);
+  mail.start();
 
   let stopping = false;
   const stop = async (signal: string) => {
@@ -50,6 +87,7 @@ export async function serve(config: Readonly<Config>): Promise<App> {
     app.state.draining = true;
     try {
       await app.close();
+      await mail.stop();
       await db.close();
       app.log.info('stopped');
       process.exit(0);
