@@ -86,10 +86,13 @@ describe.each(ENGINES)('tenant isolation by the database (%s)', (engine) => {
     expect(bOrg.name).toBe('B');
   });
 
-  it('user mode (no organization) sees only the user’s own memberships and organizations', async () => {
+  it('user mode (no organization) runs as tenantry_user and sees only the user’s own memberships and organizations', async () => {
     await withTenant(t.db, { orgId: null, userId: alice.id }, async (tx) => {
+      expect((await sql<{ u: string }>`select current_user as u`.execute(tx)).rows[0]!.u).toBe('tenantry_user');
       expect(await tx.selectFrom('organizations').select('id').execute()).toEqual([{ id: a.id }]);
       expect(await tx.selectFrom('memberships').select('organization_id').execute()).toEqual([{ organization_id: a.id }]);
+      // Read-only there: no membership can be written without a tenant.
+      await expect(sql`update memberships set role = 'owner'`.execute(tx)).rejects.toMatchObject({ code: '42501' });
     });
   });
 

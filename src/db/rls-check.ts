@@ -3,7 +3,7 @@ import type { Database } from './database.js';
 
 export const APP_ROLE = 'tenantry_app';
 /** Every role requests run as: none may own a table or bypass RLS. */
-export const REQUEST_ROLES = [APP_ROLE, 'tenantry_platform'];
+export const REQUEST_ROLES = [APP_ROLE, 'tenantry_user', 'tenantry_platform'];
 
 export interface IsolationReport {
   /** Tenant tables (an organization_id column, or organizations itself) without enabled and forced RLS. */
