@@ -4,7 +4,7 @@ import { withTenant } from '../src/db/tenant.js';
 import { ENGINES } from './helpers/db.js';
 import { startApp, type TestApp } from './helpers/app.js';
 import { auditCount, orgWithRoles } from './helpers/orgs.js';
-import { bearer, PASSWORD } from './helpers/users.js';
+import { authed, PASSWORD } from './helpers/users.js';
 
 describe.each(ENGINES)('audit log (%s)', (engine) => {
   let t: TestApp;
@@ -13,8 +13,7 @@ describe.each(ENGINES)('audit log (%s)', (engine) => {
   });
   afterAll(() => t.close());
 
-  const req = (method: string, url: string, token: string, payload?: unknown) =>
-    t.app.inject({ method: method as 'GET', url, headers: bearer(token), ...(payload !== undefined ? { payload: payload as object } : {}) });
+  const req = (method: string, url: string, token: string, payload?: unknown) => authed(t.app, method, url, token, payload);
 
   it('writes no event for a change that fails validation, permission or a rule, and exactly one for each success', async () => {
     const o = await orgWithRoles(t.app, t.db);

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ENGINES } from './helpers/db.js';
 import { startApp, type TestApp } from './helpers/app.js';
 import { auditCount, orgWithRoles, type OrgWithRoles } from './helpers/orgs.js';
-import { bearer, PASSWORD, signupUser } from './helpers/users.js';
+import { PASSWORD, authed, bearer, signupUser } from './helpers/users.js';
 
 describe.each(ENGINES)('invitations (%s)', (engine) => {
   let t: TestApp;
@@ -12,8 +12,7 @@ describe.each(ENGINES)('invitations (%s)', (engine) => {
   });
   afterAll(() => t.close());
 
-  const req = (method: string, url: string, token: string, payload?: unknown) =>
-    t.app.inject({ method: method as 'GET', url, headers: bearer(token), ...(payload !== undefined ? { payload: payload as object } : {}) });
+  const req = (method: string, url: string, token: string, payload?: unknown) => authed(t.app, method, url, token, payload);
   const invite = (o: OrgWithRoles, email: string, role = 'member', by = o.admin) =>
     req('POST', `/v1/organizations/${o.id}/invitations`, by.access, { email, role });
   const accept = (token: string, access: string) => req('POST', '/v1/invitations/accept', access, { token });

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ENGINES } from './helpers/db.js';
 import { startApp, type TestApp } from './helpers/app.js';
 import { auditCount, createOrg, orgWithRoles, type OrgWithRoles } from './helpers/orgs.js';
-import { bearer, signupUser } from './helpers/users.js';
+import { authed, bearer, signupUser } from './helpers/users.js';
 
 describe.each(ENGINES)('organizations (%s)', (engine) => {
   let t: TestApp;
@@ -11,8 +11,7 @@ describe.each(ENGINES)('organizations (%s)', (engine) => {
   });
   afterAll(() => t.close());
 
-  const req = (method: string, url: string, token: string, payload?: unknown) =>
-    t.app.inject({ method: method as 'GET', url, headers: bearer(token), ...(payload !== undefined ? { payload: payload as object } : {}) });
+  const req = (method: string, url: string, token: string, payload?: unknown) => authed(t.app, method, url, token, payload);
 
   it('creates an organization with the caller as owner, derives a unique slug, and audits it once', async () => {
     const owner = await signupUser(t.app);

@@ -3,7 +3,7 @@ import { ensurePlatformAdmin } from '../src/modules/auth/auth.service.js';
 import { ENGINES } from './helpers/db.js';
 import { startApp, type TestApp } from './helpers/app.js';
 import { auditCount, orgWithRoles } from './helpers/orgs.js';
-import { bearer, PASSWORD } from './helpers/users.js';
+import { authed, PASSWORD } from './helpers/users.js';
 
 describe.each(ENGINES)('platform administration (%s)', (engine) => {
   let t: TestApp;
@@ -18,8 +18,7 @@ describe.each(ENGINES)('platform administration (%s)', (engine) => {
   });
   afterAll(() => t.close());
 
-  const req = (method: string, url: string, token: string, payload?: unknown) =>
-    t.app.inject({ method: method as 'GET', url, headers: bearer(token), ...(payload !== undefined ? { payload: payload as object } : {}) });
+  const req = (method: string, url: string, token: string, payload?: unknown) => authed(t.app, method, url, token, payload);
 
   it('lists every organization with q, industry and status filters; members see only theirs', async () => {
     const a = await orgWithRoles(t.app, t.db, 'Zephyr Logistics');

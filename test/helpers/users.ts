@@ -22,3 +22,7 @@ export const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
 export async function refreshToken(app: App, refresh: string, extra: Record<string, string> = {}) {
   return app.inject({ method: 'POST', url: '/oauth/token', payload: { grant_type: 'refresh_token', refresh_token: refresh, ...extra } });
 }
+
+/** A request with a bearer token (and a JSON body when given). */
+export const authed = (app: App, method: string, url: string, token: string, payload?: unknown) =>
+  app.inject({ method: method as 'GET', url, headers: bearer(token), ...(payload !== undefined ? { payload: payload as object } : {}) });

@@ -87,41 +87,32 @@ export async function setSessionOrganization(tx: Tx, sessionId: string, organiza
   await tx.updateTable('sessions').set({ active_organization_id: organizationId }).where('id', '=', sessionId).execute();
 }
 
-export async function revokeSession(tx: Tx, sessionId: string, reason: string): Promise<void> {
-  await tx
-    .updateTable('sessions')
-    .set({ revoked_at: sql<Date>`now()` as never, revoked_reason: reason })
-    .where('id', '=', sessionId)
-    .where('revoked_at', 'is', null)
-    .execute();
-}
-
-/** Ends a user's sessions, all of them or those scoped to one organization, optionally sparing one. */
-export async function revokeUserSessions(
+/** Live sessions matching `match`, ended with `reason`. */
+async function revokeWhere(
   tx: Tx,
-  userId: string,
   reason: string,
-  opts: { except?: string; organizationId?: string } = {},
+  match: { id?: string; userId?: string; except?: string; organizationId?: string },
 ): Promise<void> {
   let q = tx
     .updateTable('sessions')
     .set({ revoked_at: sql<Date>`now()` as never, revoked_reason: reason })
-    .where('user_id', '=', userId)
     .where('revoked_at', 'is', null);
-  if (opts.except) q = q.where('id', '<>', opts.except);
-  if (opts.organizationId) q = q.where('active_organization_id', '=', opts.organizationId);
+  if (match.id) q = q.where('id', '=', match.id);
+  if (match.userId) q = q.where('user_id', '=', match.userId);
+  if (match.except) q = q.where('id', '<>', match.except);
+  if (match.organizationId) q = q.where('active_organization_id', '=', match.organizationId);
   await q.execute();
 }
 
-/** Ends every session scoped to an organization (suspension). */
-export async function revokeOrganizationSessions(tx: Tx, organizationId: string, reason: string): Promise<void> {
-  await tx
-    .updateTable('sessions')
-    .set({ revoked_at: sql<Date>`now()` as never, revoked_reason: reason })
-    .where('active_organization_id', '=', organizationId)
-    .where('revoked_at', 'is', null)
-    .execute();
-}
+export const revokeSession = (tx: Tx, sessionId: string, reason: string) => revokeWhere(tx, reason, { id: sessionId });
+
+/** Ends a user's sessions, all of them or those scoped to one organization, optionally sparing one. */
+export const revokeUserSessions = (tx: Tx, userId: string, reason: string, opts: { except?: string; organizationId?: string } = {}) =>
+  revokeWhere(tx, reason, { userId, ...opts });
+
+/** Ends every session scoped to an organization (suspension, archiving). */
+export const revokeOrganizationSessions = (tx: Tx, organizationId: string, reason: string) =>
+  revokeWhere(tx, reason, { organizationId });
 
 /** The session a refresh token belongs to, used or not (revocation by refresh token). */
 export async function sessionOfRefreshToken(tx: Tx, token: string): Promise<string | undefined> {
