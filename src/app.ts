@@ -86,7 +86,9 @@ export async function buildApp(config: Readonly<Config>, db: Database): Promise<
   app.decorate('state', { draining: false });
   app.decorateRequest('principal', null);
 
-  const keys = new KeyStore(db, config.accessTokenTtl + CLOCK_TOLERANCE_SECONDS);
+  // A retired key keeps verifying for a token lifetime after the last moment any instance
+  // may still have signed with it (instances pick a rotation up within KEY_RELOAD_MS).
+  const keys = new KeyStore(db, config.accessTokenTtl + CLOCK_TOLERANCE_SECONDS + KEY_RELOAD_MS / 1000);
   await keys.load();
   // Keys rotated by `tenantry keys rotate` (possibly on another instance) are picked up here.
   const keyReload = setInterval(() => keys.load().catch((err) => app.log.warn({ err }, 'reloading signing keys failed')), KEY_RELOAD_MS).unref();
