@@ -216,3 +216,24 @@ describe.each(ENGINES)('identity, sessions and tokens (%s)', (engine) => {
     });
   });
 });
+
+describe('OAuth errors are answers, not failures', () => {
+  it('an invalid_grant is not logged as an unhandled error', async () => {
+    const { PassThrough } = await import('node:stream');
+    const t = await startApp('pglite', { logLevel: 'info' });
+    const lines: string[] = [];
+    const sink = new PassThrough();
+    sink.on('data', (c: Buffer) => lines.push(c.toString()));
+    try {
+      const pino = (await import('pino')).default;
+      // Route the app's own logger into memory for this request.
+      (t.app.log as unknown as Record<symbol, unknown>)[pino.symbols.streamSym] = sink;
+      const res = await refreshToken(t.app, 'rt_not-a-real-token-but-well-formed');
+      expect(res.json()).toMatchObject({ error: 'invalid_grant' });
+      expect(lines.join('')).not.toMatch(/"level":50/);
+      expect(lines.join('')).toMatch(/"statusCode":400/);
+    } finally {
+      await t.close();
+    }
+  });
+});

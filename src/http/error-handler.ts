@@ -64,6 +64,7 @@ export function registerErrorHandling(app: FastifyInstance) {
   // (Registered here because this runs on the root instance before any route or scope.)
   app.removeContentTypeParser('text/plain');
   app.setErrorHandler((err, request: FastifyRequest, reply: FastifyReply) => {
+    if (err instanceof OAuthError) return sendOAuth(err, new AppError('VALIDATION_FAILED', err.description), reply);
     const appErr = toAppError(err);
     if (appErr.code === 'INTERNAL') request.log.error({ err }, 'unhandled error');
     else if (appErr.status >= 500) request.log.warn({ err }, appErr.message);
