@@ -3,7 +3,7 @@ import { parseArgs, USAGE } from './cli/args.js';
 import { adminCreate, keysRotate, processOutput } from './cli/commands.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import type { Database } from './db/database.js';
-import { logger, openAndPrepare, serve } from './server.js';
+import { logger, openAndPrepare, serveUntilSignal } from './server.js';
 
 /** Opens the database (migrations applied, isolation checked) for one command, and always closes it. */
 async function withDatabase(config: Readonly<Config>, fn: (db: Database) => Promise<number>): Promise<number> {
@@ -30,7 +30,7 @@ async function main(argv: string[]): Promise<number> {
   const config = loadConfig();
   switch (command.name) {
     case 'serve':
-      await serve(config);
+      await serveUntilSignal(config);
       return -1; // keeps running until a signal
     case 'migrate':
       return withDatabase(config, async () => 0);

@@ -67,8 +67,15 @@ async function start(config: Readonly<Config>, db: Database, log: pino.Logger): 
   return app;
 }
 
-/** Starts the HTTP server and drains it on SIGTERM/SIGINT: readiness fails, in-flight requests finish, the pool closes. */
-export async function serve(config: Readonly<Config>): Promise<App> {
+export interface Running {
+  app: App;
+  db: Database;
+  /** Drains: readiness fails, in-flight requests finish, the sender and the pool close. */
+  stop(): Promise<void>;
+}
+
+/** Starts the HTTP server and the email sender. */
+export async function serve(config: Readonly<Config>, opts: { mailPollMs?: number } = {}): Promise<Running> {
   const log = logger(config);
   const db = await openAndPrepare(config, log);
   const app = await start(config, db, log).catch(async (err: unknown) => {
@@ -77,26 +84,34 @@ export async function serve(config: Readonly<Config>): Promise<App> {
   });
   // Invitation emails: sent over SMTP_URL, or logged when it is not set.
   const mail = new OutboxDeliverer(db, mailTransport(config.smtpUrl, config.mailFrom, app.log), app.log);
-  mail.start();
+  mail.start(opts.mailPollMs);
 
-  let stopping = false;
-  const stop = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    app.log.info({ signal }, 'draining');
-    app.state.draining = true;
-    try {
+  let stopped: Promise<void> | undefined;
+  const stop = () =>
+    (stopped ??= (async () => {
+      app.log.info('draining');
+      app.state.draining = true;
       await app.close();
       await mail.stop();
       await db.close();
       app.log.info('stopped');
-      process.exit(0);
-    } catch (err) {
-      app.log.error({ err }, 'shutdown failed');
-      process.exit(1);
-    }
+    })());
+  return { app, db, stop };
+}
+
+/** `tenantry serve`: runs until SIGTERM or SIGINT, then drains and exits 0. */
+export async function serveUntilSignal(config: Readonly<Config>): Promise<void> {
+  const { app, stop } = await serve(config);
+  const onSignal = (signal: string) => {
+    app.log.info({ signal }, 'signal received');
+    stop().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        app.log.error({ err }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
   };
-  process.once('SIGTERM', () => void stop('SIGTERM'));
-  process.once('SIGINT', () => void stop('SIGINT'));
-  return app;
+  process.once('SIGTERM', onSignal);
+  process.once('SIGINT', onSignal);
 }
