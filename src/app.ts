@@ -15,6 +15,7 @@ import { validatorCompiler } from './http/validation.js';
 import { authRoutes } from './modules/auth/auth.routes.js';
 import type { AuthDeps } from './modules/auth/auth.service.js';
 import { KeyStore } from './modules/auth/keys.js';
+import { prepareDummyHash } from './modules/auth/passwords.js';
 import { oauthRoutes } from './modules/auth/oauth.routes.js';
 import { invitationRoutes } from './modules/invitations/invitations.routes.js';
 import { organizationRoutes } from './modules/organizations/organizations.routes.js';
@@ -86,6 +87,7 @@ export async function buildApp(config: Readonly<Config>, db: Database): Promise<
   app.decorate('state', { draining: false });
   app.decorateRequest('principal', null);
 
+  await prepareDummyHash();
   // A retired key keeps verifying for a token lifetime after the last moment any instance
   // may still have signed with it (instances pick a rotation up within KEY_RELOAD_MS).
   const keys = new KeyStore(db, config.accessTokenTtl + CLOCK_TOLERANCE_SECONDS + KEY_RELOAD_MS / 1000);

@@ -7,13 +7,17 @@ export const hashPassword = (password: string): Promise<string> => hash(password
 
 let dummy: Promise<string> | undefined;
 
+/** Computes the dummy hash up front, so not even the first unknown-email login is faster. */
+export function prepareDummyHash(): Promise<string> {
+  return (dummy ??= hashPassword('tenantry-dummy-password-for-timing'));
+}
+
 /**
  * Verifies `password` against `stored`, or against a dummy hash when there is no
  * user, so that an unknown email and a wrong password take the same time.
  */
 export async function verifyPassword(stored: string | null | undefined, password: string): Promise<boolean> {
-  dummy ??= hashPassword('tenantry-dummy-password-for-timing');
-  const target = stored ?? (await dummy);
+  const target = stored ?? (await prepareDummyHash());
   try {
     const ok = await verify(target, password);
     return ok && stored != null;
