@@ -6,6 +6,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Config } from './config.js';
 import type { Database } from './db/database.js';
 import { uuidv7 } from './db/ids.js';
+import { authenticate } from './http/auth-plugin.js';
 import { registerErrorHandling, toAppError } from './http/error-handler.js';
 import { problemOf } from './http/errors.js';
 import { registerMetrics } from './http/metrics.js';
@@ -39,6 +40,8 @@ declare module 'fastify' {
 export interface Services {
   keys: KeyStore;
   tokens: AccessTokens;
+  /** onRequest hook of every route that needs a bearer access token. */
+  authenticate: ReturnType<typeof authenticate>;
   limiter: RateLimiter;
 }
 
@@ -100,7 +103,8 @@ export async function buildApp(config: Readonly<Config>, db: Database): Promise<
     config.rateLimit.windowMs,
     (err) => app.log.warn({ err }, 'rate-limit store unavailable; request allowed'),
   );
-  const services: Services = { keys, tokens: new AccessTokens(keys, config), limiter };
+  const tokens = new AccessTokens(keys, config);
+  const services: Services = { keys, tokens, limiter, authenticate: authenticate(tokens) };
   app.decorate('services', services);
   app.addHook('onClose', async () => {
     clearInterval(keyReload);

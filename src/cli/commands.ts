@@ -4,6 +4,7 @@ import type { Database } from '../db/database.js';
 import { AppError } from '../http/errors.js';
 import { ensurePlatformAdmin } from '../modules/auth/auth.service.js';
 import { rotateSigningKey } from '../modules/auth/keys.js';
+import { canonicalEmail } from '../modules/auth/users.js';
 
 /** Where a command writes: stdout for results a script may read, stderr for people. */
 export interface Output {
@@ -23,7 +24,7 @@ export type ExitCode = 0 | 1 | 2;
 export async function adminCreate(db: Database, input: { email: string; password: string }, io: Output): Promise<ExitCode> {
   try {
     const id = await ensurePlatformAdmin(db, input.email, input.password);
-    io.out(`Platform admin ${input.email.trim().toLowerCase()} is ready (user id ${id})\n`);
+    io.out(`Platform admin ${canonicalEmail(input.email)} is ready (user id ${id})\n`);
     return 0;
   } catch (err) {
     if (!(err instanceof AppError && err.errors)) throw err;

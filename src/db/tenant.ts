@@ -31,6 +31,11 @@ export class InvalidTenantContext extends Error {
 
 const validId = (v: string | null | undefined) => v === null || v === undefined || isUuid(v);
 
+/** Ids are checked before any SQL runs: a non-UUID never reaches the database. */
+function checkContext(ctx: TenantContext): void {
+  if (!validId(ctx.orgId) || !validId(ctx.userId) || !validId(ctx.sessionId)) throw new InvalidTenantContext();
+}
+
 /**
  * Switches the transaction to the application role and sets tenant and user
  * transaction-locally (`set_config(..., true)`, bound parameters). Returns the
@@ -38,8 +43,7 @@ const validId = (v: string | null | undefined) => v === null || v === undefined 
  * May be called again inside a transaction to change the context.
  */
 export async function enterTenant(tx: Tx, ctx: TenantContext): Promise<Entered> {
-  // Checked before any SQL runs: a non-UUID never reaches the database.
-  if (!validId(ctx.orgId) || !validId(ctx.userId) || !validId(ctx.sessionId)) throw new InvalidTenantContext();
+  checkContext(ctx);
   const { rows } = await sql<{
     member_role: Role | null;
     org_status: OrganizationStatus | null;
@@ -61,6 +65,6 @@ export async function enterTenant(tx: Tx, ctx: TenantContext): Promise<Entered> 
  * whose ROLLBACK failed is destroyed, never pooled again.
  */
 export async function withTenant<T>(db: Database, ctx: TenantContext, fn: (tx: Tx, entered: Entered) => Promise<T>): Promise<T> {
-  if (!validId(ctx.orgId) || !validId(ctx.userId) || !validId(ctx.sessionId)) throw new InvalidTenantContext();
+  checkContext(ctx); // before BEGIN, so a bad id takes no connection
   return db.kysely.transaction().execute(async (tx) => fn(tx, await enterTenant(tx, ctx)));
 }

@@ -17,6 +17,8 @@ const TRANSIENT_SQLSTATES = new Set(['57014', '53300', '57P01', '57P03', '40001'
 
 export function toAppError(err: unknown): AppError {
   if (err instanceof AppError) return err;
+  // Sent as itself on /oauth/*; anywhere else it is a refused request, never an internal error.
+  if (err instanceof OAuthError) return new AppError('VALIDATION_FAILED', err.description);
   if (err instanceof InvalidTenantContext) return new AppError('NOT_FOUND', 'Organization not found');
   const e = err as FastifyError & { validation?: unknown; validationContext?: string };
   if (e && Array.isArray(e.validation)) {
@@ -64,7 +66,6 @@ export function registerErrorHandling(app: FastifyInstance) {
   // (Registered here because this runs on the root instance before any route or scope.)
   app.removeContentTypeParser('text/plain');
   app.setErrorHandler((err, request: FastifyRequest, reply: FastifyReply) => {
-    if (err instanceof OAuthError) return sendOAuth(err, new AppError('VALIDATION_FAILED', err.description), reply);
     const appErr = toAppError(err);
     if (appErr.code === 'INTERNAL') request.log.error({ err }, 'unhandled error');
     else if (appErr.status >= 500) request.log.warn({ err }, appErr.message);

@@ -1,20 +1,21 @@
 import type { App } from '../../app.js';
-import { authenticate, principalOf } from '../../http/auth-plugin.js';
+import { principalOf } from '../../http/auth-plugin.js';
 import { bearer, errorResponses } from '../../http/schemas.js';
 import { acceptOnSignup } from '../invitations/invitations.service.js';
 import { getMe, login, signup, updateMe, type AuthDeps } from './auth.service.js';
+import { canonicalEmail } from './users.js';
 import { LoginBody, Me, PatchMeBody, SignupBody, SignupResponse, TokenResponse } from './auth.schemas.js';
 
 export function authRoutes(app: App, deps: AuthDeps) {
   const { limiter } = app.services;
   const tags = ['Authentication'];
-  const auth = authenticate(deps.tokens);
+  const auth = app.services.authenticate;
 
   app.post(
     '/v1/auth/signup',
     { schema: { tags, summary: 'Create an account', body: SignupBody, response: { 201: SignupResponse, ...errorResponses(400, 409, 413, 415, 429) } } },
     async (request, reply) => {
-      await limiter.check([`signup:ip:${request.ip}`, `signup:email:${request.body.email.trim().toLowerCase()}`]);
+      await limiter.check([`signup:ip:${request.ip}`, `signup:email:${canonicalEmail(request.body.email)}`]);
       const { invitation_token: invitation, ...input } = request.body;
       const meta = { ip: request.ip, requestId: request.id };
       const { tokens, user } = await signup(deps, input, invitation ? acceptOnSignup(invitation, meta) : undefined);
@@ -26,7 +27,7 @@ export function authRoutes(app: App, deps: AuthDeps) {
     '/v1/auth/login',
     { schema: { tags, summary: 'Sign in with email and password', body: LoginBody, response: { 200: TokenResponse, ...errorResponses(400, 401, 403, 404, 429) } } },
     async (request, reply) => {
-      await limiter.check([`login:ip:${request.ip}`, `login:email:${request.body.email.trim().toLowerCase()}`]);
+      await limiter.check([`login:ip:${request.ip}`, `login:email:${canonicalEmail(request.body.email)}`]);
       reply.header('cache-control', 'no-store');
       return login(deps, request.body);
     },

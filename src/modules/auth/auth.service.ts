@@ -15,7 +15,7 @@ import {
   setSessionOrganization,
 } from './sessions.js';
 import { unauthenticated, type AccessTokens, type Principal } from './tokens.js';
-import { checkPassword, normalizeEmail, normalizeName } from './users.js';
+import { canonicalEmail, checkPassword, normalizeEmail, normalizeName } from './users.js';
 
 export interface AuthDeps {
   db: Database;
@@ -102,7 +102,7 @@ export async function signup(
 }
 
 export async function login(deps: AuthDeps, input: { email: string; password: string; organization_id?: string | undefined }) {
-  const email = input.email.trim().toLowerCase();
+  const email = canonicalEmail(input.email);
   const user = await withTenant(deps.db, { orgId: null, userId: null }, (tx) =>
     tx.selectFrom('users').select(['id', 'password_hash']).where('email', '=', email).executeTakeFirst(),
   );

@@ -13,6 +13,9 @@ export const hashToken = (token: string): Buffer => createHash('sha256').update(
 /** 256 random bits, shown once; only its hash is stored. */
 const newRefreshToken = () => REFRESH_PREFIX + randomBytes(32).toString('base64url');
 
+/** Anything else cannot be one of ours: no lookup needed. */
+const hasRefreshShape = (token: string) => token.startsWith(REFRESH_PREFIX) && token.length <= 100;
+
 export async function createSession(
   tx: Tx,
   s: { userId: string; clientId: string; organizationId: string | null; lifetimeSeconds: number },
@@ -47,7 +50,7 @@ export type Rotation =
  * concurrent presentations win; presenting a used token revokes the whole session.
  */
 export async function rotateRefreshToken(tx: Tx, token: string): Promise<Rotation> {
-  if (!token.startsWith(REFRESH_PREFIX) || token.length > 100) return { kind: 'invalid' };
+  if (!hasRefreshShape(token)) return { kind: 'invalid' };
   const hash = hashToken(token);
   const used = await tx
     .updateTable('refresh_tokens')
@@ -116,7 +119,7 @@ export const revokeOrganizationSessions = (tx: Tx, organizationId: string, reaso
 
 /** The session a refresh token belongs to, used or not (revocation by refresh token). */
 export async function sessionOfRefreshToken(tx: Tx, token: string): Promise<string | undefined> {
-  if (!token.startsWith(REFRESH_PREFIX) || token.length > 100) return undefined;
+  if (!hasRefreshShape(token)) return undefined;
   const row = await tx.selectFrom('refresh_tokens').select('session_id').where('token_hash', '=', hashToken(token)).executeTakeFirst();
   return row?.session_id;
 }

@@ -4,9 +4,12 @@ import { AppError } from '../../http/errors.js';
 
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 
-/** Trimmed and lower-cased; one account per normalised email. */
+/** The form emails are stored, compared and rate-limited in. */
+export const canonicalEmail = (raw: string): string => raw.trim().toLowerCase();
+
+/** Canonical and checked; one account per canonical email. */
 export function normalizeEmail(raw: string, path = '/body/email'): string {
-  const email = raw.trim().toLowerCase();
+  const email = canonicalEmail(raw);
   // U+FFFD is what invalid UTF-8 in the body decoded to.
   if (email.length > 254 || !EMAIL.test(email) || email.includes('\uFFFD')) {
     throw new AppError('VALIDATION_FAILED', 'Invalid email address', [{ path, message: 'must be an email address of at most 254 characters' }]);

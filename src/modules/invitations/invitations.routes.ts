@@ -1,6 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import type { App } from '../../app.js';
-import { authenticate, callerOf } from '../../http/auth-plugin.js';
+import { callerOf } from '../../http/auth-plugin.js';
 import { bearer, closed, errorResponses, Page, PageQuery, Timestamp, Uuid } from '../../http/schemas.js';
 import { ROLES } from '../members/roles.js';
 import { acceptInvitation, createInvitation, getInvitations, revokeInvitation, type InvitationDeps } from './invitations.service.js';
@@ -23,7 +23,7 @@ const CreatedInvitation = Type.Composite([Invitation, Type.Object({ token: Type.
 const OrgParams = Type.Object({ org_id: Uuid });
 
 export function invitationRoutes(app: App, deps: InvitationDeps) {
-  const onRequest = authenticate(app.services.tokens);
+  const onRequest = app.services.authenticate;
   const tags = ['Invitations'];
   const security = bearer;
 

@@ -1,6 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import type { App } from '../../app.js';
-import { authenticate, callerOf } from '../../http/auth-plugin.js';
+import { callerOf } from '../../http/auth-plugin.js';
 import { bearer, closed, errorResponses, Page, PageQuery, Timestamp, Uuid } from '../../http/schemas.js';
 import { listAuditEvents } from '../audit/audit.service.js';
 import { changeRole, getMembers, removeMember } from '../members/members.service.js';
@@ -48,7 +48,7 @@ const AuditQuery = Type.Object({
 
 export function organizationRoutes(app: App) {
   const { db } = app;
-  const onRequest = authenticate(app.services.tokens);
+  const onRequest = app.services.authenticate;
   const tags = ['Organizations'];
   const common = { security: bearer };
 
