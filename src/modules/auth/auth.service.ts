@@ -14,7 +14,8 @@ import {
   sessionOfRefreshToken,
   setSessionOrganization,
 } from './sessions.js';
-import { unauthenticated, type AccessTokens, type Principal } from './tokens.js';
+import { asPrincipal } from './session-context.js';
+import type { AccessTokens, Principal } from './tokens.js';
 import { canonicalEmail, checkPassword, normalizeEmail, normalizeName } from './users.js';
 
 export interface AuthDeps {
@@ -177,13 +178,8 @@ export interface Me {
   memberships: Array<{ organization_id: string; name: string; slug: string; role: Role }>;
 }
 
-/** A transaction in the caller's user context; a revoked or expired session is refused. */
-export async function asUser<T>(db: Database, p: Principal, fn: (tx: Tx) => Promise<T>): Promise<T> {
-  return withTenant(db, { orgId: null, userId: p.userId, sessionId: p.sessionId }, async (tx, e) => {
-    if (!e.sessionLive) throw unauthenticated('The session has ended');
-    return fn(tx);
-  });
-}
+/** A transaction in the caller's user context (no organization). */
+const asUser = <T>(db: Database, p: Principal, fn: (tx: Tx) => Promise<T>): Promise<T> => asPrincipal(db, p, null, (tx) => fn(tx));
 
 async function readMe(tx: Tx, userId: string): Promise<Me> {
   const user = await tx

@@ -1,14 +1,14 @@
+import { asPrincipal } from '../auth/session-context.js';
 import { randomBytes } from 'node:crypto';
 import type { Config } from '../../config.js';
 import type { Database } from '../../db/database.js';
 import { isUuid, uuidv7 } from '../../db/ids.js';
 import type { Role } from '../../db/schema.js';
-import { enterTenant, withTenant, type Entered, type Tx } from '../../db/tenant.js';
+import { enterTenant, type Entered, type Tx } from '../../db/tenant.js';
 import { AppError, forbidden, notFound } from '../../http/errors.js';
 import { decodeCursor, page } from '../../http/pagination.js';
 import { record, type RequestMeta } from '../audit/audit.js';
 import { hashToken } from '../auth/sessions.js';
-import { unauthenticated } from '../auth/tokens.js';
 import { normalizeEmail } from '../auth/users.js';
 import { enqueueEmail } from '../mail/outbox.js';
 import { inOrganization, type Caller } from '../members/access.js';
@@ -129,8 +129,7 @@ export async function acceptInvitation(deps: InvitationDeps, caller: Caller, tok
   const orgId = orgOfToken(token);
   if (!orgId) throw invitationInvalid();
   const p = caller.principal;
-  return withTenant(deps.db, { orgId, userId: p.userId, sessionId: p.sessionId }, async (tx, e) => {
-    if (!e.sessionLive) throw unauthenticated('The session has ended');
+  return asPrincipal(deps.db, p, orgId, async (tx, e) => {
     const user = await tx.selectFrom('users').select(['id', 'email']).where('id', '=', p.userId).executeTakeFirstOrThrow();
     return acceptInTx(tx, e, orgId, token, user, caller.meta);
   });

@@ -1,9 +1,10 @@
+import { asPrincipal } from '../auth/session-context.js';
 import type { Database } from '../../db/database.js';
 import type { OrganizationStatus, Role } from '../../db/schema.js';
-import { withTenant, type Tx } from '../../db/tenant.js';
+import type { Tx } from '../../db/tenant.js';
 import { AppError, forbidden, notFound } from '../../http/errors.js';
 import type { Actor, RequestMeta } from '../audit/audit.js';
-import { unauthenticated, type Principal } from '../auth/tokens.js';
+import type { Principal } from '../auth/tokens.js';
 import { can, PLATFORM_PERMISSIONS, type PlatformPermission } from './roles.js';
 
 /** What a route hands a module about its caller. */
@@ -38,8 +39,7 @@ export async function inOrganization<T>(
   fn: (tx: Tx, c: OrgCaller) => Promise<T>,
 ): Promise<T> {
   const p = caller.principal;
-  return withTenant(db, { orgId, userId: p.userId, sessionId: p.sessionId }, async (tx, e) => {
-    if (!e.sessionLive) throw unauthenticated('The session has ended');
+  return asPrincipal(db, p, orgId, async (tx, e) => {
     const platformAdmin = e.platformRole === 'platform_admin';
     const member = e.memberRole !== null && e.orgStatus !== 'archived';
     if (e.orgStatus === null || (!member && !platformAdmin)) throw notFound('Organization');

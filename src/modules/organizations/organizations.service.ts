@@ -1,13 +1,12 @@
+import { asPrincipal } from '../auth/session-context.js';
 import { randomBytes } from 'node:crypto';
 import { sql } from 'kysely';
 import type { Database } from '../../db/database.js';
 import { isUuid, uuidv7 } from '../../db/ids.js';
-import { withTenant } from '../../db/tenant.js';
 import { AppError } from '../../http/errors.js';
 import { decodeCursor, page } from '../../http/pagination.js';
 import { record, type AuditAction } from '../audit/audit.js';
 import { revokeOrganizationSessions } from '../auth/sessions.js';
-import { unauthenticated } from '../auth/tokens.js';
 import { inOrganization, type Caller } from '../members/access.js';
 import { insertMember } from '../members/members.queries.js';
 import type { CreateOrganizationBody, UpdateOrganizationBody } from './organizations.schemas.js';
@@ -29,8 +28,7 @@ export async function createOrganization(db: Database, caller: Caller, body: Cre
   const id = uuidv7();
   const p = caller.principal;
   const base = cols.slug ?? slugFromName(cols.name!);
-  return withTenant(db, { orgId: id, userId: p.userId, sessionId: p.sessionId }, async (tx, e) => {
-    if (!e.sessionLive) throw unauthenticated('The session has ended');
+  return asPrincipal(db, p, id, async (tx) => {
     let org;
     for (let attempt = 0; !org && attempt < SLUG_ATTEMPTS; attempt++) {
       if (attempt > 0 && cols.slug) throw slugTaken();
@@ -67,8 +65,7 @@ export async function listVisibleOrganizations(
   const limit = q.limit ?? 20;
   const after = decodeCursor(q.cursor, isUuid);
   const p = caller.principal;
-  return withTenant(db, { orgId: null, userId: p.userId, sessionId: p.sessionId }, async (tx, e) => {
-    if (!e.sessionLive) throw unauthenticated('The session has ended');
+  return asPrincipal(db, p, null, async (tx, e) => {
     // Platform admins see every organization: the transaction moves to the platform role,
     // which the database grants only after checking the user's platform role itself.
     const platform =
