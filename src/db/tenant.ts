@@ -1,4 +1,4 @@
-import { sql, type Transaction } from 'kysely';
+import { sql, type RawBuilder, type Transaction } from 'kysely';
 import type { Database } from './database.js';
 import { isUuid } from './ids.js';
 import type { OrganizationStatus, Role, Schema } from './schema.js';
@@ -36,6 +36,21 @@ function checkContext(ctx: TenantContext): void {
   if (!validId(ctx.orgId) || !validId(ctx.userId) || !validId(ctx.sessionId)) throw new InvalidTenantContext();
 }
 
+/** The caller's context as the database returns it (tenantry_enter and the one-statement reads). */
+export interface EnteredRow {
+  member_role: Role | null;
+  org_status: OrganizationStatus | null;
+  platform_role: 'platform_admin' | null;
+  session_live: boolean;
+}
+
+const toEntered = (row: EnteredRow): Entered => ({
+  memberRole: row.member_role,
+  orgStatus: row.org_status,
+  platformRole: row.platform_role,
+  sessionLive: row.session_live,
+});
+
 /**
  * Switches the transaction to the application role and sets tenant and user
  * transaction-locally (`set_config(..., true)`, bound parameters). Returns the
@@ -44,19 +59,24 @@ function checkContext(ctx: TenantContext): void {
  */
 export async function enterTenant(tx: Tx, ctx: TenantContext): Promise<Entered> {
   checkContext(ctx);
-  const { rows } = await sql<{
-    member_role: Role | null;
-    org_status: OrganizationStatus | null;
-    platform_role: 'platform_admin' | null;
-    session_live: boolean;
-  }>`select * from tenantry_enter(${ctx.orgId}::uuid, ${ctx.userId}::uuid, ${ctx.sessionId ?? null}::uuid)`.execute(tx);
-  const row = rows[0]!;
-  return {
-    memberRole: row.member_role,
-    orgStatus: row.org_status,
-    platformRole: row.platform_role,
-    sessionLive: row.session_live,
-  };
+  const { rows } = await sql<EnteredRow>`select * from tenantry_enter(${ctx.orgId}::uuid, ${ctx.userId}::uuid, ${ctx.sessionId ?? null}::uuid)`.execute(tx);
+  return toEntered(rows[0]!);
+}
+
+/**
+ * A read that is one statement, one round trip: `statement` calls a function that
+ * enters the context itself (migration 007) and returns one row, the caller's context
+ * next to what it read. The statement's implicit transaction ends with it, and the
+ * role and settings revert with it.
+ */
+export async function readInContext<R>(
+  db: Database,
+  ctx: TenantContext,
+  statement: (ctx: TenantContext) => RawBuilder<EnteredRow & R>,
+): Promise<{ entered: Entered; row: R }> {
+  checkContext(ctx);
+  const { rows } = await statement(ctx).execute(db.kysely);
+  return { entered: toEntered(rows[0]!), row: rows[0]! };
 }
 
 /**

@@ -1,4 +1,5 @@
 import { AppError } from './errors.js';
+import { RawJson } from './raw-json.js';
 
 // Keyset pagination: the cursor is the last row's key, opaque to clients.
 
@@ -17,3 +18,7 @@ export function page<T>(rows: T[], limit: number, keyOf: (row: T) => string): { 
   const data = more ? rows.slice(0, limit) : rows;
   return { data, next_cursor: more ? encodeCursor(keyOf(data[data.length - 1]!)) : null };
 }
+
+/** The same envelope as page(), around rows the database already rendered as a JSON array. */
+export const renderedPage = (data: string, lastKey: string | null): RawJson =>
+  new RawJson(`{"data":${data},"next_cursor":${lastKey === null ? 'null' : JSON.stringify(encodeCursor(lastKey))}}`);

@@ -1,9 +1,10 @@
-import { asPrincipal } from '../auth/session-context.js';
+import type { RawBuilder } from 'kysely';
 import type { Database } from '../../db/database.js';
 import type { OrganizationStatus, Role } from '../../db/schema.js';
-import type { Tx } from '../../db/tenant.js';
+import { readInContext, withTenant, type Entered, type EnteredRow, type TenantContext, type Tx } from '../../db/tenant.js';
 import { AppError, forbidden, notFound } from '../../http/errors.js';
 import type { Actor, RequestMeta } from '../audit/audit.js';
+import { requireLiveSession } from '../auth/session-context.js';
 import type { Principal } from '../auth/tokens.js';
 import { can, PLATFORM_PERMISSIONS, type PlatformPermission } from './roles.js';
 
@@ -26,39 +27,69 @@ export interface OrgCaller {
 }
 
 /**
- * The one gate of every organization-scoped use case: one transaction in the
- * organization's tenant context, the caller's membership read fresh in the same
- * statement, then visibility (404), suspension (403 ORGANIZATION_SUSPENDED) and
- * permission (403 FORBIDDEN) checks before `fn` runs.
+ * The one gate of every organization-scoped use case. It decides on the caller's
+ * context as the database returned it at the start of the work: a live session, then
+ * visibility (404), suspension (403 ORGANIZATION_SUSPENDED) and permission (403 FORBIDDEN).
  */
-export async function inOrganization<T>(
+function admit(caller: Caller, e: Entered, permission: PlatformPermission): OrgCaller {
+  requireLiveSession(e);
+  const p = caller.principal;
+  const platformAdmin = e.platformRole === 'platform_admin';
+  const member = e.memberRole !== null && e.orgStatus !== 'archived';
+  if (e.orgStatus === null || (!member && !platformAdmin)) throw notFound('Organization');
+
+  const byRole = member && can(e.memberRole, permission as never);
+  const byPlatform = platformAdmin && PLATFORM_PERMISSIONS.includes(permission);
+  if (!byPlatform && e.orgStatus === 'suspended' && permission !== 'organization:read') {
+    throw new AppError('ORGANIZATION_SUSPENDED', 'This organization is suspended');
+  }
+  if (!byRole && !byPlatform) throw forbidden();
+
+  return {
+    userId: p.userId,
+    sessionId: p.sessionId,
+    role: member ? e.memberRole : null,
+    platformAdmin,
+    orgStatus: e.orgStatus,
+    actor: { type: byRole ? 'user' : 'platform_admin', id: p.userId },
+    meta: caller.meta,
+  };
+}
+
+const contextOf = (caller: Caller, orgId: string): TenantContext => ({
+  orgId,
+  userId: caller.principal.userId,
+  sessionId: caller.principal.sessionId,
+});
+
+/**
+ * Runs `fn` in one transaction in the organization's tenant context, after the
+ * gate admitted the caller, whose membership is read fresh by the statement that
+ * enters the context.
+ */
+export function inOrganization<T>(
   db: Database,
   caller: Caller,
   orgId: string,
   permission: PlatformPermission,
   fn: (tx: Tx, c: OrgCaller) => Promise<T>,
 ): Promise<T> {
-  const p = caller.principal;
-  return asPrincipal(db, p, orgId, async (tx, e) => {
-    const platformAdmin = e.platformRole === 'platform_admin';
-    const member = e.memberRole !== null && e.orgStatus !== 'archived';
-    if (e.orgStatus === null || (!member && !platformAdmin)) throw notFound('Organization');
+  return withTenant(db, contextOf(caller, orgId), (tx, e) => fn(tx, admit(caller, e, permission)));
+}
 
-    const byRole = member && can(e.memberRole, permission as never);
-    const byPlatform = platformAdmin && PLATFORM_PERMISSIONS.includes(permission);
-    if (!byPlatform && e.orgStatus === 'suspended' && permission !== 'organization:read') {
-      throw new AppError('ORGANIZATION_SUSPENDED', 'This organization is suspended');
-    }
-    if (!byRole && !byPlatform) throw forbidden();
-
-    return fn(tx, {
-      userId: p.userId,
-      sessionId: p.sessionId,
-      role: member ? e.memberRole : null,
-      platformAdmin,
-      orgStatus: e.orgStatus,
-      actor: { type: byRole ? 'user' : 'platform_admin', id: p.userId },
-      meta: caller.meta,
-    });
-  });
+/**
+ * A hot read as one statement (see readInContext): the same gate decides on the
+ * caller's context that arrives with what was read, which is returned only if it
+ * admits the caller.
+ */
+export async function readInOrganization<R>(
+  db: Database,
+  caller: Caller,
+  orgId: string,
+  permission: PlatformPermission,
+  statement: (ctx: TenantContext) => RawBuilder<EnteredRow & R>,
+): Promise<R> {
+  const { entered, row } = await readInContext(db, contextOf(caller, orgId), statement);
+  admit(caller, entered, permission);
+  return row;
 }

@@ -1,5 +1,6 @@
 import type { Role } from '../../db/schema.js';
-import type { Tx } from '../../db/tenant.js';
+import { sql } from 'kysely';
+import type { EnteredRow, TenantContext, Tx } from '../../db/tenant.js';
 
 const members = (tx: Tx, orgId: string) =>
   tx
@@ -8,12 +9,12 @@ const members = (tx: Tx, orgId: string) =>
     .select(['m.user_id', 'u.email', 'u.name', 'm.role', 'm.created_at as joined_at'])
     .where('m.organization_id', '=', orgId);
 
-/** A page of an organization's members, by user id (the tenant context limits it to that organization). */
-export const listMembers = (tx: Tx, orgId: string, after: string | undefined, limit: number) => {
-  let q = members(tx, orgId).orderBy('m.user_id').limit(limit + 1);
-  if (after) q = q.where('m.user_id', '>', after);
-  return q.execute();
-};
+/**
+ * A page of an organization's members by user id, as one statement that also enters
+ * the tenant context and renders the page as JSON (tenantry_members_page, migration 007).
+ */
+export const membersPage = (after: string | undefined, limit: number) => (ctx: TenantContext) =>
+  sql<EnteredRow & { data: string; next_after: string | null }>`select * from tenantry_members_page(${ctx.orgId}::uuid, ${ctx.userId}::uuid, ${ctx.sessionId}::uuid, ${after ?? null}::uuid, ${limit}::int)`;
 
 export const findMember = (tx: Tx, orgId: string, userId: string) =>
   members(tx, orgId).where('m.user_id', '=', userId).executeTakeFirstOrThrow();

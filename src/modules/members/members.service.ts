@@ -3,19 +3,18 @@ import { isUuid } from '../../db/ids.js';
 import type { Role } from '../../db/schema.js';
 import type { Tx } from '../../db/tenant.js';
 import { AppError, forbidden, notFound } from '../../http/errors.js';
-import { decodeCursor, page } from '../../http/pagination.js';
+import { decodeCursor, renderedPage } from '../../http/pagination.js';
 import { record } from '../audit/audit.js';
 import { revokeUserSessions } from '../auth/sessions.js';
-import { inOrganization, type Caller, type OrgCaller } from './access.js';
-import { deleteMember, findMember, listMembers, lockMembers, updateRole } from './members.queries.js';
+import { inOrganization, readInOrganization, type Caller, type OrgCaller } from './access.js';
+import { deleteMember, findMember, lockMembers, membersPage, updateRole } from './members.queries.js';
 import { atLeast, can } from './roles.js';
 
 export async function getMembers(db: Database, caller: Caller, orgId: string, q: { limit?: number | undefined; cursor?: string | undefined }) {
   const limit = q.limit ?? 20;
   const after = decodeCursor(q.cursor, isUuid);
-  return inOrganization(db, caller, orgId, 'members:read', async (tx) =>
-    page(await listMembers(tx, orgId, after, limit), limit, (m) => m.user_id),
-  );
+  const { data, next_after } = await readInOrganization(db, caller, orgId, 'members:read', membersPage(after, limit));
+  return renderedPage(data, next_after);
 }
 
 /** Fresh roles of the actor and the target, with the owners locked; 404 when the target is not a member. */

@@ -1,6 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import type { App } from '../../app.js';
 import { callerOf } from '../../http/auth-plugin.js';
+import { sendRawJson } from '../../http/raw-json.js';
 import { bearer, closed, errorResponses, Page, PageQuery, Timestamp, Uuid } from '../../http/schemas.js';
 import { listAuditEvents } from '../audit/audit.service.js';
 import { changeRole, getMembers, removeMember } from '../members/members.service.js';
@@ -97,7 +98,7 @@ export function organizationRoutes(app: App) {
   app.get(
     '/v1/organizations/:org_id/members',
     { onRequest, schema: { ...common, tags: memberTags, summary: 'List members', params: OrgParams, querystring: Type.Object(PageQuery), response: { 200: Page(Member), ...errorResponses(400, 401, 403, 404) } } },
-    async (request) => getMembers(db, callerOf(request), request.params.org_id, request.query),
+    async (request, reply) => sendRawJson(reply, await getMembers(db, callerOf(request), request.params.org_id, request.query)),
   );
 
   app.patch(
