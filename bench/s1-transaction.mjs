@@ -1,28 +1,27 @@
-// S1's SQL transaction, captured from the built service's own code path
-// (members.service getMembers) through a recording Kysely driver, so the pgbench
-// script runs exactly the statements the API runs — and follows them when they change.
+// S1's SQL, captured from the built service's own code path (members.service
+// getMembers) through a recording Kysely driver, so the pgbench script runs exactly
+// the statements the API runs — and follows them when they change. Today that is one
+// statement in its own implicit transaction; a BEGIN … COMMIT would be captured too.
 import { Kysely, PostgresAdapter, PostgresIntrospector, PostgresQueryCompiler } from 'kysely';
 
 const DIST = new URL('../dist/', import.meta.url);
 
 /** Used when the members module is missing or its shape has changed. */
 const FALLBACK = [
-  { sql: 'begin', parameters: [] },
-  { sql: 'select * from tenantry_enter($1::uuid, $2::uuid, $3::uuid)', parameters: ['ORG', 'USER', 'SID'] },
-  {
-    sql: 'select m.user_id, u.email, u.name, m.role, m.created_at from memberships m join users u on u.id = m.user_id where m.organization_id = $1 order by m.user_id limit 51',
-    parameters: ['ORG'],
-  },
-  { sql: 'commit', parameters: [] },
+  { sql: 'select * from tenantry_members_page($1::uuid, $2::uuid, $3::uuid, $4::uuid, $5::int)', parameters: ['ORG', 'USER', 'SID', null, 50] },
 ];
+
+// Statements that return the caller's context, which must say "a live member" for
+// the use case to go on.
+const CONTEXT = /tenantry_(enter|members_page)\(/;
+const LIVE_MEMBER = { member_role: 'member', org_status: 'active', platform_role: null, session_live: true, data: '[]', next_after: null };
 
 function recordingDatabase(statements) {
   const record = (sql, parameters = []) => statements.push({ sql, parameters: [...parameters] });
   const connection = {
     async executeQuery(q) {
       record(q.sql, q.parameters);
-      // The context statement must report a live member for the use case to go on.
-      if (/tenantry_enter\(/.test(q.sql)) return { rows: [{ member_role: 'member', org_status: 'active', platform_role: null, session_live: true }] };
+      if (CONTEXT.test(q.sql)) return { rows: [LIVE_MEMBER] };
       return { rows: [] };
     },
     async *streamQuery() {
@@ -65,11 +64,11 @@ async function capture(ids) {
   } finally {
     await db.close();
   }
+  const transaction = statements[0]?.sql === 'begin';
   const shapeOk =
-    statements[0]?.sql === 'begin' &&
-    statements.at(-1)?.sql === 'commit' &&
-    statements.some((s) => s.sql.includes('tenantry_enter(')) &&
-    statements.some((s) => s.sql.includes('memberships'));
+    (transaction ? statements.at(-1)?.sql === 'commit' : statements.length === 1) &&
+    statements.some((s) => CONTEXT.test(s.sql)) &&
+    statements.some((s) => /memberships|tenantry_members_page\(/.test(s.sql));
   if (!shapeOk) throw new Error(`unexpected statements: ${statements.map((s) => s.sql).join(' | ')}`);
   return statements;
 }
@@ -86,7 +85,7 @@ export async function s1PgbenchScript(ids) {
     source = 'captured from the built getMembers() code path';
   } catch (err) {
     const placeholders = { ORG: ids.org, USER: ids.user, SID: ids.sid };
-    statements = FALLBACK.map((s) => ({ sql: s.sql, parameters: s.parameters.map((p) => placeholders[p]) }));
+    statements = FALLBACK.map((s) => ({ sql: s.sql, parameters: s.parameters.map((p) => placeholders[p] ?? p) }));
     source = `fallback SQL (the members module could not be used: ${err.message.split('\n')[0]})`;
   }
   const names = new Map([
@@ -97,7 +96,9 @@ export async function s1PgbenchScript(ids) {
   const variables = {};
   const lines = statements.map(({ sql, parameters }) => {
     const text = sql.replace(/\$(\d+)/g, (_, n) => {
-      const value = String(parameters[Number(n) - 1]);
+      const parameter = parameters[Number(n) - 1];
+      if (parameter === null || parameter === undefined) return 'null';
+      const value = String(parameter);
       if (!names.has(value)) names.set(value, `p${names.size - 2}`);
       const name = names.get(value);
       variables[name] = value;

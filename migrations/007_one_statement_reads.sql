@@ -29,6 +29,7 @@ returns table (member_role text, org_status text, platform_role text, session_li
 language plpgsql volatile as $$
 declare
   e record;
+  last_id uuid;
 begin
   select * into e from tenantry_enter(p_org, p_user, p_session);
   member_role := e.member_role;
@@ -37,22 +38,21 @@ begin
   session_live := e.session_live;
   if tenantry_caller_may_see(e.member_role, e.org_status, e.platform_role, e.session_live) then
     -- ">= lower bound, and not the cursor itself" keeps one index range condition for
-    -- both the first page and the next ones.
-    with page as (
-      select m.user_id, m.role, m.created_at, row_number() over (order by m.user_id) as n
-      from memberships m
-      where m.organization_id = p_org
-        and m.user_id >= coalesce(p_after, '00000000-0000-0000-0000-000000000000'::uuid)
-        and m.user_id is distinct from p_after
-      order by m.user_id
-      limit p_limit + 1
-    )
-    select coalesce(json_agg(json_build_object('user_id', p.user_id, 'email', u.email, 'name', u.name,
-                                               'role', p.role, 'joined_at', tenantry_iso(p.created_at))
-                             order by p.n) filter (where p.n <= p_limit), '[]')::text,
-           case when count(*) > p_limit then (array_agg(p.user_id order by p.n desc) filter (where p.n <= p_limit))[1] end
-      into data, next_after
-      from page p join users u on u.id = p.user_id;
+    -- both the first page and the next ones. The subquery's columns are the API's
+    -- member fields: json_agg renders each row as an object with those keys.
+    select coalesce(json_agg(p order by p.user_id), '[]')::text, (array_agg(p.user_id order by p.user_id desc))[1]
+      into data, last_id
+      from (select m.user_id, u.email, u.name, m.role, tenantry_iso(m.created_at) as joined_at
+            from memberships m
+            join users u on u.id = m.user_id
+            where m.organization_id = p_org
+              and m.user_id >= coalesce(p_after, '00000000-0000-0000-0000-000000000000'::uuid)
+              and m.user_id is distinct from p_after
+            order by m.user_id
+            limit p_limit) p;
+    if exists (select 1 from memberships m where m.organization_id = p_org and m.user_id > last_id) then
+      next_after := last_id;
+    end if;
   end if;
   return next;
 end $$;
