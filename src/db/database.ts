@@ -10,7 +10,7 @@ export type Engine = 'postgres' | 'pglite';
 /** One interface over both engines. */
 export interface Database {
   readonly engine: Engine;
-  /** Runs as the connecting user: migrations and start-up checks only. Requests go through withTenant. */
+  /** Runs as the connecting user: migrations and start-up checks only. Requests go through withTenant or readInContext. */
   readonly kysely: Kysely<Schema>;
   /** One connection for the length of `fn` (migrations, scripts). */
   withConnection<T>(fn: (conn: ScriptConnection) => Promise<T>): Promise<T>;
