@@ -4,7 +4,7 @@
 // SQL transaction. Prints a table and rewrites the generated section of BENCHMARKS.md.
 //
 // Environment: BENCH_DURATION (s per scenario, 10), BENCH_WARMUP (s, 2; 0 = none),
-// BENCH_CONNECTIONS (50), BENCH_PG_URL (an administrative URL on 127.0.0.1,
+// BENCH_CONNECTIONS (50), BENCH_POOL_MAX (the server's DATABASE_POOL_MAX, 8), BENCH_PG_URL (an administrative URL on 127.0.0.1,
 // postgres://postgres@127.0.0.1:5432/postgres). Every target is 127.0.0.1.
 import autocannon from 'autocannon';
 import { existsSync, readdirSync } from 'node:fs';
@@ -38,6 +38,7 @@ function intEnv(name, fallback, min) {
 const DURATION = intEnv('BENCH_DURATION', 10, 1);
 const WARMUP = intEnv('BENCH_WARMUP', 2, 0);
 const CONNECTIONS = intEnv('BENCH_CONNECTIONS', 50, 1);
+const POOL_MAX = intEnv('BENCH_POOL_MAX', 8, 1);
 const ADMIN_URL = new URL(process.env.BENCH_PG_URL ?? `postgres://postgres@${HOST}:5432/postgres`);
 if (ADMIN_URL.hostname !== HOST) throw new Error(`BENCH_PG_URL must point at ${HOST} (got ${ADMIN_URL.hostname})`);
 const BENCH_URL = new URL(ADMIN_URL);
@@ -191,7 +192,7 @@ async function main() {
     PORT: String(port),
     LOG_LEVEL: 'warn',
     RATE_LIMIT_MAX,
-    DATABASE_POOL_MAX: '20',
+    DATABASE_POOL_MAX: String(POOL_MAX),
     ACCESS_TOKEN_TTL: '3600', // no token expires during a run
   });
   const server = startChild('tenantry', process.execPath, [join(ROOT, 'dist/main.js'), 'serve'], { env, cwd: ROOT });
@@ -311,7 +312,7 @@ async function main() {
   const m = machine(postgresVersion);
   const settings =
     `Load: autocannon ${autocannonVersion}, ${CONNECTIONS} connections, ${DURATION} s per scenario` +
-    `${WARMUP > 0 ? ` after a ${WARMUP} s warm-up` : ''}; load generator, server (one Node process, DATABASE_POOL_MAX=20, LOG_LEVEL=warn) ` +
+    `${WARMUP > 0 ? ` after a ${WARMUP} s warm-up` : ''}; load generator, server (one Node process, DATABASE_POOL_MAX=${POOL_MAX}, LOG_LEVEL=warn) ` +
     `and PostgreSQL share this machine. Data: ${seeded.counts.organizations.toLocaleString('en-US')} organizations, ` +
     `${seeded.counts.users.toLocaleString('en-US')} users, ${seeded.counts.memberships.toLocaleString('en-US')} memberships; ` +
     `S1 and S2 read an organization of ${TARGET_MEMBERS} members with a member's token.`;
