@@ -1,9 +1,9 @@
--- The hottest read, a page of an organization's members, runs as one statement: the
--- function enters the tenant context (tenantry_enter) and, only for a caller who may
--- see the organization at all, reads the page under the application role's row-level
--- security and renders it as JSON. One statement is one round trip in its own implicit
--- transaction, at whose end the role and the settings revert. The application applies
--- the permission table to the returned context before it sends the page.
+-- The hottest reads, a page of an organization's members and the organization itself,
+-- run as one statement each: the function enters the tenant context (tenantry_enter)
+-- and, only for a caller who may see the organization at all, reads under the
+-- application role's row-level security. One statement is one round trip in its own
+-- implicit transaction, at whose end the role and the settings revert. The application
+-- applies the permission table to the returned context before it sends anything.
 
 -- Who may see an organization at all: a live session, and a member of an organization
 -- that is not archived, or a platform admin. The application's gate decides the same
@@ -55,4 +55,30 @@ begin
     end if;
   end if;
   return next;
+end $$;
+
+-- The organization, with the columns of the API's organization (ORGANIZATION_COLUMNS).
+create function tenantry_organization(p_org uuid, p_user uuid, p_session uuid)
+returns table (member_role text, org_status text, platform_role text, session_live boolean,
+               id uuid, name text, slug text, industry text, size text, domains text[], status text,
+               metadata jsonb, created_at timestamptz, updated_at timestamptz)
+language plpgsql volatile as $$
+declare
+  e record;
+begin
+  select * into e from tenantry_enter(p_org, p_user, p_session);
+  if tenantry_caller_may_see(e.member_role, e.org_status, e.platform_role, e.session_live) then
+    return query
+      select e.member_role, e.org_status, e.platform_role, e.session_live,
+             o.id, o.name, o.slug, o.industry, o.size, o.domains, o.status, o.metadata, o.created_at, o.updated_at
+      from organizations o
+      where o.id = p_org;
+    if found then
+      return;
+    end if;
+  end if;
+  return query
+    select e.member_role, e.org_status, e.platform_role, e.session_live,
+           null::uuid, null::text, null::text, null::text, null::text, null::text[], null::text,
+           null::jsonb, null::timestamptz, null::timestamptz;
 end $$;

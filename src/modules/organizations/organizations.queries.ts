@@ -1,5 +1,5 @@
 import { sql } from 'kysely';
-import type { Tx } from '../../db/tenant.js';
+import type { EnteredRow, TenantContext, Tx } from '../../db/tenant.js';
 import type { OrganizationStatus } from '../../db/schema.js';
 
 export const ORGANIZATION_COLUMNS = [
@@ -8,6 +8,16 @@ export const ORGANIZATION_COLUMNS = [
 
 export const findOrganization = (tx: Tx, id: string) =>
   tx.selectFrom('organizations').select(ORGANIZATION_COLUMNS).where('id', '=', id).executeTakeFirst();
+
+type OrganizationRow = NonNullable<Awaited<ReturnType<typeof findOrganization>>>;
+
+/**
+ * The organization as one statement that also enters the tenant context
+ * (tenantry_organization, migration 007). Its columns are null when the caller may
+ * not see the organization at all.
+ */
+export const organizationRead = (ctx: TenantContext) =>
+  sql<EnteredRow & (OrganizationRow | { [K in keyof OrganizationRow]: null })>`select * from tenantry_organization(${ctx.orgId}::uuid, ${ctx.userId}::uuid, ${ctx.sessionId}::uuid)`;
 
 /** Inserts unless the slug is taken (in any tenant: the unique index sees through RLS); undefined then. */
 export const insertOrganization = (

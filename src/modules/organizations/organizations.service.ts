@@ -3,17 +3,18 @@ import { randomBytes } from 'node:crypto';
 import { sql } from 'kysely';
 import type { Database } from '../../db/database.js';
 import { isUuid, uuidv7 } from '../../db/ids.js';
-import { AppError } from '../../http/errors.js';
+import { AppError, notFound } from '../../http/errors.js';
 import { decodeCursor, page } from '../../http/pagination.js';
 import { record, type AuditAction } from '../audit/audit.js';
 import { revokeOrganizationSessions } from '../auth/sessions.js';
-import { inOrganization, type Caller } from '../members/access.js';
+import { inOrganization, readInOrganization, type Caller } from '../members/access.js';
 import { insertMember } from '../members/members.queries.js';
 import type { CreateOrganizationBody, UpdateOrganizationBody } from './organizations.schemas.js';
 import {
   findOrganization,
   insertOrganization,
   listOrganizations,
+  organizationRead,
   setOrganizationStatus,
   updateOrganization,
 } from './organizations.queries.js';
@@ -76,8 +77,11 @@ export async function listVisibleOrganizations(
   });
 }
 
-export const getOrganization = (db: Database, caller: Caller, orgId: string) =>
-  inOrganization(db, caller, orgId, 'organization:read', async (tx) => (await findOrganization(tx, orgId))!);
+export async function getOrganization(db: Database, caller: Caller, orgId: string) {
+  const org = await readInOrganization(db, caller, orgId, 'organization:read', organizationRead);
+  if (org.id === null) throw notFound('Organization'); // unreachable while the database's guard and the gate agree
+  return org;
+}
 
 export async function patchOrganization(db: Database, caller: Caller, orgId: string, body: UpdateOrganizationBody) {
   const cols = profileColumns(body); // validated before any transaction: a bad body changes nothing

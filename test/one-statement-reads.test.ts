@@ -5,10 +5,11 @@ import { startApp, type TestApp } from './helpers/app.js';
 import { orgWithRoles } from './helpers/orgs.js';
 import { authed, signupUser } from './helpers/users.js';
 
-// The member list is one statement that enters the tenant and renders the page as
-// JSON in the database (migration 007). These tests hold it to what every other route
-// answers: the same member shape, the same pagination and the same gate.
-describe.each(ENGINES)('members page as one statement (%s)', (engine) => {
+// The member list and the organization read are one statement each that enters the
+// tenant and reads (migration 007); the member page is rendered as JSON in the database.
+// These tests hold them to what every other route answers: the same shapes, the same
+// pagination and the same gate.
+describe.each(ENGINES)('reads as one statement (%s)', (engine) => {
   let t: TestApp;
   beforeAll(async () => {
     t = await startApp(engine, {}, { pool: { poolMax: 1, connectionTimeoutMs: 10_000 } });
@@ -78,9 +79,42 @@ describe.each(ENGINES)('members page as one statement (%s)', (engine) => {
     expect(ended.body).not.toContain(o.owner.id);
   });
 
+  it('reads the organization exactly as its create and update answer it, domains and metadata included', async () => {
+    const owner = await signupUser(t.app);
+    const created = await authed(t.app, 'POST', '/v1/organizations', owner.access, {
+      name: 'Read Co',
+      industry: 'finance',
+      size: '11-50',
+      domains: ['read.example', 'bücher.example'],
+      metadata: { plan: 'gold', seats: 12, trial: false, note: 'a "quoted" \\ value' },
+    });
+    expect(created.statusCode).toBe(201);
+    const org = created.json();
+    const read = await authed(t.app, 'GET', `/v1/organizations/${org.id}`, owner.access);
+    expect(read.statusCode).toBe(200);
+    expect(read.json()).toStrictEqual(org);
+    const patched = await authed(t.app, 'PATCH', `/v1/organizations/${org.id}`, owner.access, { name: 'Read Co 2', metadata: { plan: 'platinum' } });
+    expect(patched.statusCode).toBe(200);
+    expect((await authed(t.app, 'GET', `/v1/organizations/${org.id}`, owner.access)).json()).toStrictEqual(patched.json());
+  });
+
+  it('gives an outsider the organization read nothing: 404 as for a missing id, and no columns from the database', async () => {
+    const o = await orgWithRoles(t.app, t.db);
+    const outsider = await signupUser(t.app);
+    const missing = await authed(t.app, 'GET', '/v1/organizations/01a20000-0000-7000-8000-000000000000', outsider.access);
+    const other = await authed(t.app, 'GET', `/v1/organizations/${o.id}`, outsider.access);
+    expect(other.statusCode).toBe(404);
+    expect({ ...other.json(), request_id: 0, instance: 0 }).toEqual({ ...missing.json(), request_id: 0, instance: 0 });
+    const sid = JSON.parse(Buffer.from(outsider.access.split('.')[1]!, 'base64url').toString()).sid;
+    const direct = await sql<Record<string, unknown>>`select * from tenantry_organization(${o.id}::uuid, ${outsider.id}::uuid, ${sid}::uuid)`.execute(t.db.kysely);
+    expect(direct.rows).toHaveLength(1);
+    expect(direct.rows[0]).toMatchObject({ member_role: null, org_status: 'active', id: null, name: null, slug: null, metadata: null });
+  });
+
   it('leaves the pooled connection as it found it: connecting role, no tenant, no user', async () => {
     const o = await orgWithRoles(t.app, t.db);
     expect((await list(o.id, o.owner.access)).statusCode).toBe(200);
+    expect((await authed(t.app, 'GET', `/v1/organizations/${o.id}`, o.owner.access)).statusCode).toBe(200);
     const state = await t.db.withConnection((c) =>
       c.query(`select current_user::text as role, session_user::text as login, current_setting('app.org_id', true) as org, current_setting('app.user_id', true) as usr`, []),
     );
