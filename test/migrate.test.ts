@@ -41,4 +41,25 @@ describe.each(ENGINES)('migrations (%s)', (engine) => {
       await t.db.withConnection((c) => c.exec('drop table sneaky'));
     }
   });
+
+  it('refuses to go on when an applied migration was changed, and changes nothing; line endings do not count', async () => {
+    const original = { version: 998, name: 'checked', sql: 'create table checked_t (id int);\ncomment on table checked_t is $$v1$$;\n' };
+    expect(await migrate(t.db, [original])).toEqual(['998_checked']);
+    const edited = { ...original, sql: original.sql.replace('v1', 'v2') };
+    const also = { version: 997, name: 'later', sql: 'create table later_t (id int)' };
+    await expect(migrate(t.db, [edited, also])).rejects.toThrow(/998_checked was changed after it was applied/);
+    const comment = await t.db.withConnection((c) => c.query(`select obj_description('checked_t'::regclass) as c, to_regclass('later_t') as later`, []));
+    expect(comment.rows).toEqual([{ c: 'v1', later: null }]);
+    expect(await migrate(t.db, [{ ...original, sql: original.sql.replace(/\n/g, '\r\n') }])).toEqual([]);
+  });
+
+  it('records the checksum of a migration applied before checksums were kept, then holds it to that', async () => {
+    const m = { version: 996, name: 'legacy', sql: 'create table legacy_t (id int)' };
+    expect(await migrate(t.db, [m])).toEqual(['996_legacy']);
+    await t.db.withConnection((c) => c.query('update schema_migrations set checksum = null where version = 996', []));
+    expect(await migrate(t.db, [m])).toEqual([]);
+    const row = await t.db.kysely.selectFrom('schema_migrations').select('checksum').where('version', '=', 996).executeTakeFirstOrThrow();
+    expect(row.checksum).toMatch(/^[0-9a-f]{64}$/);
+    await expect(migrate(t.db, [{ ...m, sql: 'create table legacy_t (id bigint)' }])).rejects.toThrow(/996_legacy was changed/);
+  });
 });

@@ -112,6 +112,8 @@ export interface SchemaMigrationsTable {
   version: number;
   name: string;
   applied_at: Generated<Date>;
+  /** sha256 of the file as applied; null for rows recorded before checksums were kept. */
+  checksum: string | null;
 }
 
 export interface Schema {
