@@ -14,7 +14,7 @@ const FALLBACK = [
 // Statements that return the caller's context, which must say "a live member" for
 // the use case to go on.
 const CONTEXT = /tenantry_(enter|members_page)\(/;
-const LIVE_MEMBER = { member_role: 'member', org_status: 'active', platform_role: null, session_live: true, data: '[]', next_after: null };
+const LIVE_MEMBER = { member_role: 'member', org_status: 'active', platform_role: null, session_live: true, may_see: true, data: '[]', next_after: null };
 
 function recordingDatabase(statements) {
   const record = (sql, parameters = []) => statements.push({ sql, parameters: [...parameters] });

@@ -22,10 +22,14 @@ language sql stable as $$
   select to_char(p_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')
 $$;
 
+-- Each function returns one row: the caller's context, may_see (the guard above), and
+-- what it read, which is null unless may_see.
+
 -- Members after p_after (null: from the first), by user id. data is the page's JSON
 -- array; next_after is the last user id on the page when more members follow.
 create function tenantry_members_page(p_org uuid, p_user uuid, p_session uuid, p_after uuid, p_limit int)
-returns table (member_role text, org_status text, platform_role text, session_live boolean, data text, next_after uuid)
+returns table (member_role text, org_status text, platform_role text, session_live boolean, may_see boolean,
+               data text, next_after uuid)
 language plpgsql volatile as $$
 declare
   e record;
@@ -36,7 +40,8 @@ begin
   org_status := e.org_status;
   platform_role := e.platform_role;
   session_live := e.session_live;
-  if tenantry_caller_may_see(e.member_role, e.org_status, e.platform_role, e.session_live) then
+  may_see := tenantry_caller_may_see(e.member_role, e.org_status, e.platform_role, e.session_live);
+  if may_see then
     -- ">= lower bound, and not the cursor itself" keeps one index range condition for
     -- both the first page and the next ones. The subquery's columns are the API's
     -- member fields: json_agg renders each row as an object with those keys.
@@ -59,7 +64,7 @@ end $$;
 
 -- The organization, with the columns of the API's organization (ORGANIZATION_COLUMNS).
 create function tenantry_organization(p_org uuid, p_user uuid, p_session uuid)
-returns table (member_role text, org_status text, platform_role text, session_live boolean,
+returns table (member_role text, org_status text, platform_role text, session_live boolean, may_see boolean,
                id uuid, name text, slug text, industry text, size text, domains text[], status text,
                metadata jsonb, created_at timestamptz, updated_at timestamptz)
 language plpgsql volatile as $$
@@ -67,18 +72,9 @@ declare
   e record;
 begin
   select * into e from tenantry_enter(p_org, p_user, p_session);
-  if tenantry_caller_may_see(e.member_role, e.org_status, e.platform_role, e.session_live) then
-    return query
-      select e.member_role, e.org_status, e.platform_role, e.session_live,
-             o.id, o.name, o.slug, o.industry, o.size, o.domains, o.status, o.metadata, o.created_at, o.updated_at
-      from organizations o
-      where o.id = p_org;
-    if found then
-      return;
-    end if;
-  end if;
   return query
-    select e.member_role, e.org_status, e.platform_role, e.session_live,
-           null::uuid, null::text, null::text, null::text, null::text, null::text[], null::text,
-           null::jsonb, null::timestamptz, null::timestamptz;
+    select e.member_role, e.org_status, e.platform_role, e.session_live, v.ok,
+           o.id, o.name, o.slug, o.industry, o.size, o.domains, o.status, o.metadata, o.created_at, o.updated_at
+    from (select tenantry_caller_may_see(e.member_role, e.org_status, e.platform_role, e.session_live) as ok) v
+    left join organizations o on v.ok and o.id = p_org;
 end $$;

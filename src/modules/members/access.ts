@@ -80,16 +80,18 @@ export function inOrganization<T>(
 /**
  * A hot read as one statement (see readInContext): the same gate decides on the
  * caller's context that arrives with what was read, which is returned only if it
- * admits the caller.
+ * admits the caller. `may_see` is the database's own guard (migration 007); it agrees
+ * with the gate's visibility check, and nothing is returned where it did not read.
  */
 export async function readInOrganization<R>(
   db: Database,
   caller: Caller,
   orgId: string,
   permission: PlatformPermission,
-  statement: (ctx: TenantContext) => RawBuilder<EnteredRow & R>,
+  statement: (ctx: TenantContext) => RawBuilder<EnteredRow & { may_see: boolean } & R>,
 ): Promise<R> {
   const { entered, row } = await readInContext(db, contextOf(caller, orgId), statement);
   admit(caller, entered, permission);
+  if (!row.may_see) throw notFound('Organization');
   return row;
 }

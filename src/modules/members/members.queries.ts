@@ -12,10 +12,9 @@ const members = (tx: Tx, orgId: string) =>
 /**
  * A page of an organization's members by user id, as one statement that also enters
  * the tenant context and renders the page as JSON (tenantry_members_page, migration 007).
- * `data` is null when the caller may not see the organization at all.
  */
 export const membersPage = (after: string | undefined, limit: number) => (ctx: TenantContext) =>
-  sql<EnteredRow & { data: string | null; next_after: string | null }>`select * from tenantry_members_page(${ctx.orgId}::uuid, ${ctx.userId}::uuid, ${ctx.sessionId}::uuid, ${after ?? null}::uuid, ${limit}::int)`;
+  sql<EnteredRow & { may_see: boolean; data: string; next_after: string | null }>`select * from tenantry_members_page(${ctx.orgId}::uuid, ${ctx.userId}::uuid, ${ctx.sessionId}::uuid, ${after ?? null}::uuid, ${limit}::int)`;
 
 export const findMember = (tx: Tx, orgId: string, userId: string) =>
   members(tx, orgId).where('m.user_id', '=', userId).executeTakeFirstOrThrow();

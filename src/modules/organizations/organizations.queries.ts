@@ -11,13 +11,9 @@ export const findOrganization = (tx: Tx, id: string) =>
 
 type OrganizationRow = NonNullable<Awaited<ReturnType<typeof findOrganization>>>;
 
-/**
- * The organization as one statement that also enters the tenant context
- * (tenantry_organization, migration 007). Its columns are null when the caller may
- * not see the organization at all.
- */
+/** The organization as one statement that also enters the tenant context (tenantry_organization, migration 007). */
 export const organizationRead = (ctx: TenantContext) =>
-  sql<EnteredRow & (OrganizationRow | { [K in keyof OrganizationRow]: null })>`select * from tenantry_organization(${ctx.orgId}::uuid, ${ctx.userId}::uuid, ${ctx.sessionId}::uuid)`;
+  sql<EnteredRow & { may_see: boolean } & OrganizationRow>`select * from tenantry_organization(${ctx.orgId}::uuid, ${ctx.userId}::uuid, ${ctx.sessionId}::uuid)`;
 
 /** Inserts unless the slug is taken (in any tenant: the unique index sees through RLS); undefined then. */
 export const insertOrganization = (

@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { sql } from 'kysely';
 import type { Database } from '../../db/database.js';
 import { isUuid, uuidv7 } from '../../db/ids.js';
-import { AppError, notFound } from '../../http/errors.js';
+import { AppError } from '../../http/errors.js';
 import { decodeCursor, page } from '../../http/pagination.js';
 import { record, type AuditAction } from '../audit/audit.js';
 import { revokeOrganizationSessions } from '../auth/sessions.js';
@@ -77,11 +77,8 @@ export async function listVisibleOrganizations(
   });
 }
 
-export async function getOrganization(db: Database, caller: Caller, orgId: string) {
-  const org = await readInOrganization(db, caller, orgId, 'organization:read', organizationRead);
-  if (org.id === null) throw notFound('Organization'); // unreachable while the database's guard and the gate agree
-  return org;
-}
+export const getOrganization = (db: Database, caller: Caller, orgId: string) =>
+  readInOrganization(db, caller, orgId, 'organization:read', organizationRead);
 
 export async function patchOrganization(db: Database, caller: Caller, orgId: string, body: UpdateOrganizationBody) {
   const cols = profileColumns(body); // validated before any transaction: a bad body changes nothing
