@@ -70,14 +70,16 @@ update memberships set entry = null;
 alter table memberships force row level security;
 alter table memberships alter column entry set not null;
 
--- The page reads the entries in user id order and joins them into the JSON array.
+-- A page reads one more entry than it returns: its presence sets next_after, so the
+-- page and the "more follow" check are one index range scan.
 create or replace function tenantry_members_page(p_org uuid, p_user uuid, p_session uuid, p_after uuid, p_limit int)
 returns table (member_role text, org_status text, platform_role text, session_live boolean, may_see boolean,
                data text, next_after uuid)
 language plpgsql volatile as $$
 declare
   e record;
-  last_id uuid;
+  ids uuid[];
+  entries text[];
 begin
   select * into e from tenantry_enter(p_org, p_user, p_session);
   member_role := e.member_role;
@@ -88,19 +90,19 @@ begin
   if may_see then
     -- ">= lower bound, and not the cursor itself" keeps one index range condition for
     -- both the first page and the next ones.
-    select '[' || coalesce(string_agg(p.entry, ',' order by p.user_id), '') || ']',
-           (array_agg(p.user_id order by p.user_id desc))[1]
-      into data, last_id
+    select array_agg(p.user_id order by p.user_id), array_agg(p.entry order by p.user_id)
+      into ids, entries
       from (select m.user_id, m.entry
             from memberships m
             where m.organization_id = p_org
               and m.user_id >= coalesce(p_after, '00000000-0000-0000-0000-000000000000'::uuid)
               and m.user_id is distinct from p_after
             order by m.user_id
-            limit p_limit) p;
-    if exists (select 1 from memberships m where m.organization_id = p_org and m.user_id > last_id) then
-      next_after := last_id;
+            limit p_limit + 1) p;
+    if cardinality(ids) > p_limit then
+      next_after := ids[p_limit];
     end if;
+    data := '[' || coalesce(array_to_string(entries[1:p_limit], ','), '') || ']';
   end if;
   return next;
 end $$;

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { testConfig, type Config } from '../../src/config.js';
 import { openDatabase, type Database, type Engine, type OpenOptions } from '../../src/db/database.js';
-import { migrate } from '../../src/db/migrate.js';
+import { loadMigrations, migrate } from '../../src/db/migrate.js';
 
 /** PGlite always; PostgreSQL too when TEST_DATABASE_URL is set. */
 export const ENGINES: Engine[] = ['pglite', ...(process.env.TEST_DATABASE_URL ? (['postgres'] as const) : [])];
@@ -14,14 +14,19 @@ export interface TestDatabase {
   drop(): Promise<void>;
 }
 
-export type TestDbOptions = Partial<Pick<OpenOptions, 'onQuery' | 'onPoolError'>> & { pool?: Partial<Config['db']> };
+export type TestDbOptions = Partial<Pick<OpenOptions, 'onQuery' | 'onPoolError'>> & {
+  pool?: Partial<Config['db']>;
+  /** Apply the migrations up to this version only (all by default). */
+  upTo?: number;
+};
 
 /** A freshly created, migrated database owned by one test file; `drop` removes it. */
 export async function createTestDatabase(engine: Engine, opts: TestDbOptions = {}): Promise<TestDatabase> {
   const pool = { ...testConfig().db, ...opts.pool };
+  const migrations = (await loadMigrations()).filter((m) => opts.upTo === undefined || m.version <= opts.upTo);
   if (engine === 'pglite') {
     const db = await openDatabase({ dataDir: null, pool, onQuery: opts.onQuery });
-    await migrate(db);
+    await migrate(db, migrations);
     return { db, url: undefined, drop: () => db.close() };
   }
   const adminUrl = process.env.TEST_DATABASE_URL!;
@@ -30,7 +35,7 @@ export async function createTestDatabase(engine: Engine, opts: TestDbOptions = {
   const url = new URL(adminUrl);
   url.pathname = `/${name}`;
   const db = await openDatabase({ url: url.toString(), pool, onQuery: opts.onQuery, onPoolError: opts.onPoolError });
-  await migrate(db);
+  await migrate(db, migrations);
   return {
     db,
     url: url.toString(),
