@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // npm run bench: the service on PostgreSQL with a seeded data set, driven by
-// autocannon, next to a Fastify hello-world ceiling and pgbench running S1's own
-// SQL transaction. Prints a table and rewrites the generated section of BENCHMARKS.md.
+// autocannon, next to a Fastify hello-world ceiling, a naive reference of S1
+// (bench/naive.mjs) and pgbench running S1's own SQL transaction. Prints a table
+// and rewrites the generated section of BENCHMARKS.md.
 //
 // Environment: BENCH_DURATION (s per scenario, 10), BENCH_WARMUP (s, 2; 0 = none),
 // BENCH_CONNECTIONS (50), BENCH_POOL_MAX (the server's DATABASE_POOL_MAX, 8), BENCH_PG_URL (an administrative URL on 127.0.0.1,
@@ -232,12 +233,35 @@ async function main() {
   results.s1 = await load('S1: list 50 members', { url: base + s1Path, headers: auth });
   results.s2 = await load('S2: get organization', { url: base + s2Path, headers: auth });
 
-  // 5. The database's own ceiling for S1: the same statements, through pgbench.
+  // 5. The naive reference (bench/naive.mjs) on the same data, token and pool size.
+  {
+    const naivePort = await freePort();
+    const { iss, aud } = claims(access);
+    const naive = startChild('naive', process.execPath, [join(ROOT, 'bench/naive.mjs')], {
+      env: {
+        ...process.env,
+        PORT: String(naivePort),
+        DATABASE_URL: BENCH_URL.toString(),
+        POOL_MAX: String(POOL_MAX),
+        JWKS_URL: `${base}/.well-known/jwks.json`,
+        TOKEN_ISSUER: iss,
+        TOKEN_AUDIENCE: Array.isArray(aud) ? aud[0] : aud,
+      },
+    });
+    const naiveBase = `http://${HOST}:${naivePort}`;
+    await waitReady(naive, `${naiveBase}/ready`, 15_000);
+    const probe = await api(naiveBase, 'GET', s1Path, undefined, auth);
+    if (probe.status !== 200 || probe.json?.data?.length !== TARGET_MEMBERS) notes.push(`⚠ the naive reference answered ${probe.status} before the run.`);
+    results.naive = await load('naive reference of S1', { url: naiveBase + s1Path, headers: auth });
+    await stopChild(naive);
+  }
+
+  // 6. The database's own ceiling for S1: the same statements, through pgbench.
   const { script, variables, source } = await s1PgbenchScript({ org: orgId, user: userId, sid: sessionId });
   results.pgbench = await pgbench(pgbenchBin, script, variables);
   if (results.pgbench.failure) notes.push(`⚠ pgbench failed: ${results.pgbench.failure}`);
 
-  // 6. login (argon2id verification dominates by design).
+  // 7. login (argon2id verification dominates by design).
   results.login = await load('login', {
     url: `${base}/v1/auth/login`,
     method: 'POST',
@@ -245,7 +269,7 @@ async function main() {
     body: JSON.stringify({ email: TARGET_EMAIL, password: PASSWORD }),
   });
 
-  // 7. refresh: every request presents a token never presented before. Each answer's
+  // 8. refresh: every request presents a token never presented before. Each answer's
   // new token goes back into the queue; the warm-up strands one token per connection
   // (in flight when it stops), hence the pool size. An empty queue sends a token that
   // cannot work, so running dry shows up as errors rather than as reuse.
@@ -285,8 +309,8 @@ async function main() {
   const serverErrors = server.output().split('\n').filter((l) => /"level":(50|60)/.test(l));
   if (serverErrors.length > 0) notes.push(`⚠ the server logged ${serverErrors.length} errors, e.g. ${serverErrors[0].slice(0, 300)}`);
 
-  // 8. The report.
-  const rows = [results.hello, results.login, results.refresh, results.s1, results.s2, results.pgbench];
+  // 9. The report.
+  const rows = [results.hello, results.login, results.refresh, results.s1, results.s2, results.naive, results.pgbench];
   // Other work on the machine (a test suite, a build) takes CPU from the scenarios: say so.
   const foreign = rows.filter((r) => r.foreign !== null && r.foreign !== undefined);
   if (foreign.length > 0) {
@@ -306,6 +330,7 @@ async function main() {
   const pct = (a, b) => (clean(a) && clean(b) ? `${((100 * a.rps) / b.rps).toFixed(0)} %` : `n/a (${[a, b].filter((r) => !clean(r)).map((r) => r.scenario.split(':')[0]).join(' and ')} failed)`);
   notes.unshift(
     `S1 runs at ${pct(results.s1, results.pgbench)} of pgbench's rate for the same SQL transaction, and at ${pct(results.s1, results.hello)} of the hello-world ceiling; S2 at ${pct(results.s2, results.hello)} of the ceiling.`,
+    `S1 runs at ${pct(results.s1, results.naive)} of the naive reference's rate (bench/naive.mjs: the same route as a naive Fastify + pg version of this design, with no session, membership or permission check and no row-level security, on the same data, token and pool size).`,
     `pgbench runs S1's transaction (${source}) with -M prepared -c ${CONNECTIONS} -j 2; its p50/p99 come from its per-transaction log, its errors column is failed transactions.`,
   );
   const autocannonVersion = createRequire(import.meta.url)('autocannon/package.json').version;
