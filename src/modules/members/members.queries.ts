@@ -11,7 +11,9 @@ const members = (tx: Tx, orgId: string) =>
 
 /**
  * A page of an organization's members by user id, as one statement that also enters
- * the tenant context and renders the page as JSON (tenantry_members_page, migration 007).
+ * the tenant context (tenantry_members_page, migration 007). The page is the JSON array
+ * of the memberships' stored entries, which the database renders when a membership or
+ * its user's name changes (migration 008).
  */
 export const membersPage = (after: string | undefined, limit: number) => (ctx: TenantContext) =>
   sql<EnteredRow & { may_see: boolean; data: string; next_after: string | null }>`select * from tenantry_members_page(${ctx.orgId}::uuid, ${ctx.userId}::uuid, ${ctx.sessionId}::uuid, ${after ?? null}::uuid, ${limit}::int)`;
