@@ -19,14 +19,25 @@ alter table memberships add column entry text;
 -- Every insert and update of a membership renders its entry from the row being
 -- written and its user, so no writer can leave it stale or set it to anything else.
 -- A missing user leaves email and name null here; the foreign key then refuses the row.
+--
+-- A new membership is invisible to a rename committing at the same time, whose
+-- re-rendering (below) would then miss it: the insert reads the user FOR SHARE, so it
+-- waits for a rename in progress and reads the new name, or a later rename waits for
+-- it and then re-renders it too. An update needs no lock: a rename re-renders the same
+-- membership row, so one of the two waits for the other's row lock and renders last.
 create function tenantry_render_membership_entry()
 returns trigger
 language plpgsql as $$
+declare
+  v_email text;
+  v_name text;
 begin
-  new.entry := tenantry_member_entry(new.user_id,
-    (select u.email from users u where u.id = new.user_id),
-    (select u.name from users u where u.id = new.user_id),
-    new.role, new.created_at);
+  if tg_op = 'INSERT' then
+    select u.email, u.name into v_email, v_name from users u where u.id = new.user_id for share;
+  else
+    select u.email, u.name into v_email, v_name from users u where u.id = new.user_id;
+  end if;
+  new.entry := tenantry_member_entry(new.user_id, v_email, v_name, new.role, new.created_at);
   return new;
 end $$;
 

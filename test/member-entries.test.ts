@@ -1,4 +1,5 @@
 import { sql } from 'kysely';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { migrate } from '../src/db/migrate.js';
 import { assertIsolation } from '../src/db/rls-check.js';
@@ -82,6 +83,40 @@ describe.each(ENGINES)('member-list entries (%s)', (engine) => {
     );
     expect(await entryOf(a.id, a.member.id)).toBe(rendered);
     expect(JSON.parse(rendered)).toStrictEqual((await members(a.id, a.member.access)).find((m) => m.user_id === a.member.id));
+  });
+
+  it.runIf(engine === 'postgres')('a membership added while its user is being renamed carries the new name', async () => {
+    const a = await orgWithRoles(t.app, t.db);
+    const other = await insertOrganization(t.db);
+    const renamer = new pg.Client({ connectionString: t.url });
+    const adder = new pg.Client({ connectionString: t.url });
+    await Promise.all([renamer.connect(), adder.connect()]);
+    try {
+      await renamer.query('begin');
+      await renamer.query('select * from tenantry_enter(null, $1, null)', [a.member.id]);
+      await renamer.query(`update users set name = 'Renamed Meanwhile' where id = $1`, [a.member.id]);
+
+      const adderPid = (await adder.query('select pg_backend_pid() as pid')).rows[0].pid;
+      await adder.query('begin');
+      await adder.query('select * from tenantry_enter($1, $2, null)', [other.id, a.owner.id]);
+      let inserted = false;
+      const adding = adder
+        .query(`insert into memberships (organization_id, user_id, role) values ($1, $2, 'member')`, [other.id, a.member.id])
+        .then(() => (inserted = true));
+      // The insert either waits for the rename's lock on the user or, without that
+      // lock, has already finished with the old name: either way the rename commits next.
+      for (let blocked = false; !blocked && !inserted; ) {
+        const waiting = await sql<{ n: number }>`select count(*)::int as n from pg_stat_activity where pid = ${adderPid} and wait_event_type = 'Lock'`.execute(t.db.kysely);
+        blocked = waiting.rows[0]!.n === 1;
+      }
+      await renamer.query('commit');
+      await adding;
+      await adder.query('commit');
+      expect(JSON.parse(await entryOf(other.id, a.member.id))).toMatchObject({ user_id: a.member.id, name: 'Renamed Meanwhile', role: 'member' });
+      expect(JSON.parse(await entryOf(a.id, a.member.id))).toMatchObject({ name: 'Renamed Meanwhile' });
+    } finally {
+      await Promise.all([renamer.end(), adder.end()]);
+    }
   });
 
   it('refuses a name change by anyone who cannot see all of the user’s memberships, and changes nothing', async () => {
