@@ -81,15 +81,16 @@ update memberships set entry = null;
 alter table memberships force row level security;
 alter table memberships alter column entry set not null;
 
--- A page reads one more entry than it returns: its presence sets next_after, so the
--- page and the "more follow" check are one index range scan.
+-- A page reads one more entry than it returns, in user id order (ARRAY() keeps the
+-- subquery's order, with no sort: the primary key's index gives it). When that extra
+-- entry exists, the cursor is the user id of the page's last entry, read from the same
+-- snapshot as the page.
 create or replace function tenantry_members_page(p_org uuid, p_user uuid, p_session uuid, p_after uuid, p_limit int)
 returns table (member_role text, org_status text, platform_role text, session_live boolean, may_see boolean,
                data text, next_after uuid)
 language plpgsql volatile as $$
 declare
   e record;
-  ids uuid[];
   entries text[];
 begin
   select * into e from tenantry_enter(p_org, p_user, p_session);
@@ -101,19 +102,17 @@ begin
   if may_see then
     -- ">= lower bound, and not the cursor itself" keeps one index range condition for
     -- both the first page and the next ones.
-    select array_agg(p.user_id order by p.user_id), array_agg(p.entry order by p.user_id)
-      into ids, entries
-      from (select m.user_id, m.entry
-            from memberships m
-            where m.organization_id = p_org
-              and m.user_id >= coalesce(p_after, '00000000-0000-0000-0000-000000000000'::uuid)
-              and m.user_id is distinct from p_after
-            order by m.user_id
-            limit p_limit + 1) p;
-    if cardinality(ids) > p_limit then
-      next_after := ids[p_limit];
+    entries := array(select m.entry
+                     from memberships m
+                     where m.organization_id = p_org
+                       and m.user_id >= coalesce(p_after, '00000000-0000-0000-0000-000000000000'::uuid)
+                       and m.user_id is distinct from p_after
+                     order by m.user_id
+                     limit p_limit + 1);
+    if cardinality(entries) > p_limit then
+      next_after := (entries[p_limit]::json ->> 'user_id')::uuid;
     end if;
-    data := '[' || coalesce(array_to_string(entries[1:p_limit], ','), '') || ']';
+    data := '[' || array_to_string(entries[1:p_limit], ',') || ']';
   end if;
   return next;
 end $$;
