@@ -51,8 +51,10 @@ export async function seed(client, targetUserId) {
     from generate_series(0, ${others - 1}) n`);
   await client.query('commit');
   // The state of a database in service: vacuumed (hint bits set, visibility map built)
-  // and analysed, so no autovacuum of the fresh rows runs during the scenarios.
+  // and analysed, so no autovacuum of the fresh rows runs during the scenarios, and
+  // checkpointed, so writing the seed's pages back does not either.
   await client.query('vacuum (analyze) users, organizations, memberships');
+  await client.query('checkpoint');
 
   const { rows } = await client.query(`
     select (select count(*) from organizations)::int as organizations, (select count(*) from users)::int as users,
