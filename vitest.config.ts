@@ -1,12 +1,10 @@
 import { defineConfig } from 'vitest/config';
 
+// One run over every package; each package's own config says what its tests need.
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
-    pool: 'forks',
-    testTimeout: 30_000,
-    hookTimeout: 60_000,
-    // Each file builds its own databases; two workers match the two cores.
+    projects: ['packages/*'],
+    // Each server test file builds its own databases; two workers match the two cores.
     maxWorkers: 2,
   },
 });

@@ -1,0 +1,88 @@
+// The data set, written with SQL as the connecting superuser (which RLS does not
+// restrict) after the server has applied its migrations. Ids are derived from
+// md5 of a counter, so memberships can name their rows without joins.
+
+export const ORGANIZATIONS = 10_000;
+export const USERS = 50_000;
+export const MEMBERSHIPS = 100_000;
+/** The organization S1 and S2 read: 49 seeded members plus the user signed up over HTTP. */
+export const TARGET_MEMBERS = 50;
+
+const INDUSTRIES = [
+  'agriculture',
+  'construction',
+  'education',
+  'energy',
+  'finance',
+  'government',
+  'healthcare',
+  'hospitality',
+  'insurance',
+  'legal',
+  'manufacturing',
+  'media',
+  'nonprofit',
+  'professional_services',
+  'real_estate',
+  'retail',
+  'technology',
+  'telecommunications',
+  'transportation',
+  'other',
+];
+const SIZES = ['1-10', '11-50', '51-200', '201-1000', '1001-5000', '5001+'];
+
+const sqlArray = (values) => `array[${values.map((v) => `'${v}'`).join(', ')}]`;
+
+/**
+ * Seeds organizations, users and memberships; `targetUserId` (signed up over HTTP)
+ * becomes a `member` of the target organization. Returns the target organization's id.
+ */
+export async function seed(client, targetUserId) {
+  const others = MEMBERSHIPS - TARGET_MEMBERS; // spread over the other organizations
+  const otherOrgs = ORGANIZATIONS - 1;
+  await client.query('begin');
+  await client.query(`
+    insert into users (id, email, name)
+    select md5('bench-user-' || k)::uuid, 'bench-user-' || k || '@bench.invalid', 'Bench User ' || k
+    from generate_series(1, ${USERS}) k`);
+  await client.query(`
+    insert into organizations (id, name, slug, industry, size)
+    select md5('bench-org-' || i)::uuid, 'Bench Org ' || i, 'bench-org-' || i,
+           (${sqlArray(INDUSTRIES)})[1 + i % ${INDUSTRIES.length}], (${sqlArray(SIZES)})[1 + i % ${SIZES.length}]
+    from generate_series(1, ${ORGANIZATIONS}) i`);
+  // Target organization (i = 1): users 1..49 (who also belong elsewhere), user 1 its owner.
+  await client.query(`
+    insert into memberships (organization_id, user_id, role)
+    select md5('bench-org-1')::uuid, md5('bench-user-' || k)::uuid,
+           case when k = 1 then 'owner' else (array['admin', 'member', 'viewer'])[1 + k % 3] end
+    from generate_series(1, ${TARGET_MEMBERS - 1}) k`);
+  await client.query(`insert into memberships (organization_id, user_id, role) values (md5('bench-org-1')::uuid, $1, 'member')`, [
+    targetUserId,
+  ]);
+  // Organizations 2..10000 get about ten members each. (n mod 9999, n mod 50000) never
+  // repeats below 9999 × 50000 (coprime), so no pair is inserted twice; the first
+  // membership of each organization is its owner.
+  await client.query(`
+    insert into memberships (organization_id, user_id, role)
+    select md5('bench-org-' || (2 + n % ${otherOrgs}))::uuid, md5('bench-user-' || (1 + n % ${USERS}))::uuid,
+           case when n < ${otherOrgs} then 'owner' else (array['admin', 'member', 'member', 'member', 'viewer'])[1 + n % 5] end
+    from generate_series(0, ${others - 1}) n`);
+  await client.query('commit');
+  // The state of a database in service: vacuumed (hint bits set, visibility map built)
+  // and analysed, so no autovacuum of the fresh rows runs during the scenarios, and
+  // checkpointed, so writing the seed's pages back does not either.
+  await client.query('vacuum (analyze) users, organizations, memberships');
+  await client.query('checkpoint');
+
+  const { rows } = await client.query(`
+    select (select count(*) from organizations)::int as organizations, (select count(*) from users)::int as users,
+           (select count(*) from memberships)::int as memberships,
+           (select count(*) from memberships where organization_id = md5('bench-org-1')::uuid)::int as target_members,
+           md5('bench-org-1')::uuid::text as target_org`);
+  const r = rows[0];
+  if (r.organizations !== ORGANIZATIONS || r.memberships !== MEMBERSHIPS || r.target_members !== TARGET_MEMBERS) {
+    throw new Error(`seeding produced unexpected counts: ${JSON.stringify(r)}`);
+  }
+  return { orgId: r.target_org, counts: { organizations: r.organizations, users: r.users, memberships: r.memberships } };
+}

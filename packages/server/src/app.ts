@@ -1,0 +1,160 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type RawServerDefault } from 'fastify';
+import type { Config } from './config.js';
+import type { Database } from './db/database.js';
+import { uuidv7 } from './db/ids.js';
+import { authenticate } from './http/auth-plugin.js';
+import { registerErrorHandling, toAppError } from './http/error-handler.js';
+import { problemOf } from './http/errors.js';
+import { registerMetrics } from './http/metrics.js';
+import { opsRoutes } from './http/ops-routes.js';
+import { MemoryStore, RateLimiter, RedisStore } from './http/rate-limit.js';
+import { validatorCompiler } from './http/validation.js';
+import { authRoutes } from './modules/auth/auth.routes.js';
+import type { AuthDeps } from './modules/auth/auth.service.js';
+import { KeyStore } from './modules/auth/keys.js';
+import { oauthRoutes } from './modules/auth/oauth.routes.js';
+import { prepareDummyHash } from './modules/auth/passwords.js';
+import { AccessTokens, CLOCK_TOLERANCE_SECONDS } from './modules/auth/tokens.js';
+import { invitationRoutes } from './modules/invitations/invitations.routes.js';
+import { organizationRoutes } from './modules/organizations/organizations.routes.js';
+
+export type App = FastifyInstance<RawServerDefault, IncomingMessage, ServerResponse, FastifyBaseLogger, TypeBoxTypeProvider>;
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    config: Readonly<Config>;
+    db: Database;
+    state: { draining: boolean };
+    services: Services;
+  }
+  interface FastifyContextConfig {
+    /** Errors on this route use the OAuth 2.0 format (RFC 6749 §5.2) instead of problem+json. */
+    oauth?: boolean;
+  }
+}
+
+export interface Services {
+  keys: KeyStore;
+  tokens: AccessTokens;
+  /** onRequest hook of every route that needs a bearer access token. */
+  authenticate: ReturnType<typeof authenticate>;
+  limiter: RateLimiter;
+}
+
+const KEY_RELOAD_MS = 60_000;
+
+const SANE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+const SECRET_FIELDS = [
+  'password',
+  'current_password',
+  'token',
+  'access_token',
+  'refresh_token',
+  'invitation_token',
+  'password_hash',
+  'private_key',
+  'authorization',
+];
+
+/** Secrets never reach the logs: at the top level, one level down, and in request headers and bodies. */
+export const LOG_REDACT = [
+  ...SECRET_FIELDS,
+  ...SECRET_FIELDS.map((f) => `*.${f}`),
+  ...SECRET_FIELDS.map((f) => `req.body.${f}`),
+  'req.headers.authorization',
+  'req.headers.cookie',
+  'req.headers["x-api-key"]',
+];
+
+export async function buildApp(config: Readonly<Config>, db: Database): Promise<App> {
+  const app = Fastify({
+    logger: { level: config.logLevel, redact: { paths: LOG_REDACT, censor: '[redacted]' } },
+    bodyLimit: 64 * 1024,
+    trustProxy: config.trustProxy,
+    requestIdHeader: false,
+    genReqId: (req) => {
+      const given = req.headers['x-request-id'];
+      return typeof given === 'string' && SANE_REQUEST_ID.test(given) ? given : uuidv7();
+    },
+    routerOptions: { ignoreTrailingSlash: true },
+    // Errors Fastify raises before any hook (an undecodable URL, an over-long parameter) are problems too.
+    frameworkErrors: (error, request, res) => {
+      const appErr = toAppError(error);
+      const reply = res as unknown as FastifyReply;
+      void reply
+        .status(appErr.status)
+        .header('x-request-id', request.id)
+        .type('application/problem+json')
+        .send(problemOf(appErr, request.id));
+    },
+    return503OnClosing: true,
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  app.decorate('config', config);
+  app.decorate('db', db);
+  app.decorate('state', { draining: false });
+  app.decorateRequest('principal', null);
+
+  await prepareDummyHash();
+  // A retired key keeps verifying for a token lifetime after the last moment any instance
+  // may still have signed with it (instances pick a rotation up within KEY_RELOAD_MS).
+  const keys = new KeyStore(db, config.accessTokenTtl + CLOCK_TOLERANCE_SECONDS + KEY_RELOAD_MS / 1000);
+  await keys.load();
+  // Keys rotated by `tenantry keys rotate` (possibly on another instance) are picked up here.
+  const keyReload = setInterval(
+    () => keys.load().catch((err) => app.log.warn({ err }, 'reloading signing keys failed')),
+    KEY_RELOAD_MS,
+  ).unref();
+  const limiter = new RateLimiter(
+    config.redisUrl ? new RedisStore(config.redisUrl) : new MemoryStore(),
+    config.rateLimit.max,
+    config.rateLimit.windowMs,
+    (err) => app.log.warn({ err }, 'rate-limit store unavailable; request allowed'),
+  );
+  const tokens = new AccessTokens(keys, config);
+  const services: Services = { keys, tokens, limiter, authenticate: authenticate(tokens) };
+  app.decorate('services', services);
+  app.addHook('onClose', async () => {
+    clearInterval(keyReload);
+    await limiter.close();
+  });
+  app.setValidatorCompiler(validatorCompiler);
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
+  // While draining, a response that finishes closes its keep-alive connection, so the
+  // server can close once in-flight requests are done instead of waiting out idle clients.
+  app.addHook('onSend', async (_request, reply) => {
+    if (app.state.draining) reply.header('connection', 'close');
+  });
+  registerErrorHandling(app);
+  const metrics = registerMetrics(app, db);
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'Tenantry API',
+        version: '1',
+        description: 'Client organizations, members, roles, invitations, org-scoped tokens and a per-tenant audit log.',
+      },
+      servers: [{ url: config.publicUrl }],
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } },
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+
+  opsRoutes(app, metrics);
+  const authDeps: AuthDeps = { db, tokens: services.tokens, config };
+  authRoutes(app, authDeps);
+  await oauthRoutes(app, authDeps);
+  organizationRoutes(app);
+  invitationRoutes(app, { db, config });
+  await app.ready();
+  return app;
+}

@@ -1,0 +1,45 @@
+// The administrative commands, as functions of an open database: main.ts opens
+// and closes it, tests hand in a test database.
+import type { Database } from '../db/database.js';
+import { AppError } from '../http/errors.js';
+import { ensurePlatformAdmin } from '../modules/auth/auth.service.js';
+import { rotateSigningKey } from '../modules/auth/keys.js';
+import { canonicalEmail } from '../modules/auth/users.js';
+
+/** Where a command writes: stdout for results a script may read, stderr for people. */
+export interface Output {
+  out(text: string): void;
+  err(text: string): void;
+}
+
+export const processOutput: Output = {
+  out: (text) => void process.stdout.write(text),
+  err: (text) => void process.stderr.write(text),
+};
+
+/** Exit codes: 0 done, 1 refused input or failure, 2 bad command line (args.ts). */
+export type ExitCode = 0 | 1 | 2;
+
+/** `tenantry admin create`: creates a platform admin or makes an existing user one (idempotent). */
+export async function adminCreate(db: Database, input: { email: string; password: string }, io: Output): Promise<ExitCode> {
+  try {
+    const id = await ensurePlatformAdmin(db, input.email, input.password);
+    io.out(`Platform admin ${canonicalEmail(input.email)} is ready (user id ${id})\n`);
+    return 0;
+  } catch (err) {
+    if (!(err instanceof AppError && err.errors)) throw err;
+    // The service names fields by their option ("email", "password"); never echo the password.
+    io.err(`tenantry admin create: ${err.errors.map((e) => `--${e.path} ${e.message}`).join('; ')}\n`);
+    return 1;
+  }
+}
+
+/** `tenantry keys rotate`: prints only the new key id on stdout; private keys never leave the database. */
+export async function keysRotate(db: Database, io: Output): Promise<ExitCode> {
+  const kid = await rotateSigningKey(db);
+  io.out(`${kid}\n`);
+  io.err(
+    'New signing key made current. Running servers start signing with it within a minute; the previous key keeps verifying the tokens it signed until they expire.\n',
+  );
+  return 0;
+}

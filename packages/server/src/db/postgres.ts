@@ -1,0 +1,88 @@
+import pg from 'pg';
+import type { Config } from '../config.js';
+import { unavailable } from '../http/errors.js';
+import type { ConnectionSource, ScriptConnection } from './driver.js';
+
+// Timestamps come back as Date, bigint counts as numbers (they are small here).
+pg.types.setTypeParser(pg.types.builtins.INT8, (v) => Number(v));
+
+export interface PoolStats {
+  total: number;
+  idle: number;
+  waiting: number;
+  max: number;
+}
+
+// Queries with parameters run as named prepared statements: PostgreSQL parses and
+// plans each distinct statement once per connection instead of on every request.
+const MAX_NAMED = 1_000;
+const statementNames = new Map<string, string>();
+function statementName(sql: string): string | undefined {
+  let name = statementNames.get(sql);
+  if (name === undefined && statementNames.size < MAX_NAMED) {
+    name = `t${statementNames.size}`;
+    statementNames.set(sql, name);
+  }
+  return name;
+}
+
+interface PgConnection extends ScriptConnection {
+  client: pg.PoolClient;
+  failed: boolean;
+}
+
+export function postgresSource(
+  url: string,
+  cfg: Config['db'],
+  onError: (err: Error) => void,
+): ConnectionSource<PgConnection> & { stats(): PoolStats } {
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: cfg.poolMax,
+    connectionTimeoutMillis: cfg.connectionTimeoutMs,
+    idleTimeoutMillis: cfg.idleTimeoutMs,
+    statement_timeout: cfg.statementTimeoutMs,
+    idle_in_transaction_session_timeout: cfg.idleInTransactionTimeoutMs,
+    application_name: 'tenantry',
+  });
+  // An idle client's error (database restart, killed backend) is emitted here;
+  // without a listener it would crash the process. The pool drops that client.
+  pool.on('error', onError);
+  const connections = new WeakMap<pg.PoolClient, PgConnection>();
+
+  const wrap = (client: pg.PoolClient): PgConnection => {
+    const conn: PgConnection = {
+      client,
+      failed: false,
+      query: (text, values) =>
+        values.length === 0 ? client.query(text) : client.query({ text, values: values as unknown[], name: statementName(text) }),
+      exec: async (script) => void (await client.query(script)),
+    };
+    // A checked-out client that loses its connection emits 'error' on itself; pg only
+    // listens while the client is idle, so listen here and never pool it again.
+    client.on('error', (err) => {
+      conn.failed = true;
+      onError(err);
+    });
+    connections.set(client, conn);
+    return conn;
+  };
+
+  return {
+    async acquire() {
+      let client: pg.PoolClient;
+      try {
+        client = await pool.connect();
+      } catch (err) {
+        const exhausted = err instanceof Error && /timeout/i.test(err.message) && pool.totalCount >= cfg.poolMax;
+        throw unavailable(exhausted ? 'All database connections are busy; retry shortly' : 'The database is unavailable');
+      }
+      return connections.get(client) ?? wrap(client);
+    },
+    release(conn, destroy) {
+      conn.client.release(destroy || conn.failed ? new Error('connection discarded') : undefined);
+    },
+    end: () => pool.end(),
+    stats: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount, max: cfg.poolMax }),
+  };
+}

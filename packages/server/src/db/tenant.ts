@@ -1,0 +1,93 @@
+import { type RawBuilder, sql, type Transaction } from 'kysely';
+import type { Database } from './database.js';
+import { isUuid } from './ids.js';
+import type { OrganizationStatus, Role, Schema } from './schema.js';
+
+export type Tx = Transaction<Schema>;
+
+export interface TenantContext {
+  /** The organization whose rows this transaction may touch; null for user-level work. */
+  orgId: string | null;
+  /** The acting user; null for anonymous work (signup, login). */
+  userId: string | null;
+  /** The session behind the caller's access token, checked for revocation. */
+  sessionId?: string | null;
+}
+
+/** What the database says about the caller at the start of the transaction. */
+export interface Entered {
+  memberRole: Role | null;
+  orgStatus: OrganizationStatus | null;
+  platformRole: 'platform_admin' | null;
+  sessionLive: boolean;
+}
+
+export class InvalidTenantContext extends Error {
+  constructor() {
+    super('tenant context ids must be UUIDs');
+    this.name = 'InvalidTenantContext';
+  }
+}
+
+const validId = (v: string | null | undefined) => v === null || v === undefined || isUuid(v);
+
+/** Ids are checked before any SQL runs: a non-UUID never reaches the database. */
+function checkContext(ctx: TenantContext): void {
+  if (!validId(ctx.orgId) || !validId(ctx.userId) || !validId(ctx.sessionId)) throw new InvalidTenantContext();
+}
+
+/** The caller's context as the database returns it (tenantry_enter and the one-statement reads). */
+export interface EnteredRow {
+  member_role: Role | null;
+  org_status: OrganizationStatus | null;
+  platform_role: 'platform_admin' | null;
+  session_live: boolean;
+}
+
+const toEntered = (row: EnteredRow): Entered => ({
+  memberRole: row.member_role,
+  orgStatus: row.org_status,
+  platformRole: row.platform_role,
+  sessionLive: row.session_live,
+});
+
+/**
+ * Switches the transaction to the application role and sets tenant and user
+ * transaction-locally (`set_config(..., true)`, bound parameters). Returns the
+ * caller's current membership, platform role and session state in the same statement.
+ * May be called again inside a transaction to change the context.
+ */
+export async function enterTenant(tx: Tx, ctx: TenantContext): Promise<Entered> {
+  checkContext(ctx);
+  const { rows } =
+    await sql<EnteredRow>`select * from tenantry_enter(${ctx.orgId}::uuid, ${ctx.userId}::uuid, ${ctx.sessionId ?? null}::uuid)`.execute(
+      tx,
+    );
+  return toEntered(rows[0]!);
+}
+
+/**
+ * A read that is one statement, one round trip: `statement` calls a function that
+ * enters the context itself (migration 007) and returns one row, the caller's context
+ * next to what it read. The statement's implicit transaction ends with it, and the
+ * role and settings revert with it.
+ */
+export async function readInContext<R>(
+  db: Database,
+  ctx: TenantContext,
+  statement: (ctx: TenantContext) => RawBuilder<EnteredRow & R>,
+): Promise<{ entered: Entered; row: R }> {
+  checkContext(ctx);
+  const { rows } = await statement(ctx).execute(db.kysely);
+  return { entered: toEntered(rows[0]!), row: rows[0]! };
+}
+
+/**
+ * Runs `fn` in one transaction entered with `ctx` (see enterTenant). The
+ * transaction always ends: COMMIT on success, ROLLBACK on error, and a connection
+ * whose ROLLBACK failed is destroyed, never pooled again.
+ */
+export async function withTenant<T>(db: Database, ctx: TenantContext, fn: (tx: Tx, entered: Entered) => Promise<T>): Promise<T> {
+  checkContext(ctx); // before BEGIN, so a bad id takes no connection
+  return db.kysely.transaction().execute(async (tx) => fn(tx, await enterTenant(tx, ctx)));
+}

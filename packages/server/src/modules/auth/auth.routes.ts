@@ -1,0 +1,81 @@
+import type { App } from '../../app.js';
+import { principalOf } from '../../http/auth-plugin.js';
+import { bearer, errorResponses } from '../../http/schemas.js';
+import { acceptOnSignup } from '../invitations/invitations.service.js';
+import { LoginBody, Me, PatchMeBody, SignupBody, SignupResponse, TokenResponse } from './auth.schemas.js';
+import { type AuthDeps, getMe, login, signup, updateMe } from './auth.service.js';
+import { canonicalEmail } from './users.js';
+
+export function authRoutes(app: App, deps: AuthDeps) {
+  const { limiter } = app.services;
+  const tags = ['Authentication'];
+  const auth = app.services.authenticate;
+
+  app.post(
+    '/v1/auth/signup',
+    {
+      schema: {
+        tags,
+        summary: 'Create an account',
+        body: SignupBody,
+        response: { 201: SignupResponse, ...errorResponses(400, 409, 413, 415, 429) },
+      },
+    },
+    async (request, reply) => {
+      await limiter.check([`signup:ip:${request.ip}`, `signup:email:${canonicalEmail(request.body.email)}`]);
+      const { invitation_token: invitation, ...input } = request.body;
+      const meta = { ip: request.ip, requestId: request.id };
+      const { tokens, user } = await signup(deps, input, invitation ? acceptOnSignup(invitation, meta) : undefined);
+      return reply
+        .status(201)
+        .header('cache-control', 'no-store')
+        .send({ ...tokens, user });
+    },
+  );
+
+  app.post(
+    '/v1/auth/login',
+    {
+      schema: {
+        tags,
+        summary: 'Sign in with email and password',
+        body: LoginBody,
+        response: { 200: TokenResponse, ...errorResponses(400, 401, 403, 404, 429) },
+      },
+    },
+    async (request, reply) => {
+      await limiter.check([`login:ip:${request.ip}`, `login:email:${canonicalEmail(request.body.email)}`]);
+      reply.header('cache-control', 'no-store');
+      return login(deps, request.body);
+    },
+  );
+
+  app.get(
+    '/v1/me',
+    {
+      onRequest: auth,
+      schema: {
+        tags: ['Users'],
+        summary: 'The signed-in user and their memberships',
+        security: bearer,
+        response: { 200: Me, ...errorResponses(401) },
+      },
+    },
+    async (request) => getMe(deps, principalOf(request)),
+  );
+
+  app.patch(
+    '/v1/me',
+    {
+      onRequest: auth,
+      schema: {
+        tags: ['Users'],
+        summary: 'Change name or password (a password change ends all other sessions)',
+        security: bearer,
+        body: PatchMeBody,
+        response: { 200: Me, ...errorResponses(400, 401) },
+      },
+    },
+    async (request) => updateMe(deps, principalOf(request), request.body),
+  );
+}

@@ -1,0 +1,127 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { sql } from 'kysely';
+import { uuidv7 } from '../../db/ids.js';
+import type { Tx } from '../../db/tenant.js';
+
+// Sessions and their refresh tokens. A session is one login; each refresh rotates
+// its token, and every token of a session is one family: reuse revokes the family.
+
+const REFRESH_PREFIX = 'rt_';
+
+export const hashToken = (token: string): Buffer => createHash('sha256').update(token).digest();
+
+/** 256 random bits, shown once; only its hash is stored. */
+const newRefreshToken = () => REFRESH_PREFIX + randomBytes(32).toString('base64url');
+
+/** Anything else cannot be one of ours: no lookup needed. */
+const hasRefreshShape = (token: string) => token.startsWith(REFRESH_PREFIX) && token.length <= 100;
+
+export async function createSession(
+  tx: Tx,
+  s: { userId: string; clientId: string; organizationId: string | null; lifetimeSeconds: number },
+): Promise<{ sessionId: string; refreshToken: string }> {
+  const sessionId = uuidv7();
+  await tx
+    .insertInto('sessions')
+    .values({
+      id: sessionId,
+      user_id: s.userId,
+      client_id: s.clientId,
+      active_organization_id: s.organizationId,
+      expires_at: sql<Date>`now() + make_interval(secs => ${s.lifetimeSeconds})` as never,
+    })
+    .execute();
+  return { sessionId, refreshToken: await addRefreshToken(tx, sessionId) };
+}
+
+async function addRefreshToken(tx: Tx, sessionId: string): Promise<string> {
+  const token = newRefreshToken();
+  await tx
+    .insertInto('refresh_tokens')
+    .values({ token_hash: hashToken(token), session_id: sessionId })
+    .execute();
+  return token;
+}
+
+export type Rotation =
+  | { kind: 'rotated'; sessionId: string; userId: string; clientId: string; organizationId: string | null; refreshToken: string }
+  | { kind: 'reused'; sessionId: string; userId: string; organizationId: string | null }
+  | { kind: 'invalid' };
+
+/**
+ * Uses a refresh token once. The conditional UPDATE lets exactly one of two
+ * concurrent presentations win; presenting a used token revokes the whole session.
+ */
+export async function rotateRefreshToken(tx: Tx, token: string): Promise<Rotation> {
+  if (!hasRefreshShape(token)) return { kind: 'invalid' };
+  const hash = hashToken(token);
+  const used = await tx
+    .updateTable('refresh_tokens')
+    .set({ used_at: sql<Date>`now()` as never })
+    .where('token_hash', '=', hash)
+    .where('used_at', 'is', null)
+    .returning('session_id')
+    .executeTakeFirst();
+  const sessionId =
+    used?.session_id ??
+    (await tx.selectFrom('refresh_tokens').select('session_id').where('token_hash', '=', hash).executeTakeFirst())?.session_id;
+  if (!sessionId) return { kind: 'invalid' };
+
+  const session = await tx
+    .selectFrom('sessions')
+    .select(['id', 'user_id', 'client_id', 'active_organization_id'])
+    .select(sql<boolean>`revoked_at is null and expires_at > now()`.as('live'))
+    .where('id', '=', sessionId)
+    .forUpdate()
+    .executeTakeFirstOrThrow();
+  if (!used) {
+    if (session.live) await revokeSession(tx, sessionId, 'refresh_token_reuse');
+    return { kind: 'reused', sessionId, userId: session.user_id, organizationId: session.active_organization_id };
+  }
+  if (!session.live) return { kind: 'invalid' };
+  return {
+    kind: 'rotated',
+    sessionId,
+    userId: session.user_id,
+    clientId: session.client_id,
+    organizationId: session.active_organization_id,
+    refreshToken: await addRefreshToken(tx, sessionId),
+  };
+}
+
+export async function setSessionOrganization(tx: Tx, sessionId: string, organizationId: string | null) {
+  await tx.updateTable('sessions').set({ active_organization_id: organizationId }).where('id', '=', sessionId).execute();
+}
+
+/** Live sessions matching `match`, ended with `reason`. */
+async function revokeWhere(
+  tx: Tx,
+  reason: string,
+  match: { id?: string; userId?: string; except?: string; organizationId?: string },
+): Promise<void> {
+  let q = tx
+    .updateTable('sessions')
+    .set({ revoked_at: sql<Date>`now()` as never, revoked_reason: reason })
+    .where('revoked_at', 'is', null);
+  if (match.id) q = q.where('id', '=', match.id);
+  if (match.userId) q = q.where('user_id', '=', match.userId);
+  if (match.except) q = q.where('id', '<>', match.except);
+  if (match.organizationId) q = q.where('active_organization_id', '=', match.organizationId);
+  await q.execute();
+}
+
+export const revokeSession = (tx: Tx, sessionId: string, reason: string) => revokeWhere(tx, reason, { id: sessionId });
+
+/** Ends a user's sessions, all of them or those scoped to one organization, optionally sparing one. */
+export const revokeUserSessions = (tx: Tx, userId: string, reason: string, opts: { except?: string; organizationId?: string } = {}) =>
+  revokeWhere(tx, reason, { userId, ...opts });
+
+/** Ends every session scoped to an organization (suspension, archiving). */
+export const revokeOrganizationSessions = (tx: Tx, organizationId: string, reason: string) => revokeWhere(tx, reason, { organizationId });
+
+/** The session a refresh token belongs to, used or not (revocation by refresh token). */
+export async function sessionOfRefreshToken(tx: Tx, token: string): Promise<string | undefined> {
+  if (!hasRefreshShape(token)) return undefined;
+  const row = await tx.selectFrom('refresh_tokens').select('session_id').where('token_hash', '=', hashToken(token)).executeTakeFirst();
+  return row?.session_id;
+}

@@ -1,0 +1,184 @@
+import { randomBytes } from 'node:crypto';
+import type { Config } from '../../config.js';
+import type { Database } from '../../db/database.js';
+import { isUuid, uuidv7 } from '../../db/ids.js';
+import type { Role } from '../../db/schema.js';
+import { type Entered, enterTenant, type Tx } from '../../db/tenant.js';
+import { AppError, forbidden, notFound } from '../../http/errors.js';
+import { decodeCursor, page } from '../../http/pagination.js';
+import { type RequestMeta, record } from '../audit/audit.js';
+import { asPrincipal } from '../auth/session-context.js';
+import { hashToken } from '../auth/sessions.js';
+import { normalizeEmail } from '../auth/users.js';
+import { enqueueEmail } from '../mail/outbox.js';
+import { type Caller, inOrganization } from '../members/access.js';
+import { insertMember } from '../members/members.queries.js';
+import { atLeast } from '../members/roles.js';
+import { findOrganization } from '../organizations/organizations.queries.js';
+import { invitationEmail } from './invitation-email.js';
+import {
+  expireLapsed,
+  findInvitation,
+  insertInvitation,
+  isMemberByEmail,
+  listInvitations,
+  lockInvitationByToken,
+  markAccepted,
+  markRevoked,
+} from './invitations.queries.js';
+
+// An invitation token names its organization (so acceptance can enter that tenant
+// before looking the invitation up under RLS) and carries 256 random bits; only its
+// hash is stored.
+const TOKEN = /^inv_([0-9a-f]{32})_[A-Za-z0-9_-]{43}$/;
+
+const newToken = (orgId: string) => `inv_${orgId.replaceAll('-', '')}_${randomBytes(32).toString('base64url')}`;
+
+function orgOfToken(token: string): string | null {
+  const m = TOKEN.exec(token);
+  if (!m) return null;
+  const h = m[1]!;
+  const id = `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+  return isUuid(id) ? id : null;
+}
+
+export const invitationInvalid = () => new AppError('INVITATION_INVALID', 'This invitation is invalid, expired, revoked or already used');
+
+export interface InvitationDeps {
+  db: Database;
+  config: Pick<Config, 'publicUrl' | 'invitationTtl'>;
+}
+
+export async function createInvitation(deps: InvitationDeps, caller: Caller, orgId: string, body: { email: string; role: Role }) {
+  const email = normalizeEmail(body.email);
+  return inOrganization(deps.db, caller, orgId, 'invitations:manage', async (tx, c) => {
+    if (!c.role || !atLeast(c.role, body.role)) throw forbidden('You cannot invite with a role above your own');
+    if (await isMemberByEmail(tx, orgId, email)) throw new AppError('ALREADY_MEMBER', 'This email already belongs to a member');
+    await expireLapsed(tx, orgId, email);
+    const token = newToken(orgId);
+    let invitation: Awaited<ReturnType<typeof insertInvitation>>;
+    try {
+      invitation = await insertInvitation(tx, {
+        id: uuidv7(),
+        organization_id: orgId,
+        email,
+        role: body.role,
+        token_hash: hashToken(token),
+        invited_by: c.userId,
+        ttlSeconds: deps.config.invitationTtl,
+      });
+    } catch (err) {
+      if ((err as { code?: string }).code === '23505') throw new AppError('INVITATION_PENDING');
+      throw err;
+    }
+    const acceptUrl = `${deps.config.publicUrl}/invitations/accept?token=${token}`;
+    const org = (await findOrganization(tx, orgId))!;
+    const inviter = await tx.selectFrom('users').select(['name', 'email']).where('id', '=', c.userId).executeTakeFirstOrThrow();
+    await enqueueEmail(
+      tx,
+      invitationEmail({
+        to: email,
+        organization: org.name,
+        inviter: inviter.name,
+        role: body.role,
+        acceptUrl,
+        expiresAt: invitation.expires_at,
+      }),
+    );
+    await record(tx, {
+      organizationId: orgId,
+      actor: c.actor,
+      action: 'invitation.created',
+      target: { type: 'invitation', id: invitation.id },
+      data: { email, role: body.role },
+      meta: c.meta,
+    });
+    return { ...invitation, token, accept_url: acceptUrl };
+  });
+}
+
+export async function getInvitations(
+  deps: InvitationDeps,
+  caller: Caller,
+  orgId: string,
+  q: { status?: string | undefined; limit?: number | undefined; cursor?: string | undefined },
+) {
+  const limit = q.limit ?? 20;
+  const after = decodeCursor(q.cursor, isUuid);
+  return inOrganization(deps.db, caller, orgId, 'invitations:manage', async (tx) =>
+    page(await listInvitations(tx, orgId, { status: q.status, after, limit }), limit, (i) => i.id),
+  );
+}
+
+export async function revokeInvitation(deps: InvitationDeps, caller: Caller, orgId: string, id: string) {
+  return inOrganization(deps.db, caller, orgId, 'invitations:manage', async (tx, c) => {
+    const inv = await findInvitation(tx, orgId, id);
+    if (!inv) throw notFound('Invitation');
+    if (!c.role || !atLeast(c.role, inv.role)) throw forbidden('You cannot revoke an invitation above your own role');
+    if (inv.status !== 'pending' || !(await markRevoked(tx, orgId, id)).numUpdatedRows) {
+      throw new AppError('INVALID_STATE', `The invitation is ${inv.status}`);
+    }
+    await record(tx, {
+      organizationId: orgId,
+      actor: c.actor,
+      action: 'invitation.revoked',
+      target: { type: 'invitation', id },
+      data: { email: inv.email },
+      meta: c.meta,
+    });
+  });
+}
+
+/**
+ * Accepts inside a transaction already entered in the token's organization as `user`.
+ * Whatever is wrong with the invitation itself is the same INVITATION_INVALID; nothing changes on any failure.
+ */
+async function acceptInTx(tx: Tx, entered: Entered, orgId: string, token: string, user: { id: string; email: string }, meta: RequestMeta) {
+  const inv = await lockInvitationByToken(tx, hashToken(token));
+  if (!inv || inv.organization_id !== orgId || inv.status !== 'pending' || !inv.unexpired || inv.email !== user.email)
+    throw invitationInvalid();
+  if (entered.orgStatus === 'suspended') throw new AppError('ORGANIZATION_SUSPENDED', 'This organization is suspended');
+  if (entered.orgStatus !== 'active') throw invitationInvalid();
+  if (!(await insertMember(tx, orgId, user.id, inv.role)))
+    throw new AppError('ALREADY_MEMBER', 'You are already a member of this organization');
+  await markAccepted(tx, orgId, inv.id, user.id);
+  const actor = { type: 'user' as const, id: user.id };
+  await record(tx, {
+    organizationId: orgId,
+    actor,
+    action: 'invitation.accepted',
+    target: { type: 'invitation', id: inv.id },
+    data: { email: inv.email, role: inv.role },
+    meta,
+  });
+  await record(tx, {
+    organizationId: orgId,
+    actor,
+    action: 'member.added',
+    target: { type: 'user', id: user.id },
+    data: { role: inv.role, invitation_id: inv.id },
+    meta,
+  });
+  return { organization_id: orgId, role: inv.role };
+}
+
+/** A signed-in user accepts; their email must be the invitation's. */
+export async function acceptInvitation(deps: InvitationDeps, caller: Caller, token: string) {
+  const orgId = orgOfToken(token);
+  if (!orgId) throw invitationInvalid();
+  const p = caller.principal;
+  return asPrincipal(deps.db, p, orgId, async (tx, e) => {
+    const user = await tx.selectFrom('users').select(['id', 'email']).where('id', '=', p.userId).executeTakeFirstOrThrow();
+    return acceptInTx(tx, e, orgId, token, user, caller.meta);
+  });
+}
+
+/** For signup with invitation_token: runs in the signup transaction; returns the organization joined. */
+export function acceptOnSignup(token: string, meta: RequestMeta) {
+  return async (tx: Tx, user: { id: string; email: string }): Promise<string> => {
+    const orgId = orgOfToken(token);
+    if (!orgId) throw invitationInvalid();
+    const entered = await enterTenant(tx, { orgId, userId: user.id });
+    return (await acceptInTx(tx, entered, orgId, token, user, meta)).organization_id;
+  };
+}

@@ -1,0 +1,58 @@
+import { sql } from 'kysely';
+import type { Role } from '../../db/schema.js';
+import type { EnteredRow, TenantContext, Tx } from '../../db/tenant.js';
+
+const members = (tx: Tx, orgId: string) =>
+  tx
+    .selectFrom('memberships as m')
+    .innerJoin('users as u', 'u.id', 'm.user_id')
+    .select(['m.user_id', 'u.email', 'u.name', 'm.role', 'm.created_at as joined_at'])
+    .where('m.organization_id', '=', orgId);
+
+/**
+ * A page of an organization's members by user id, as one statement that also enters
+ * the tenant context (tenantry_members_page, migration 007). The page is the JSON array
+ * of the memberships' stored entries, which the database renders when a membership or
+ * its user's name changes (migration 008).
+ */
+export const membersPage = (after: string | undefined, limit: number) => (ctx: TenantContext) =>
+  sql<
+    EnteredRow & { may_see: boolean; data: string; next_after: string | null }
+  >`select * from tenantry_members_page(${ctx.orgId}::uuid, ${ctx.userId}::uuid, ${ctx.sessionId}::uuid, ${after ?? null}::uuid, ${limit}::int)`;
+
+export const findMember = (tx: Tx, orgId: string, userId: string) =>
+  members(tx, orgId).where('m.user_id', '=', userId).executeTakeFirstOrThrow();
+
+/**
+ * Locks, in one order, the organization's owner rows and the rows of the people
+ * involved, and returns their current roles. Two concurrent role changes queue here,
+ * so each sees the other's result: the last-owner rule holds under concurrency.
+ */
+export const lockMembers = (tx: Tx, orgId: string, userIds: string[]) =>
+  tx
+    .selectFrom('memberships')
+    .select(['user_id', 'role'])
+    .where('organization_id', '=', orgId)
+    .where((eb) => eb.or([eb('role', '=', 'owner'), eb('user_id', 'in', userIds)]))
+    .orderBy('user_id')
+    .forUpdate()
+    .execute();
+
+export const updateRole = (tx: Tx, orgId: string, userId: string, role: Role) =>
+  tx
+    .updateTable('memberships')
+    .set({ role, updated_at: new Date() })
+    .where('organization_id', '=', orgId)
+    .where('user_id', '=', userId)
+    .execute();
+
+export const deleteMember = (tx: Tx, orgId: string, userId: string) =>
+  tx.deleteFrom('memberships').where('organization_id', '=', orgId).where('user_id', '=', userId).execute();
+
+export const insertMember = (tx: Tx, orgId: string, userId: string, role: Role) =>
+  tx
+    .insertInto('memberships')
+    .values({ organization_id: orgId, user_id: userId, role })
+    .onConflict((oc) => oc.columns(['organization_id', 'user_id']).doNothing())
+    .returning('user_id')
+    .executeTakeFirst();

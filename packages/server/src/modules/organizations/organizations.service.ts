@@ -1,0 +1,141 @@
+import { randomBytes } from 'node:crypto';
+import { sql } from 'kysely';
+import type { Database } from '../../db/database.js';
+import { isUuid, uuidv7 } from '../../db/ids.js';
+import { AppError } from '../../http/errors.js';
+import { decodeCursor, page } from '../../http/pagination.js';
+import { type AuditAction, record } from '../audit/audit.js';
+import { asPrincipal } from '../auth/session-context.js';
+import { revokeOrganizationSessions } from '../auth/sessions.js';
+import { type Caller, inOrganization, readInOrganization } from '../members/access.js';
+import { insertMember } from '../members/members.queries.js';
+import {
+  findOrganization,
+  insertOrganization,
+  listOrganizations,
+  organizationRead,
+  setOrganizationStatus,
+  updateOrganization,
+} from './organizations.queries.js';
+import type { CreateOrganizationBody, UpdateOrganizationBody } from './organizations.schemas.js';
+import { profileColumns, slugFromName } from './profile.js';
+
+const slugTaken = () => new AppError('SLUG_TAKEN', 'This slug is already taken; choose another');
+const SLUG_ATTEMPTS = 5;
+
+/** Creates an organization with the caller as its owner. A derived slug gets a random suffix until it is free. */
+export async function createOrganization(db: Database, caller: Caller, body: CreateOrganizationBody) {
+  const cols = profileColumns(body);
+  const id = uuidv7();
+  const p = caller.principal;
+  const base = cols.slug ?? slugFromName(cols.name!);
+  return asPrincipal(db, p, id, async (tx) => {
+    let org: Awaited<ReturnType<typeof insertOrganization>> | undefined;
+    for (let attempt = 0; !org && attempt < SLUG_ATTEMPTS; attempt++) {
+      if (attempt > 0 && cols.slug) throw slugTaken();
+      const slug = attempt === 0 ? base : `${base.slice(0, 41)}-${randomBytes(4).toString('hex').slice(0, 6)}`;
+      org = await insertOrganization(tx, {
+        id,
+        name: cols.name!,
+        slug,
+        industry: body.industry,
+        size: body.size ?? null,
+        domains: cols.domains ?? [],
+        metadata: cols.metadata ?? '{}',
+      });
+    }
+    if (!org) throw slugTaken();
+    await insertMember(tx, id, p.userId, 'owner');
+    await record(tx, {
+      organizationId: id,
+      actor: { type: 'user', id: p.userId },
+      action: 'organization.created',
+      target: { type: 'organization', id },
+      data: { name: org.name, slug: org.slug, owner_id: p.userId },
+      meta: caller.meta,
+    });
+    return org;
+  });
+}
+
+export async function listVisibleOrganizations(
+  db: Database,
+  caller: Caller,
+  q: {
+    limit?: number | undefined;
+    cursor?: string | undefined;
+    q?: string | undefined;
+    industry?: string | undefined;
+    status?: string | undefined;
+  },
+) {
+  const limit = q.limit ?? 20;
+  const after = decodeCursor(q.cursor, isUuid);
+  const p = caller.principal;
+  return asPrincipal(db, p, null, async (tx, e) => {
+    // Platform admins see every organization: the transaction moves to the platform role,
+    // which the database grants only after checking the user's platform role itself.
+    const platform =
+      e.platformRole === 'platform_admin' &&
+      (await sql<{ ok: boolean }>`select tenantry_enter_platform(${p.userId}::uuid, ${p.sessionId}::uuid) as ok`.execute(tx)).rows[0]!.ok;
+    const rows = await listOrganizations(tx, { ...q, after, limit, memberOnly: !platform });
+    return page(rows, limit, (o) => o.id);
+  });
+}
+
+export const getOrganization = (db: Database, caller: Caller, orgId: string) =>
+  readInOrganization(db, caller, orgId, 'organization:read', organizationRead);
+
+export async function patchOrganization(db: Database, caller: Caller, orgId: string, body: UpdateOrganizationBody) {
+  const cols = profileColumns(body); // validated before any transaction: a bad body changes nothing
+  return inOrganization(db, caller, orgId, 'organization:update', async (tx, c) => {
+    let org: Awaited<ReturnType<typeof updateOrganization>>;
+    try {
+      org = await updateOrganization(tx, orgId, cols);
+    } catch (err) {
+      if ((err as { code?: string }).code === '23505') throw slugTaken();
+      throw err;
+    }
+    await record(tx, {
+      organizationId: orgId,
+      actor: c.actor,
+      action: 'organization.updated',
+      target: { type: 'organization', id: orgId },
+      data: { fields: Object.keys(cols).sort() },
+      meta: c.meta,
+    });
+    return org;
+  });
+}
+
+type Transition = { to: 'archived' | 'suspended' | 'active'; action: AuditAction; from: Array<'active' | 'suspended' | 'archived'> };
+
+const TRANSITIONS = {
+  archive: { to: 'archived', action: 'organization.archived', from: ['active', 'suspended'] },
+  suspend: { to: 'suspended', action: 'organization.suspended', from: ['active'] },
+  reactivate: { to: 'active', action: 'organization.reactivated', from: ['suspended', 'archived'] },
+} as const satisfies Record<string, Transition>;
+
+/** Archive (owner or platform admin), suspend or reactivate (platform admin). Repeating one is a no-op. */
+export async function transitionOrganization(db: Database, caller: Caller, orgId: string, kind: keyof typeof TRANSITIONS) {
+  const t: Transition = TRANSITIONS[kind];
+  const permission = kind === 'archive' ? 'organization:delete' : 'organization:suspend';
+  return inOrganization(db, caller, orgId, permission, async (tx, c) => {
+    if (c.orgStatus === t.to) return (await findOrganization(tx, orgId))!;
+    if (!t.from.includes(c.orgStatus)) {
+      throw new AppError('INVALID_STATE', `An ${c.orgStatus} organization cannot be moved to ${t.to}`);
+    }
+    const org = await setOrganizationStatus(tx, orgId, t.to);
+    // No token may stay scoped to an organization its members cannot use.
+    if (t.to !== 'active') await revokeOrganizationSessions(tx, orgId, `organization_${t.to}`);
+    await record(tx, {
+      organizationId: orgId,
+      actor: c.actor,
+      action: t.action,
+      target: { type: 'organization', id: orgId },
+      data: { from: c.orgStatus, to: t.to },
+      meta: c.meta,
+    });
+    return org;
+  });
+}

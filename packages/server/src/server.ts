@@ -1,0 +1,117 @@
+import { mkdir } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import pino from 'pino';
+import { type App, buildApp, LOG_REDACT } from './app.js';
+import { type Config, ConfigError } from './config.js';
+import { type Database, openDatabase } from './db/database.js';
+import { migrate } from './db/migrate.js';
+import { assertIsolation } from './db/rls-check.js';
+import { AppError } from './http/errors.js';
+import { ensurePlatformAdmin } from './modules/auth/auth.service.js';
+import { mailTransport, OutboxDeliverer } from './modules/mail/outbox.js';
+
+/** The process logger; `fd` 2 (stderr) for commands whose stdout is their result. */
+export const logger = (config: Readonly<Config>, fd: 1 | 2 = 1) =>
+  pino({ level: config.logLevel, redact: { paths: LOG_REDACT, censor: '[redacted]' } }, pino.destination({ fd, sync: true }));
+
+/** Opens the configured engine, applies migrations and refuses to go on without enforced isolation. */
+export async function openAndPrepare(config: Readonly<Config>, log: pino.Logger): Promise<Database> {
+  let dataDir: string | undefined;
+  if (!config.databaseUrl) {
+    dataDir = resolve(config.dataDir);
+    await mkdir(dataDir, { recursive: true });
+  }
+  const db = await openDatabase({
+    url: config.databaseUrl,
+    dataDir,
+    pool: config.db,
+    onPoolError: (err) => log.warn({ err }, 'idle database connection failed; it was discarded'),
+  });
+  try {
+    const applied = await migrate(db);
+    if (applied.length > 0) log.info({ applied }, 'migrations applied');
+    await assertIsolation(db);
+  } catch (err) {
+    await db.close();
+    throw err;
+  }
+  log.info({ engine: db.engine, ...(dataDir ? { dataDir } : {}) }, 'database ready');
+  return db;
+}
+
+/** BOOTSTRAP_ADMIN_EMAIL + BOOTSTRAP_ADMIN_PASSWORD: create or update that platform admin (idempotent). */
+async function bootstrapAdmin(config: Readonly<Config>, db: Database, log: pino.Logger): Promise<void> {
+  const { bootstrapAdminEmail: email, bootstrapAdminPassword: password } = config;
+  if (email === undefined || password === undefined) return;
+  try {
+    await ensurePlatformAdmin(db, email, password);
+  } catch (err) {
+    // The service names the field ("email", "password"); report it as the variable to fix.
+    if (err instanceof AppError && err.errors) {
+      throw new ConfigError(err.errors.map((e) => `BOOTSTRAP_ADMIN_${e.path.toUpperCase()}: ${e.message}`));
+    }
+    throw err;
+  }
+  log.info({ email: email.toLowerCase() }, 'platform admin from BOOTSTRAP_ADMIN_EMAIL is ready');
+}
+
+async function start(config: Readonly<Config>, db: Database, log: pino.Logger): Promise<App> {
+  await bootstrapAdmin(config, db, log);
+  const app = await buildApp(config, db);
+  try {
+    await app.listen({ port: config.port, host: config.host });
+  } catch (err) {
+    await app.close().catch(() => undefined);
+    throw err;
+  }
+  return app;
+}
+
+export interface Running {
+  app: App;
+  db: Database;
+  /** Drains: readiness fails, in-flight requests finish, the sender and the pool close. */
+  stop(): Promise<void>;
+}
+
+/** Starts the HTTP server and the email sender. */
+export async function serve(config: Readonly<Config>, opts: { mailPollMs?: number } = {}): Promise<Running> {
+  const log = logger(config);
+  const db = await openAndPrepare(config, log);
+  const app = await start(config, db, log).catch(async (err: unknown) => {
+    await db.close();
+    throw err;
+  });
+  // Invitation emails: sent over SMTP_URL, or logged when it is not set.
+  const mail = new OutboxDeliverer(db, mailTransport(config.smtpUrl, config.mailFrom, app.log), app.log);
+  mail.start(opts.mailPollMs);
+
+  let stopped: Promise<void> | undefined;
+  const stop = () =>
+    (stopped ??= (async () => {
+      app.log.info('draining');
+      app.state.draining = true;
+      await app.close();
+      await mail.stop();
+      await db.close();
+      app.log.info('stopped');
+    })());
+  return { app, db, stop };
+}
+
+/** `tenantry serve`: runs until SIGTERM or SIGINT, then drains and exits 0. */
+export async function serveUntilSignal(config: Readonly<Config>): Promise<void> {
+  const { app, stop } = await serve(config);
+  const onSignal = (signal: string) => {
+    app.log.info({ signal }, 'signal received');
+    stop().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        app.log.error({ err }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.once('SIGTERM', onSignal);
+  process.once('SIGINT', onSignal);
+}

@@ -1,0 +1,197 @@
+import { randomInt } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
+import { createServer } from 'node:net';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type App, buildApp } from '../src/app.js';
+import { type Config, testConfig } from '../src/config.js';
+import { startApp, type TestApp } from './helpers/app.js';
+import { ENGINES } from './helpers/db.js';
+import { PASSWORD } from './helpers/users.js';
+
+// Login and refresh are rate limited per IP and per email (login) in fixed windows.
+// Each test uses its own client addresses (inject's remoteAddress) and emails, so they do not share counters.
+
+const LIMITS: Partial<Config> = { rateLimit: { max: 3, windowMs: 60_000 } };
+const REDIS_URL = process.env.TEST_REDIS_URL;
+
+let ipSeq = 0;
+/** A client address no other test in this file uses. */
+const freshIp = () => `10.${randomInt(0, 250)}.${Math.floor(++ipSeq / 250)}.${(ipSeq % 250) + 1}`;
+const freshEmail = () => `rl-${crypto.randomUUID()}@example.com`;
+
+/** Signs up from an address of its own, so signups do not eat into any limit a test is measuring. */
+async function signupUser(app: App, email: string, ip = freshIp()) {
+  const res = await app.inject({
+    method: 'POST',
+    url: '/v1/auth/signup',
+    payload: { email, password: PASSWORD, name: 'Rate Limited' },
+    remoteAddress: ip,
+  });
+  if (res.statusCode !== 201) throw new Error(`signup failed: ${res.statusCode} ${res.body}`);
+  const b = res.json();
+  return { id: b.user.id as string, email: b.user.email as string, refresh: b.refresh_token as string };
+}
+
+const login = (app: App, email: string, ip: string, password = PASSWORD) =>
+  app.inject({ method: 'POST', url: '/v1/auth/login', payload: { email, password }, remoteAddress: ip });
+
+function expectRateLimited(res: Awaited<ReturnType<typeof login>>, windowSeconds = 60) {
+  expect(res.statusCode, res.body).toBe(429);
+  expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
+  expect(res.json()).toMatchObject({ status: 429, code: 'RATE_LIMITED', request_id: res.headers['x-request-id'] });
+  const retryAfter = String(res.headers['retry-after']);
+  expect(retryAfter).toMatch(/^\d+$/);
+  expect(Number(retryAfter)).toBeGreaterThanOrEqual(1);
+  expect(Number(retryAfter)).toBeLessThanOrEqual(windowSeconds);
+}
+
+describe.each(ENGINES)('rate limits (%s)', (engine) => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startApp(engine, LIMITS);
+  });
+  afterAll(() => t?.close());
+
+  it('the 4th login attempt for one email is 429 RATE_LIMITED with Retry-After, even with the right password', async () => {
+    const u = await signupUser(t.app, freshEmail());
+    const ip = freshIp();
+    for (let i = 0; i < 3; i++) expect((await login(t.app, u.email, ip)).statusCode).toBe(200);
+    const limited = await login(t.app, u.email, ip);
+    expectRateLimited(limited);
+    // No tokens in a refused answer.
+    expect(limited.body).not.toMatch(/access_token|refresh_token/);
+  });
+
+  it('limits one email across many addresses (per-email count)', async () => {
+    const email = freshEmail();
+    for (let i = 0; i < 3; i++) {
+      const res = await login(t.app, email, freshIp(), 'wrong password!!');
+      expect(res.statusCode).toBe(401);
+      expect(res.json().code).toBe('INVALID_CREDENTIALS');
+    }
+    expectRateLimited(await login(t.app, email, freshIp(), 'wrong password!!'));
+    // Case and surrounding spaces do not make it another email.
+    expectRateLimited(await login(t.app, `  ${email.toUpperCase()} `, freshIp(), 'wrong password!!'));
+  });
+
+  it('limits one address across many emails (per-IP count)', async () => {
+    const ip = freshIp();
+    for (let i = 0; i < 3; i++) expect((await login(t.app, freshEmail(), ip, 'wrong password!!')).statusCode).toBe(401);
+    // A fourth, never-seen email from the same address is refused.
+    expectRateLimited(await login(t.app, freshEmail(), ip, 'wrong password!!'));
+    // ... while another address and another email are unaffected.
+    const u = await signupUser(t.app, freshEmail());
+    expect((await login(t.app, u.email, freshIp())).statusCode).toBe(200);
+  });
+
+  it('answers the same 429 whether the credentials were right or wrong', async () => {
+    const u = await signupUser(t.app, freshEmail());
+    const ip = freshIp();
+    for (let i = 0; i < 3; i++) await login(t.app, u.email, ip, 'wrong password!!');
+    const right = await login(t.app, u.email, ip);
+    const wrong = await login(t.app, u.email, ip, 'wrong password!!');
+    expectRateLimited(right);
+    expectRateLimited(wrong);
+    const strip = (b: Record<string, unknown>) => ({ ...b, request_id: undefined, detail: undefined });
+    expect(strip(right.json())).toEqual(strip(wrong.json()));
+  });
+
+  it('limits /oauth/token per address, answering in the OAuth error format', async () => {
+    const ip = freshIp();
+    const u = await signupUser(t.app, freshEmail());
+    const refresh = (token: string) =>
+      t.app.inject({
+        method: 'POST',
+        url: '/oauth/token',
+        payload: `grant_type=refresh_token&refresh_token=${encodeURIComponent(token)}`,
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        remoteAddress: ip,
+      });
+    for (let i = 0; i < 3; i++) {
+      const res = await refresh(`rt_not-a-real-token-${i}`);
+      expect(res.statusCode).toBe(400);
+      expect(res.json()).toMatchObject({ error: 'invalid_grant' });
+    }
+    // Over the limit even with a valid refresh token, which must stay unused.
+    const limited = await refresh(u.refresh);
+    expect(limited.statusCode).toBe(429);
+    expect(limited.headers['content-type']).toMatch(/^application\/json/);
+    expect(limited.headers['cache-control']).toBe('no-store');
+    const body = limited.json();
+    expect(Object.keys(body).sort()).toEqual(['error', 'error_description']);
+    expect(body.error).toMatch(/^[a-z_]+$/);
+    expect(body).not.toHaveProperty('code');
+    expect(String(limited.headers['retry-after'])).toMatch(/^\d+$/);
+    // The refused request did not consume the token: from another address it still refreshes.
+    const ok = await t.app.inject({
+      method: 'POST',
+      url: '/oauth/token',
+      payload: { grant_type: 'refresh_token', refresh_token: u.refresh },
+      remoteAddress: freshIp(),
+    });
+    expect(ok.statusCode, ok.body).toBe(200);
+  });
+
+  it('lets logins through (fail open) when the Redis store is unreachable', async () => {
+    // A port that was just free: nothing listens there.
+    const probe = createServer();
+    await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+    const { port } = probe.address() as AddressInfo;
+    await new Promise((resolve) => probe.close(resolve));
+
+    const app = await buildApp(testConfig({ ...LIMITS, redisUrl: `redis://127.0.0.1:${port}` }), t.db);
+    try {
+      const u = await signupUser(app, freshEmail());
+      const ip = freshIp();
+      for (let i = 0; i < 5; i++) expect((await login(app, u.email, ip)).statusCode).toBe(200);
+    } finally {
+      await app.close();
+    }
+  });
+
+  describe('shared through Redis', () => {
+    let redis: Redis;
+    const apps: App[] = [];
+    const email = freshEmail();
+    const ip = `172.${randomInt(16, 32)}.${randomInt(0, 256)}.${randomInt(1, 255)}`;
+    const signupIp = `192.168.${randomInt(0, 256)}.${randomInt(1, 255)}`;
+
+    beforeAll(async () => {
+      if (!REDIS_URL) return;
+      redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 1 });
+      // Two instances over the same database and the same Redis.
+      for (let i = 0; i < 2; i++) apps.push(await buildApp(testConfig({ ...LIMITS, redisUrl: REDIS_URL }), t.db));
+    });
+
+    afterAll(async () => {
+      for (const app of apps) await app.close();
+      if (redis) {
+        await redis.del(
+          `tenantry:rl:login:email:${email}`,
+          `tenantry:rl:login:ip:${ip}`,
+          `tenantry:rl:signup:ip:${signupIp}`,
+          `tenantry:rl:signup:email:${email}`,
+        );
+        redis.disconnect();
+      }
+    });
+
+    it.runIf(REDIS_URL)('two instances count one email and one address together', async () => {
+      const [a, b] = apps as [App, App];
+      await signupUser(a, email, signupIp);
+      expect((await login(a, email, ip)).statusCode).toBe(200);
+      expect((await login(b, email, ip)).statusCode).toBe(200);
+      expect((await login(a, email, ip)).statusCode).toBe(200);
+      expectRateLimited(await login(b, email, ip));
+      expectRateLimited(await login(a, email, ip));
+
+      // The counters live under the documented prefix, with an expiry of at most one window.
+      const ttl = await redis.pttl(`tenantry:rl:login:email:${email}`);
+      expect(ttl).toBeGreaterThan(0);
+      expect(ttl).toBeLessThanOrEqual(60_000);
+      expect(Number(await redis.get(`tenantry:rl:login:email:${email}`))).toBe(5);
+      expect(Number(await redis.get(`tenantry:rl:login:ip:${ip}`))).toBe(5);
+    });
+  });
+});

@@ -1,0 +1,65 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { sql } from 'kysely';
+import { describe, expect, it } from 'vitest';
+import { testConfig } from '../src/config.js';
+import { serve } from '../src/server.js';
+
+describe('graceful shutdown', () => {
+  it('fails readiness, lets an in-flight request finish, then closes the pool; data survives a restart', async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), 'tenantry-'));
+    const config = testConfig({
+      dataDir,
+      databaseUrl: undefined,
+      port: 0,
+      host: '127.0.0.1',
+      db: { ...testConfig().db, connectionTimeoutMs: 30_000 },
+    });
+    try {
+      // The email sender polls rarely here, so the only waiter for the connection is the request.
+      const r = await serve(config, { mailPollMs: 3_600_000 });
+      const base = `http://127.0.0.1:${(r.app.server.address() as AddressInfo).port}`;
+      const signup = await fetch(`${base}/v1/auth/signup`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ email: 'persist@example.com', password: 'a long enough password', name: 'P' }),
+      });
+      expect(signup.status).toBe(201);
+
+      // Hold the only connection, so the next request stays in flight while we stop.
+      let release!: () => void;
+      const held = r.db.withConnection(() => new Promise<void>((res) => (release = res)));
+      const inFlight = fetch(`${base}/readyz`);
+      await expect.poll(() => r.db.stats().waiting).toBe(1);
+
+      const stopping = r.stop();
+      expect(r.app.state.draining).toBe(true);
+      const duringDrain = await r.app.inject({ method: 'GET', url: '/readyz' });
+      expect(duringDrain.statusCode).toBe(503);
+
+      release();
+      await held;
+      expect((await inFlight).status).toBe(200);
+      await stopping;
+      await expect(sql`select 1`.execute(r.db.kysely)).rejects.toThrow();
+
+      // The embedded database kept its data.
+      const again = await serve(config);
+      try {
+        const b2 = `http://127.0.0.1:${(again.app.server.address() as AddressInfo).port}`;
+        const login = await fetch(`${b2}/v1/auth/login`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ email: 'persist@example.com', password: 'a long enough password' }),
+        });
+        expect(login.status).toBe(200);
+      } finally {
+        await again.stop();
+      }
+    } finally {
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  });
+});
