@@ -7,7 +7,7 @@ import { type Database, openDatabase } from './db/database.js';
 import { migrate } from './db/migrate.js';
 import { assertIsolation } from './db/rls-check.js';
 import { AppError } from './http/errors.js';
-import { ensurePlatformAdmin } from './modules/auth/auth.service.js';
+import { ensurePlatformAdmin } from './modules/identity/identity.service.js';
 import { mailTransport, OutboxDeliverer } from './modules/mail/outbox.js';
 
 /** The process logger; `fd` 2 (stderr) for commands whose stdout is their result. */

@@ -1,7 +1,7 @@
 import { decodeJwt, decodeProtectedHeader } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ensurePlatformAdmin } from '../src/modules/auth/auth.service.js';
-import { rotateSigningKey } from '../src/modules/auth/keys.js';
+import { ensurePlatformAdmin } from '../src/modules/identity/identity.service.js';
+import { rotateSigningKey } from '../src/modules/oauth/keys.js';
 import { startApp, type TestApp } from './helpers/app.js';
 import { ENGINES } from './helpers/db.js';
 import { insertMembership, insertOrganization } from './helpers/fixtures.js';

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseArgs, USAGE } from '../src/cli/args.js';
 import { adminCreate, keysRotate, type Output } from '../src/cli/commands.js';
-import { verifyPassword } from '../src/modules/auth/passwords.js';
+import { verifyPassword } from '../src/modules/identity/passwords.js';
 import { createTestDatabase, ENGINES, type TestDatabase } from './helpers/db.js';
 import { insertUser } from './helpers/fixtures.js';
 

@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkIsolation } from '../src/db/rls-check.js';
-import { InvalidTenantContext, withTenant } from '../src/db/tenant.js';
+import { InvalidTenantContext, withTenant } from '../src/db/tenant-context.js';
 import { createTestDatabase, ENGINES, type TestDatabase } from './helpers/db.js';
 import { insertMembership, insertOrganization, insertUser } from './helpers/fixtures.js';
 

@@ -1,6 +1,6 @@
 import { createRemoteJWKSet, decodeProtectedHeader, errors as joseErrors, jwtVerify } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { rotateSigningKey } from '../src/modules/auth/keys.js';
+import { rotateSigningKey } from '../src/modules/oauth/keys.js';
 import { startApp, type TestApp } from './helpers/app.js';
 import { ENGINES } from './helpers/db.js';
 import { PASSWORD } from './helpers/users.js';

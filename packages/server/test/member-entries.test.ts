@@ -3,7 +3,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { migrate } from '../src/db/migrate.js';
 import { assertIsolation } from '../src/db/rls-check.js';
-import { withTenant } from '../src/db/tenant.js';
+import { withTenant } from '../src/db/tenant-context.js';
 import { startApp, type TestApp } from './helpers/app.js';
 import { createTestDatabase, ENGINES } from './helpers/db.js';
 import { insertMembership, insertOrganization, insertUser } from './helpers/fixtures.js';

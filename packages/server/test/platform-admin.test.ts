@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ensurePlatformAdmin } from '../src/modules/auth/auth.service.js';
+import { ensurePlatformAdmin } from '../src/modules/identity/identity.service.js';
 import { startApp, type TestApp } from './helpers/app.js';
 import { ENGINES } from './helpers/db.js';
 import { auditCount, orgWithRoles } from './helpers/orgs.js';

@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { withTenant } from '../src/db/tenant.js';
+import { withTenant } from '../src/db/tenant-context.js';
 import { startApp, type TestApp } from './helpers/app.js';
 import { adminQuery, ENGINES } from './helpers/db.js';
 

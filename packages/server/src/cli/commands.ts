@@ -2,9 +2,9 @@
 // and closes it, tests hand in a test database.
 import type { Database } from '../db/database.js';
 import { AppError } from '../http/errors.js';
-import { ensurePlatformAdmin } from '../modules/auth/auth.service.js';
-import { rotateSigningKey } from '../modules/auth/keys.js';
-import { canonicalEmail } from '../modules/auth/users.js';
+import { ensurePlatformAdmin } from '../modules/identity/identity.service.js';
+import { canonicalEmail } from '../modules/identity/users.js';
+import { rotateSigningKey } from '../modules/oauth/keys.js';
 
 /** Where a command writes: stdout for results a script may read, stderr for people. */
 export interface Output {

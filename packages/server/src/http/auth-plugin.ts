@@ -1,6 +1,6 @@
 import type { FastifyRequest } from 'fastify';
-import { type AccessTokens, type Principal, unauthenticated } from '../modules/auth/tokens.js';
-import type { Caller } from '../modules/members/access.js';
+import type { Caller } from '../modules/access/gate.js';
+import { type AccessTokens, type Principal, unauthenticated } from '../modules/oauth/tokens.js';
 
 declare module 'fastify' {
   interface FastifyRequest {

@@ -1,5 +1,5 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { InvalidTenantContext } from '../db/tenant.js';
+import { InvalidTenantContext } from '../db/tenant-context.js';
 import { AppError, OAuthError, problemOf, unavailable } from './errors.js';
 import { fieldErrors } from './validation.js';
 

@@ -1,7 +1,7 @@
 import type { Database } from '../../db/database.js';
 import { isUuid } from '../../db/ids.js';
 import { decodeCursor, page } from '../../http/pagination.js';
-import { type Caller, inOrganization } from '../members/access.js';
+import { type Caller, inOrganization } from '../access/gate.js';
 
 export interface AuditQuery {
   action?: string | undefined;

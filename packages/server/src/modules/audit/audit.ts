@@ -1,5 +1,5 @@
 import { uuidv7 } from '../../db/ids.js';
-import type { Tx } from '../../db/tenant.js';
+import type { Tx } from '../../db/tenant-context.js';
 
 export type ActorType = 'user' | 'platform_admin' | 'system';
 

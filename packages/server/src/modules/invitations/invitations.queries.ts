@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import type { Role } from '../../db/schema.js';
-import type { Tx } from '../../db/tenant.js';
+import type { Tx } from '../../db/tenant-context.js';
 
 /** The status a client sees: a pending invitation past its expiry (database clock) is expired. */
 const effectiveStatus = sql<'pending' | 'accepted' | 'revoked' | 'expired'>`

@@ -2,7 +2,7 @@ import { Type } from '@sinclair/typebox';
 import type { App } from '../../app.js';
 import { callerOf } from '../../http/auth-plugin.js';
 import { bearer, closed, errorResponses, Page, PageQuery, Timestamp, Uuid } from '../../http/schemas.js';
-import { ROLES } from '../members/roles.js';
+import { ROLES } from '../access/roles.js';
 import { acceptInvitation, createInvitation, getInvitations, type InvitationDeps, revokeInvitation } from './invitations.service.js';
 
 const RoleName = Type.Unsafe<(typeof ROLES)[number]>({ type: 'string', enum: [...ROLES] });

@@ -3,7 +3,7 @@ import nodemailer from 'nodemailer';
 import type { Logger } from 'pino';
 import type { Database } from '../../db/database.js';
 import { uuidv7 } from '../../db/ids.js';
-import { type Tx, withTenant } from '../../db/tenant.js';
+import { type Tx, withTenant } from '../../db/tenant-context.js';
 
 export interface OutgoingEmail {
   to: string;

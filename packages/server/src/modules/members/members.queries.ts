@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import type { Role } from '../../db/schema.js';
-import type { EnteredRow, TenantContext, Tx } from '../../db/tenant.js';
+import type { EnteredRow, TenantContext, Tx } from '../../db/tenant-context.js';
 
 const members = (tx: Tx, orgId: string) =>
   tx

@@ -1,14 +1,14 @@
 import type { Database } from '../../db/database.js';
 import { isUuid } from '../../db/ids.js';
 import type { Role } from '../../db/schema.js';
-import type { Tx } from '../../db/tenant.js';
+import type { Tx } from '../../db/tenant-context.js';
 import { AppError, forbidden, notFound } from '../../http/errors.js';
 import { decodeCursor, renderedPage } from '../../http/pagination.js';
+import { type Caller, inOrganization, type OrgCaller, readInOrganization } from '../access/gate.js';
+import { atLeast, can } from '../access/roles.js';
 import { record } from '../audit/audit.js';
-import { revokeUserSessions } from '../auth/sessions.js';
-import { type Caller, inOrganization, type OrgCaller, readInOrganization } from './access.js';
+import { revokeUserSessions } from '../identity/sessions.js';
 import { deleteMember, findMember, lockMembers, membersPage, updateRole } from './members.queries.js';
-import { atLeast, can } from './roles.js';
 
 export async function getMembers(
   db: Database,

@@ -3,9 +3,9 @@ import type { App } from '../../app.js';
 import { callerOf } from '../../http/auth-plugin.js';
 import { sendRawJson } from '../../http/raw-json.js';
 import { bearer, closed, errorResponses, Page, PageQuery, Timestamp, Uuid } from '../../http/schemas.js';
+import { ROLES } from '../access/roles.js';
 import { listAuditEvents } from '../audit/audit.service.js';
 import { changeRole, getMembers, removeMember } from '../members/members.service.js';
-import { ROLES } from '../members/roles.js';
 import {
   CreateOrganizationBody,
   ListOrganizationsQuery,

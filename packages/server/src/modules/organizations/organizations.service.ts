@@ -4,10 +4,10 @@ import type { Database } from '../../db/database.js';
 import { isUuid, uuidv7 } from '../../db/ids.js';
 import { AppError } from '../../http/errors.js';
 import { decodeCursor, page } from '../../http/pagination.js';
+import { type Caller, inOrganization, readInOrganization } from '../access/gate.js';
+import { asPrincipal } from '../access/session-context.js';
 import { type AuditAction, record } from '../audit/audit.js';
-import { asPrincipal } from '../auth/session-context.js';
-import { revokeOrganizationSessions } from '../auth/sessions.js';
-import { type Caller, inOrganization, readInOrganization } from '../members/access.js';
+import { revokeOrganizationSessions } from '../identity/sessions.js';
 import { insertMember } from '../members/members.queries.js';
 import {
   findOrganization,

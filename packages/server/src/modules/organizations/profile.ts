@@ -1,6 +1,6 @@
 import { domainToASCII } from 'node:url';
 import { AppError, type FieldError } from '../../http/errors.js';
-import { normalizeName } from '../auth/users.js';
+import { normalizeName } from '../identity/users.js';
 
 // The typed organization profile: every rule about its fields, in one place.
 

@@ -1,12 +1,12 @@
 import type { RawBuilder } from 'kysely';
 import type { Database } from '../../db/database.js';
 import type { OrganizationStatus, Role } from '../../db/schema.js';
-import { type Entered, type EnteredRow, readInContext, type TenantContext, type Tx, withTenant } from '../../db/tenant.js';
+import { type Entered, type EnteredRow, readInContext, type TenantContext, type Tx, withTenant } from '../../db/tenant-context.js';
 import { AppError, forbidden, notFound } from '../../http/errors.js';
 import type { Actor, RequestMeta } from '../audit/audit.js';
-import { requireLiveSession } from '../auth/session-context.js';
-import type { Principal } from '../auth/tokens.js';
+import type { Principal } from '../oauth/tokens.js';
 import { can, PLATFORM_PERMISSIONS, type PlatformPermission } from './roles.js';
+import { requireLiveSession } from './session-context.js';
 
 /** What a route hands a module about its caller. */
 export interface Caller {

@@ -4,7 +4,7 @@ import type { Config } from '../../config.js';
 import { isUuid, uuidv7 } from '../../db/ids.js';
 import type { Role } from '../../db/schema.js';
 import { AppError } from '../../http/errors.js';
-import { permissionsOf } from '../members/roles.js';
+import { permissionsOf } from '../access/roles.js';
 import type { KeyStore } from './keys.js';
 
 export const CLOCK_TOLERANCE_SECONDS = 30;

@@ -2,8 +2,8 @@ import type { App } from '../../app.js';
 import { principalOf } from '../../http/auth-plugin.js';
 import { bearer, errorResponses } from '../../http/schemas.js';
 import { acceptOnSignup } from '../invitations/invitations.service.js';
-import { LoginBody, Me, PatchMeBody, SignupBody, SignupResponse, TokenResponse } from './auth.schemas.js';
-import { type AuthDeps, getMe, login, signup, updateMe } from './auth.service.js';
+import { LoginBody, Me, PatchMeBody, SignupBody, SignupResponse, TokenResponse } from './identity.schemas.js';
+import { type AuthDeps, getMe, login, signup, updateMe } from './identity.service.js';
 import { canonicalEmail } from './users.js';
 
 export function authRoutes(app: App, deps: AuthDeps) {

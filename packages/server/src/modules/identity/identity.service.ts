@@ -2,11 +2,12 @@ import type { Config } from '../../config.js';
 import type { Database } from '../../db/database.js';
 import { uuidv7 } from '../../db/ids.js';
 import type { Role } from '../../db/schema.js';
-import { enterTenant, type Tx, withTenant } from '../../db/tenant.js';
+import { enterTenant, type Tx, withTenant } from '../../db/tenant-context.js';
 import { AppError, OAuthError } from '../../http/errors.js';
+import { asPrincipal } from '../access/session-context.js';
 import { type RequestMeta, record } from '../audit/audit.js';
+import type { AccessTokens, Principal } from '../oauth/tokens.js';
 import { hashPassword, verifyPassword } from './passwords.js';
-import { asPrincipal } from './session-context.js';
 import {
   createSession,
   revokeSession,
@@ -15,7 +16,6 @@ import {
   sessionOfRefreshToken,
   setSessionOrganization,
 } from './sessions.js';
-import type { AccessTokens, Principal } from './tokens.js';
 import { canonicalEmail, checkPassword, normalizeEmail, normalizeName } from './users.js';
 
 export interface AuthDeps {

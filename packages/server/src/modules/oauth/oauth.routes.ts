@@ -3,8 +3,8 @@ import { Type } from '@sinclair/typebox';
 import type { App } from '../../app.js';
 import { isUuid } from '../../db/ids.js';
 import { OAuthError } from '../../http/errors.js';
-import { OAuthErrorBody, RevokeRequest, TokenRequest, TokenResponse } from './auth.schemas.js';
-import { type AuthDeps, refresh, revoke } from './auth.service.js';
+import { OAuthErrorBody, RevokeRequest, TokenRequest, TokenResponse } from '../identity/identity.schemas.js';
+import { type AuthDeps, refresh, revoke } from '../identity/identity.service.js';
 
 export async function oauthRoutes(app: App, deps: AuthDeps) {
   const { config } = deps;

@@ -1,6 +1,6 @@
 import type { Database } from '../../db/database.js';
-import { type Entered, type Tx, withTenant } from '../../db/tenant.js';
-import { type Principal, unauthenticated } from './tokens.js';
+import { type Entered, type Tx, withTenant } from '../../db/tenant-context.js';
+import { type Principal, unauthenticated } from '../oauth/tokens.js';
 
 /** A revoked or expired session is refused here, once for every route. */
 export function requireLiveSession(e: Entered): void {

@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { sql } from 'kysely';
 import { uuidv7 } from '../../db/ids.js';
-import type { Tx } from '../../db/tenant.js';
+import type { Tx } from '../../db/tenant-context.js';
 
 // Sessions and their refresh tokens. A session is one login; each refresh rotates
 // its token, and every token of a session is one family: reuse revokes the family.
