@@ -40,7 +40,7 @@ declare module 'fastify' {
 export interface Services {
   keys: KeyStore;
   tokens: AccessTokens;
-  /** onRequest hook of every route that needs a bearer access token. */
+  /** onRequest hooks of the routes that need a bearer access token, by the principals they accept. */
   authenticate: ReturnType<typeof authenticate>;
   limiter: RateLimiter;
 }

@@ -66,6 +66,15 @@ export async function enterTenant(tx: Tx, ctx: TenantContext): Promise<Entered> 
   return toEntered(rows[0]!);
 }
 
+/** Moves the transaction to the platform role; the database grants it only to a platform admin's live session. */
+export async function enterPlatform(tx: Tx, ctx: TenantContext): Promise<boolean> {
+  checkContext(ctx);
+  const { rows } = await sql<{
+    ok: boolean;
+  }>`select tenantry_enter_platform(${ctx.userId}::uuid, ${ctx.sessionId ?? null}::uuid) as ok`.execute(tx);
+  return rows[0]!.ok;
+}
+
 /**
  * A read that is one statement, one round trip: `statement` calls a function that
  * enters the context itself (migration 007) and returns one row, the caller's context

@@ -1,6 +1,8 @@
 import type { FastifyRequest } from 'fastify';
 import type { Caller } from '../modules/access/gate.js';
-import { type AccessTokens, type Principal, unauthenticated } from '../modules/oauth/tokens.js';
+import type { Principal, PrincipalType } from '../modules/access/principal.js';
+import { type AccessTokens, unauthenticated } from '../modules/oauth/tokens.js';
+import { forbidden } from './errors.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -10,14 +12,20 @@ declare module 'fastify' {
 
 const BEARER = /^Bearer +([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+) *$/i;
 
-/** An onRequest hook: a valid bearer access token, or 401 before the body is even read. */
+/**
+ * onRequest hooks by the principals a route accepts: `authenticate(['user'])`. No valid
+ * bearer access token is 401 before the body is even read; a principal of a type the
+ * route does not accept is the same 403 on every route.
+ */
 export function authenticate(tokens: AccessTokens) {
-  return async (request: FastifyRequest) => {
+  return (accepts: readonly PrincipalType[]) => async (request: FastifyRequest) => {
     const header = request.headers.authorization;
     if (!header) throw unauthenticated('A bearer access token is required');
     const m = header.length <= 8192 ? BEARER.exec(header) : null;
     if (!m) throw unauthenticated('The access token is invalid');
-    request.principal = await tokens.verify(m[1]!);
+    const principal = await tokens.verify(m[1]!);
+    if (!accepts.includes(principal.type)) throw forbidden(`This route does not accept ${principal.type} callers`);
+    request.principal = principal;
   };
 }
 

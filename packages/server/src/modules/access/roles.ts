@@ -34,10 +34,22 @@ export const PLATFORM_PERMISSIONS: readonly PlatformPermission[] = [
   'organization:suspend',
 ];
 
+const PLATFORM_GRANTS: ReadonlySet<PlatformPermission> = new Set(PLATFORM_PERMISSIONS);
+export const isPlatformPermission = (permission: PlatformPermission): boolean => PLATFORM_GRANTS.has(permission);
+
 const RANK: Readonly<Record<Role, number>> = { owner: 4, admin: 3, member: 2, viewer: 1 };
 
-export const can = (role: Role | null | undefined, permission: Permission): boolean =>
-  role != null && ROLE_PERMISSIONS[role].includes(permission);
+// Looked up as sets of every permission name, so the gate asks about a platform-only
+// permission the same way: no role holds it.
+const ROLE_GRANTS: Readonly<Record<Role, ReadonlySet<PlatformPermission>>> = {
+  owner: new Set(owner),
+  admin: new Set(admin),
+  member: new Set(member),
+  viewer: new Set(viewer),
+};
+
+export const can = (role: Role | null | undefined, permission: PlatformPermission): boolean =>
+  role != null && ROLE_GRANTS[role].has(permission);
 
 /** True when `a` is at least as high as `b` (nobody grants a role above their own). */
 export const atLeast = (a: Role, b: Role): boolean => RANK[a] >= RANK[b];

@@ -1,7 +1,8 @@
 import type { Database } from '../../db/database.js';
 import { isUuid } from '../../db/ids.js';
 import { decodeCursor, page } from '../../http/pagination.js';
-import { type Caller, inOrganization } from '../access/gate.js';
+import type { Caller } from '../access/gate.js';
+import { inOrganization } from '../access/transactions.js';
 
 export interface AuditQuery {
   action?: string | undefined;

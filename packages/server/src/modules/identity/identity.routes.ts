@@ -9,7 +9,7 @@ import { canonicalEmail } from './users.js';
 export function authRoutes(app: App, deps: AuthDeps) {
   const { limiter } = app.services;
   const tags = ['Authentication'];
-  const auth = app.services.authenticate;
+  const auth = app.services.authenticate(['user']);
 
   app.post(
     '/v1/auth/signup',

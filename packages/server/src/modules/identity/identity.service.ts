@@ -2,11 +2,13 @@ import type { Config } from '../../config.js';
 import type { Database } from '../../db/database.js';
 import { uuidv7 } from '../../db/ids.js';
 import type { Role } from '../../db/schema.js';
-import { enterTenant, type Tx, withTenant } from '../../db/tenant-context.js';
+import type { Tx } from '../../db/tenant-context.js';
 import { AppError, OAuthError } from '../../http/errors.js';
-import { asPrincipal } from '../access/session-context.js';
+import { organizationSuspended } from '../access/gate.js';
+import { type Principal, SYSTEM_ACTOR } from '../access/principal.js';
+import { anonymous, asUserWithoutSession, inUserContext, switchToOrganization, tokenScopeIn } from '../access/transactions.js';
 import { type RequestMeta, record } from '../audit/audit.js';
-import type { AccessTokens, Principal } from '../oauth/tokens.js';
+import type { AccessTokens } from '../oauth/tokens.js';
 import { hashPassword, verifyPassword } from './passwords.js';
 import {
   createSession,
@@ -50,23 +52,11 @@ async function respond(deps: AuthDeps, s: Issued): Promise<TokenResponse> {
   };
 }
 
-/** The caller's role in `orgId`, if they are a member of that organization and it is active. */
-async function activeMembership(tx: Tx, orgId: string, userId: string): Promise<{ role: Role } | { problem: 'not_member' | 'suspended' }> {
-  const e = await enterTenant(tx, { orgId, userId });
-  if (!e.memberRole || e.orgStatus === null || e.orgStatus === 'archived') return { problem: 'not_member' };
-  if (e.orgStatus === 'suspended') return { problem: 'suspended' };
-  return { role: e.memberRole };
-}
-
 async function startSession(deps: AuthDeps, tx: Tx, userId: string, organizationId: string | null): Promise<Issued> {
   let org: Issued['org'] = null;
   if (organizationId) {
-    const m = await activeMembership(tx, organizationId, userId);
-    if ('problem' in m) {
-      throw m.problem === 'suspended'
-        ? new AppError('ORGANIZATION_SUSPENDED', 'This organization is suspended')
-        : new AppError('NOT_FOUND', 'Organization not found');
-    }
+    const m = await tokenScopeIn(tx, organizationId, userId);
+    if ('problem' in m) throw m.problem === 'suspended' ? organizationSuspended() : new AppError('NOT_FOUND', 'Organization not found');
     org = { id: organizationId, role: m.role };
   }
   const s = await createSession(tx, {
@@ -94,7 +84,7 @@ export async function signup(
   const name = normalizeName(input.name);
   const passwordHash = await hashPassword(checkPassword(input.password)); // before taking a connection
   const id = uuidv7();
-  const issued = await withTenant(deps.db, { orgId: null, userId: null }, async (tx) => {
+  const issued = await anonymous(deps.db, async (tx) => {
     const inserted = await tx
       .insertInto('users')
       .values({ id, email, name, password_hash: passwordHash })
@@ -110,15 +100,13 @@ export async function signup(
 
 export async function login(deps: AuthDeps, input: { email: string; password: string; organization_id?: string | undefined }) {
   const email = canonicalEmail(input.email);
-  const user = await withTenant(deps.db, { orgId: null, userId: null }, (tx) =>
+  const user = await anonymous(deps.db, (tx) =>
     tx.selectFrom('users').select(['id', 'password_hash']).where('email', '=', email).executeTakeFirst(),
   );
   // Same work and the same answer for an unknown email and a wrong password.
   const ok = await verifyPassword(user?.password_hash, input.password);
   if (!ok || !user) throw new AppError('INVALID_CREDENTIALS');
-  const issued = await withTenant(deps.db, { orgId: null, userId: user.id }, (tx) =>
-    startSession(deps, tx, user.id, input.organization_id ?? null),
-  );
+  const issued = await asUserWithoutSession(deps.db, user.id, (tx) => startSession(deps, tx, user.id, input.organization_id ?? null));
   return respond(deps, issued);
 }
 
@@ -131,15 +119,15 @@ export async function refresh(
 ) {
   if (input.clientId !== undefined && input.clientId !== deps.config.clientId)
     throw invalidGrant('The refresh token was not issued to this client');
-  const outcome = await withTenant(deps.db, { orgId: null, userId: null }, async (tx) => {
+  const outcome = await anonymous(deps.db, async (tx) => {
     const r = await rotateRefreshToken(tx, input.refreshToken);
     if (r.kind === 'reused') {
       if (r.organizationId) {
         // Theft is worth telling the organization the session was scoped to.
-        await enterTenant(tx, { orgId: r.organizationId, userId: null });
+        await switchToOrganization(tx, r.organizationId, null);
         await record(tx, {
           organizationId: r.organizationId,
-          actor: { type: 'system', id: null },
+          actor: SYSTEM_ACTOR,
           action: 'session.refresh_reuse_detected',
           target: { type: 'session', id: r.sessionId },
           data: { user_id: r.userId },
@@ -153,7 +141,7 @@ export async function refresh(
     const target = input.organizationId ?? r.organizationId;
     let org: Issued['org'] = null;
     if (target) {
-      const m = await activeMembership(tx, target, r.userId);
+      const m = await tokenScopeIn(tx, target, r.userId);
       // Rolls back: the presented token stays usable when the switch is refused.
       if ('problem' in m)
         throw invalidGrant(m.problem === 'suspended' ? 'The organization is suspended' : 'Not a member of that organization');
@@ -175,7 +163,7 @@ export async function revoke(deps: AuthDeps, token: string): Promise<void> {
       () => undefined,
     );
   }
-  await withTenant(deps.db, { orgId: null, userId: null }, async (tx) => {
+  await anonymous(deps.db, async (tx) => {
     sessionId ??= await sessionOfRefreshToken(tx, token);
     if (sessionId) await revokeSession(tx, sessionId, 'logout');
   });
@@ -188,9 +176,6 @@ export interface Me {
   platform_role: 'platform_admin' | null;
   memberships: Array<{ organization_id: string; name: string; slug: string; role: Role }>;
 }
-
-/** A transaction in the caller's user context (no organization). */
-const asUser = <T>(db: Database, p: Principal, fn: (tx: Tx) => Promise<T>): Promise<T> => asPrincipal(db, p, null, (tx) => fn(tx));
 
 async function readMe(tx: Tx, userId: string): Promise<Me> {
   const user = await tx
@@ -210,7 +195,7 @@ async function readMe(tx: Tx, userId: string): Promise<Me> {
   return { ...user, memberships };
 }
 
-export const getMe = (deps: AuthDeps, p: Principal) => asUser(deps.db, p, (tx) => readMe(tx, p.userId));
+export const getMe = (deps: AuthDeps, p: Principal) => inUserContext(deps.db, p, (tx) => readMe(tx, p.userId));
 
 export async function updateMe(deps: AuthDeps, p: Principal, patch: { name?: string; password?: string; current_password?: string }) {
   const name = patch.name === undefined ? undefined : normalizeName(patch.name);
@@ -222,14 +207,14 @@ export async function updateMe(deps: AuthDeps, p: Principal, patch: { name?: str
         { path: '/body/current_password', message: 'is required to change the password' },
       ]);
     }
-    const stored = await asUser(deps.db, p, (tx) =>
+    const stored = await inUserContext(deps.db, p, (tx) =>
       tx.selectFrom('users').select('password_hash').where('id', '=', p.userId).executeTakeFirstOrThrow(),
     );
     if (!(await verifyPassword(stored.password_hash, patch.current_password)))
       throw new AppError('INVALID_CREDENTIALS', 'The current password is wrong');
     passwordHash = await hashPassword(patch.password);
   }
-  return asUser(deps.db, p, async (tx) => {
+  return inUserContext(deps.db, p, async (tx) => {
     if (name !== undefined || passwordHash !== undefined) {
       await tx
         .updateTable('users')
@@ -246,7 +231,7 @@ export async function updateMe(deps: AuthDeps, p: Principal, patch: { name?: str
 export async function ensurePlatformAdmin(db: Database, rawEmail: string, password: string): Promise<string> {
   const email = normalizeEmail(rawEmail, 'email');
   const passwordHash = await hashPassword(checkPassword(password, 'password'));
-  return withTenant(db, { orgId: null, userId: null }, async (tx) => {
+  return anonymous(db, async (tx) => {
     const row = await tx
       .insertInto('users')
       .values({

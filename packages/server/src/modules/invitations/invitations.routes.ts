@@ -2,6 +2,7 @@ import { Type } from '@sinclair/typebox';
 import type { App } from '../../app.js';
 import { callerOf } from '../../http/auth-plugin.js';
 import { bearer, closed, errorResponses, Page, PageQuery, Timestamp, Uuid } from '../../http/schemas.js';
+import { rateKeyOf } from '../access/principal.js';
 import { ROLES } from '../access/roles.js';
 import { acceptInvitation, createInvitation, getInvitations, type InvitationDeps, revokeInvitation } from './invitations.service.js';
 
@@ -26,7 +27,7 @@ const CreatedInvitation = Type.Composite([Invitation, Type.Object({ token: Type.
 const OrgParams = Type.Object({ org_id: Uuid });
 
 export function invitationRoutes(app: App, deps: InvitationDeps) {
-  const onRequest = app.services.authenticate;
+  const onRequest = app.services.authenticate(['user']);
   const tags = ['Invitations'];
   const security = bearer;
 
@@ -97,7 +98,7 @@ export function invitationRoutes(app: App, deps: InvitationDeps) {
     },
     async (request) => {
       const caller = callerOf(request);
-      await app.services.limiter.check([`accept:ip:${request.ip}`, `accept:user:${caller.principal.userId}`]);
+      await app.services.limiter.check([`accept:ip:${request.ip}`, `accept:${rateKeyOf(caller.principal)}`]);
       return acceptInvitation(deps, caller, request.body.token);
     },
   );

@@ -3,13 +3,14 @@ import type { Config } from '../../config.js';
 import type { Database } from '../../db/database.js';
 import { isUuid, uuidv7 } from '../../db/ids.js';
 import type { Role } from '../../db/schema.js';
-import { type Entered, enterTenant, type Tx } from '../../db/tenant-context.js';
+import type { Entered, Tx } from '../../db/tenant-context.js';
 import { AppError, forbidden, notFound } from '../../http/errors.js';
 import { decodeCursor, page } from '../../http/pagination.js';
-import { type Caller, inOrganization } from '../access/gate.js';
+import { type Caller, organizationSuspended, refusedBySuspension } from '../access/gate.js';
+import { actorOf, userActor } from '../access/principal.js';
 import { atLeast } from '../access/roles.js';
-import { asPrincipal } from '../access/session-context.js';
-import { type RequestMeta, record } from '../audit/audit.js';
+import { enteringOrganization, inOrganization, switchToOrganization } from '../access/transactions.js';
+import { type Actor, type RequestMeta, record } from '../audit/audit.js';
 import { hashToken } from '../identity/sessions.js';
 import { normalizeEmail } from '../identity/users.js';
 import { enqueueEmail } from '../mail/outbox.js';
@@ -130,19 +131,27 @@ export async function revokeInvitation(deps: InvitationDeps, caller: Caller, org
 }
 
 /**
- * Accepts inside a transaction already entered in the token's organization as `user`.
- * Whatever is wrong with the invitation itself is the same INVITATION_INVALID; nothing changes on any failure.
+ * Accepts inside a transaction already entered in the token's organization as `user`, who
+ * the audit log names as `actor`. Whatever is wrong with the invitation itself is the same
+ * INVITATION_INVALID; nothing changes on any failure.
  */
-async function acceptInTx(tx: Tx, entered: Entered, orgId: string, token: string, user: { id: string; email: string }, meta: RequestMeta) {
+async function acceptInTx(
+  tx: Tx,
+  entered: Entered,
+  orgId: string,
+  token: string,
+  user: { id: string; email: string },
+  actor: Actor,
+  meta: RequestMeta,
+) {
   const inv = await lockInvitationByToken(tx, hashToken(token));
   if (!inv || inv.organization_id !== orgId || inv.status !== 'pending' || !inv.unexpired || inv.email !== user.email)
     throw invitationInvalid();
-  if (entered.orgStatus === 'suspended') throw new AppError('ORGANIZATION_SUSPENDED', 'This organization is suspended');
+  if (refusedBySuspension(entered.orgStatus, 'join')) throw organizationSuspended();
   if (entered.orgStatus !== 'active') throw invitationInvalid();
   if (!(await insertMember(tx, orgId, user.id, inv.role)))
     throw new AppError('ALREADY_MEMBER', 'You are already a member of this organization');
   await markAccepted(tx, orgId, inv.id, user.id);
-  const actor = { type: 'user' as const, id: user.id };
   await record(tx, {
     organizationId: orgId,
     actor,
@@ -167,9 +176,9 @@ export async function acceptInvitation(deps: InvitationDeps, caller: Caller, tok
   const orgId = orgOfToken(token);
   if (!orgId) throw invitationInvalid();
   const p = caller.principal;
-  return asPrincipal(deps.db, p, orgId, async (tx, e) => {
+  return enteringOrganization(deps.db, p, orgId, async (tx, e) => {
     const user = await tx.selectFrom('users').select(['id', 'email']).where('id', '=', p.userId).executeTakeFirstOrThrow();
-    return acceptInTx(tx, e, orgId, token, user, caller.meta);
+    return acceptInTx(tx, e, orgId, token, user, actorOf(p), caller.meta);
   });
 }
 
@@ -178,7 +187,7 @@ export function acceptOnSignup(token: string, meta: RequestMeta) {
   return async (tx: Tx, user: { id: string; email: string }): Promise<string> => {
     const orgId = orgOfToken(token);
     if (!orgId) throw invitationInvalid();
-    const entered = await enterTenant(tx, { orgId, userId: user.id });
-    return (await acceptInTx(tx, entered, orgId, token, user, meta)).organization_id;
+    const entered = await switchToOrganization(tx, orgId, user.id);
+    return (await acceptInTx(tx, entered, orgId, token, user, userActor(user.id), meta)).organization_id;
   };
 }

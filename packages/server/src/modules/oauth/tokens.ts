@@ -4,6 +4,7 @@ import type { Config } from '../../config.js';
 import { isUuid, uuidv7 } from '../../db/ids.js';
 import type { Role } from '../../db/schema.js';
 import { AppError } from '../../http/errors.js';
+import type { Principal } from '../access/principal.js';
 import { permissionsOf } from '../access/roles.js';
 import type { KeyStore } from './keys.js';
 
@@ -13,14 +14,6 @@ export interface AccessTokenSubject {
   userId: string;
   sessionId: string;
   org: { id: string; role: Role } | null;
-}
-
-/** Who presented a valid access token. Role and membership are re-read from the database per request. */
-export interface Principal {
-  userId: string;
-  sessionId: string;
-  /** The organization the token is scoped to, if any. */
-  tokenOrgId: string | null;
 }
 
 export const unauthenticated = (detail: string) =>
@@ -82,7 +75,12 @@ export class AccessTokens {
     if (!isUuid(payload.sub) || !isUuid(payload.sid) || (orgId !== undefined && !isUuid(orgId))) {
       throw unauthenticated('The access token is invalid');
     }
-    const principal: Principal = { userId: payload.sub, sessionId: payload.sid, tokenOrgId: (orgId as string | undefined) ?? null };
+    const principal: Principal = {
+      type: 'user',
+      userId: payload.sub,
+      sessionId: payload.sid,
+      tokenOrgId: (orgId as string | undefined) ?? null,
+    };
     if (this.cache.size >= CACHE_LIMIT) this.cache.delete(this.cache.keys().next().value!);
     this.cache.set(token, { principal, exp: payload.exp! });
     return principal;

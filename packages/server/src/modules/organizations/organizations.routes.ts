@@ -52,7 +52,7 @@ const AuditQuery = Type.Object({
 
 export function organizationRoutes(app: App) {
   const { db } = app;
-  const onRequest = app.services.authenticate;
+  const onRequest = app.services.authenticate(['user']);
   const tags = ['Organizations'];
   const common = { security: bearer };
 

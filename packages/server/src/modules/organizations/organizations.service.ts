@@ -1,11 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import { sql } from 'kysely';
 import type { Database } from '../../db/database.js';
 import { isUuid, uuidv7 } from '../../db/ids.js';
 import { AppError } from '../../http/errors.js';
 import { decodeCursor, page } from '../../http/pagination.js';
-import { type Caller, inOrganization, readInOrganization } from '../access/gate.js';
-import { asPrincipal } from '../access/session-context.js';
+import type { Caller } from '../access/gate.js';
+import { actorOf } from '../access/principal.js';
+import { enteringOrganization, inOrganization, inUserContext, readInOrganization, widenToPlatform } from '../access/transactions.js';
 import { type AuditAction, record } from '../audit/audit.js';
 import { revokeOrganizationSessions } from '../identity/sessions.js';
 import { insertMember } from '../members/members.queries.js';
@@ -29,7 +29,7 @@ export async function createOrganization(db: Database, caller: Caller, body: Cre
   const id = uuidv7();
   const p = caller.principal;
   const base = cols.slug ?? slugFromName(cols.name!);
-  return asPrincipal(db, p, id, async (tx) => {
+  return enteringOrganization(db, p, id, async (tx) => {
     let org: Awaited<ReturnType<typeof insertOrganization>> | undefined;
     for (let attempt = 0; !org && attempt < SLUG_ATTEMPTS; attempt++) {
       if (attempt > 0 && cols.slug) throw slugTaken();
@@ -48,7 +48,7 @@ export async function createOrganization(db: Database, caller: Caller, body: Cre
     await insertMember(tx, id, p.userId, 'owner');
     await record(tx, {
       organizationId: id,
-      actor: { type: 'user', id: p.userId },
+      actor: actorOf(p),
       action: 'organization.created',
       target: { type: 'organization', id },
       data: { name: org.name, slug: org.slug, owner_id: p.userId },
@@ -72,12 +72,9 @@ export async function listVisibleOrganizations(
   const limit = q.limit ?? 20;
   const after = decodeCursor(q.cursor, isUuid);
   const p = caller.principal;
-  return asPrincipal(db, p, null, async (tx, e) => {
-    // Platform admins see every organization: the transaction moves to the platform role,
-    // which the database grants only after checking the user's platform role itself.
-    const platform =
-      e.platformRole === 'platform_admin' &&
-      (await sql<{ ok: boolean }>`select tenantry_enter_platform(${p.userId}::uuid, ${p.sessionId}::uuid) as ok`.execute(tx)).rows[0]!.ok;
+  return inUserContext(db, p, async (tx, e) => {
+    // Platform admins see every organization.
+    const platform = await widenToPlatform(tx, p, e);
     const rows = await listOrganizations(tx, { ...q, after, limit, memberOnly: !platform });
     return page(rows, limit, (o) => o.id);
   });

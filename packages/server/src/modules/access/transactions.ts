@@ -1,0 +1,102 @@
+// The tenant-transaction entry points: every service reaches the database through one of
+// these, each named for whose work it is and where it runs.
+import type { RawBuilder } from 'kysely';
+import type { Database } from '../../db/database.js';
+import {
+  type Entered,
+  type EnteredRow,
+  enterPlatform,
+  enterTenant,
+  readInContext,
+  type TenantContext,
+  type Tx,
+  withTenant,
+} from '../../db/tenant-context.js';
+import { notFound } from '../../http/errors.js';
+import { admit, type Caller, type OrgCaller, requireLiveSession, tokenScope } from './gate.js';
+import { type Principal, tenantContextOf } from './principal.js';
+import type { PlatformPermission } from './roles.js';
+
+const NOBODY: TenantContext = { orgId: null, userId: null };
+
+/** Work on nobody's behalf, in no organization: signup, the login lookup, refresh, revocation, the CLI. */
+export const anonymous = <T>(db: Database, fn: (tx: Tx) => Promise<T>): Promise<T> => withTenant(db, NOBODY, (tx) => fn(tx));
+
+/** Work as a user who holds no access token yet: starting the session of a login. */
+export const asUserWithoutSession = <T>(db: Database, userId: string, fn: (tx: Tx) => Promise<T>): Promise<T> =>
+  withTenant(db, { orgId: null, userId }, (tx) => fn(tx));
+
+/**
+ * A principal's transaction, in `orgId` or outside any organization. The session check
+ * rides on the statement that enters the context, so it costs no round trip.
+ */
+function asLivePrincipal<T>(db: Database, p: Principal, orgId: string | null, fn: (tx: Tx, entered: Entered) => Promise<T>): Promise<T> {
+  return withTenant(db, tenantContextOf(p, orgId), async (tx, e) => {
+    requireLiveSession(e);
+    return fn(tx, e);
+  });
+}
+
+/** A principal's work outside any organization: their own profile, the organizations they see. */
+export const inUserContext = <T>(db: Database, p: Principal, fn: (tx: Tx, entered: Entered) => Promise<T>): Promise<T> =>
+  asLivePrincipal(db, p, null, fn);
+
+/**
+ * A principal's work in an organization the gate cannot judge yet, because the caller is
+ * not a member of it: one being created, one being joined. `fn` decides from `entered`.
+ */
+export const enteringOrganization = <T>(
+  db: Database,
+  p: Principal,
+  orgId: string,
+  fn: (tx: Tx, entered: Entered) => Promise<T>,
+): Promise<T> => asLivePrincipal(db, p, orgId, fn);
+
+/**
+ * Runs `fn` in one transaction in the organization's tenant context, after the
+ * gate admitted the caller, whose membership is read fresh by the statement that
+ * enters the context.
+ */
+export function inOrganization<T>(
+  db: Database,
+  caller: Caller,
+  orgId: string,
+  permission: PlatformPermission,
+  fn: (tx: Tx, c: OrgCaller) => Promise<T>,
+): Promise<T> {
+  return withTenant(db, tenantContextOf(caller.principal, orgId), (tx, e) => fn(tx, admit(caller, e, permission)));
+}
+
+/**
+ * A hot read as one statement (see readInContext): the same gate decides on the
+ * caller's context that arrives with what was read, which is returned only if it
+ * admits the caller. `may_see` is the database's own guard (migration 007); it agrees
+ * with the gate's visibility check, and nothing is returned where it did not read.
+ */
+export async function readInOrganization<R>(
+  db: Database,
+  caller: Caller,
+  orgId: string,
+  permission: PlatformPermission,
+  statement: (ctx: TenantContext) => RawBuilder<EnteredRow & { may_see: boolean } & R>,
+): Promise<R> {
+  const { entered, row } = await readInContext(db, tenantContextOf(caller.principal, orgId), statement);
+  admit(caller, entered, permission);
+  if (!row.may_see) throw notFound('Organization');
+  return row;
+}
+
+/** Moves an open transaction into `orgId`, as `userId` or as nobody (an audit event on the system's behalf). */
+export const switchToOrganization = (tx: Tx, orgId: string, userId: string | null): Promise<Entered> => enterTenant(tx, { orgId, userId });
+
+/** Inside the transaction that issues a token: the scope a token of `userId` in `orgId` may carry (see tokenScope). */
+export const tokenScopeIn = async (tx: Tx, orgId: string, userId: string) => tokenScope(await switchToOrganization(tx, orgId, userId));
+
+/**
+ * Widens a user-context transaction to every organization when the principal is a
+ * platform admin: the database grants the platform role only after checking the user's
+ * platform role itself. False, and nothing widened, for anyone else.
+ */
+export async function widenToPlatform(tx: Tx, p: Principal, entered: Entered): Promise<boolean> {
+  return entered.platformRole === 'platform_admin' && enterPlatform(tx, tenantContextOf(p, null));
+}
