@@ -13,12 +13,14 @@ import { registerMetrics } from './http/metrics.js';
 import { opsRoutes } from './http/ops-routes.js';
 import { MemoryStore, RateLimiter, RedisStore } from './http/rate-limit.js';
 import { validatorCompiler } from './http/validation.js';
-import { authRoutes } from './modules/identity/identity.routes.js';
-import type { AuthDeps } from './modules/identity/identity.service.js';
+import { auditRoutes } from './modules/audit/audit.routes.js';
+import { identityRoutes } from './modules/identity/identity.routes.js';
 import { prepareDummyHash } from './modules/identity/passwords.js';
 import { invitationRoutes } from './modules/invitations/invitations.routes.js';
+import { memberRoutes } from './modules/members/members.routes.js';
 import { KeyStore } from './modules/oauth/keys.js';
 import { oauthRoutes } from './modules/oauth/oauth.routes.js';
+import type { AuthDeps } from './modules/oauth/oauth.service.js';
 import { AccessTokens, CLOCK_TOLERANCE_SECONDS } from './modules/oauth/tokens.js';
 import { organizationRoutes } from './modules/organizations/organizations.routes.js';
 
@@ -151,9 +153,11 @@ export async function buildApp(config: Readonly<Config>, db: Database): Promise<
 
   opsRoutes(app, metrics);
   const authDeps: AuthDeps = { db, tokens: services.tokens, config };
-  authRoutes(app, authDeps);
+  identityRoutes(app, authDeps);
   await oauthRoutes(app, authDeps);
   organizationRoutes(app);
+  memberRoutes(app);
+  auditRoutes(app);
   invitationRoutes(app, { db, config });
   await app.ready();
   return app;

@@ -2,6 +2,7 @@ import { type RawBuilder, sql, type Transaction } from 'kysely';
 import type { Database } from './database.js';
 import { isUuid } from './ids.js';
 import type { OrganizationStatus, Role, Schema } from './schema.js';
+import { inTenantTransaction, readInOneStatement } from './tenant-pattern.js';
 
 export type Tx = Transaction<Schema>;
 
@@ -51,6 +52,8 @@ const toEntered = (row: EnteredRow): Entered => ({
   sessionLive: row.session_live,
 });
 
+// Tenantry's tenant context: the functions of sql/ and migrations that enter it.
+
 /**
  * Switches the transaction to the application role and sets tenant and user
  * transaction-locally (`set_config(..., true)`, bound parameters). Returns the
@@ -78,25 +81,27 @@ export async function enterPlatform(tx: Tx, ctx: TenantContext): Promise<boolean
 /**
  * A read that is one statement, one round trip: `statement` calls a function that
  * enters the context itself (migration 007) and returns one row, the caller's context
- * next to what it read. The statement's implicit transaction ends with it, and the
- * role and settings revert with it.
+ * next to what it read.
  */
 export async function readInContext<R>(
   db: Database,
   ctx: TenantContext,
   statement: (ctx: TenantContext) => RawBuilder<EnteredRow & R>,
 ): Promise<{ entered: Entered; row: R }> {
-  checkContext(ctx);
-  const { rows } = await statement(ctx).execute(db.kysely);
-  return { entered: toEntered(rows[0]!), row: rows[0]! };
+  const row = await readInOneStatement(
+    db.kysely,
+    () => checkContext(ctx),
+    () => statement(ctx),
+  );
+  return { entered: toEntered(row), row };
 }
 
-/**
- * Runs `fn` in one transaction entered with `ctx` (see enterTenant). The
- * transaction always ends: COMMIT on success, ROLLBACK on error, and a connection
- * whose ROLLBACK failed is destroyed, never pooled again.
- */
-export async function withTenant<T>(db: Database, ctx: TenantContext, fn: (tx: Tx, entered: Entered) => Promise<T>): Promise<T> {
-  checkContext(ctx); // before BEGIN, so a bad id takes no connection
-  return db.kysely.transaction().execute(async (tx) => fn(tx, await enterTenant(tx, ctx)));
+/** Runs `fn` in one transaction entered with `ctx` (see enterTenant and inTenantTransaction). */
+export function withTenant<T>(db: Database, ctx: TenantContext, fn: (tx: Tx, entered: Entered) => Promise<T>): Promise<T> {
+  return inTenantTransaction(
+    db.kysely,
+    () => checkContext(ctx),
+    (tx) => enterTenant(tx, ctx),
+    fn,
+  );
 }

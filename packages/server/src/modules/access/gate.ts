@@ -15,6 +15,8 @@ export interface Caller {
 /** The caller as seen inside an organization's transaction, fresh from the database. */
 export interface OrgCaller {
   principal: Principal;
+  /** The organization admitted to: where the caller's audit events go. */
+  organizationId: string;
   /** The acting user. */
   userId: string;
   role: Role | null;
@@ -47,7 +49,7 @@ export const organizationSuspended = () => new AppError('ORGANIZATION_SUSPENDED'
  * context as the database returned it at the start of the work: a live session, then
  * visibility (404), suspension (403 ORGANIZATION_SUSPENDED) and permission (403 FORBIDDEN).
  */
-export function admit(caller: Caller, e: Entered, permission: PlatformPermission): OrgCaller {
+export function admit(caller: Caller, orgId: string, e: Entered, permission: PlatformPermission): OrgCaller {
   requireLiveSession(e);
   const p = caller.principal;
   const platformAdmin = e.platformRole === 'platform_admin';
@@ -63,6 +65,7 @@ export function admit(caller: Caller, e: Entered, permission: PlatformPermission
 
   return {
     principal: p,
+    organizationId: orgId,
     userId: p.userId,
     role: member ? e.memberRole : null,
     platformAdmin,

@@ -64,7 +64,7 @@ export function inOrganization<T>(
   permission: PlatformPermission,
   fn: (tx: Tx, c: OrgCaller) => Promise<T>,
 ): Promise<T> {
-  return withTenant(db, tenantContextOf(caller.principal, orgId), (tx, e) => fn(tx, admit(caller, e, permission)));
+  return withTenant(db, tenantContextOf(caller.principal, orgId), (tx, e) => fn(tx, admit(caller, orgId, e, permission)));
 }
 
 /**
@@ -81,7 +81,7 @@ export async function readInOrganization<R>(
   statement: (ctx: TenantContext) => RawBuilder<EnteredRow & { may_see: boolean } & R>,
 ): Promise<R> {
   const { entered, row } = await readInContext(db, tenantContextOf(caller.principal, orgId), statement);
-  admit(caller, entered, permission);
+  admit(caller, orgId, entered, permission);
   if (!row.may_see) throw notFound('Organization');
   return row;
 }

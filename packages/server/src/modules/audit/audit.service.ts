@@ -3,6 +3,7 @@ import { isUuid } from '../../db/ids.js';
 import { decodeCursor, page } from '../../http/pagination.js';
 import type { Caller } from '../access/gate.js';
 import { inOrganization } from '../access/transactions.js';
+import { listAuditEvents } from './audit.queries.js';
 
 export interface AuditQuery {
   action?: string | undefined;
@@ -14,22 +15,18 @@ export interface AuditQuery {
 }
 
 /** Newest first; the cursor is the last event's id (UUIDv7, so time-ordered). */
-export async function listAuditEvents(db: Database, caller: Caller, orgId: string, f: AuditQuery) {
+export async function getAuditEvents(db: Database, caller: Caller, orgId: string, f: AuditQuery) {
   const limit = f.limit ?? 20;
   const before = decodeCursor(f.cursor, isUuid);
   return inOrganization(db, caller, orgId, 'audit:read', async (tx) => {
-    let q = tx
-      .selectFrom('audit_events')
-      .selectAll()
-      .where('organization_id', '=', orgId)
-      .orderBy('id', 'desc')
-      .limit(limit + 1);
-    if (before) q = q.where('id', '<', before);
-    if (f.action) q = q.where('action', '=', f.action);
-    if (f.actor_id) q = q.where('actor_id', '=', f.actor_id);
-    if (f.since) q = q.where('occurred_at', '>=', new Date(f.since) as never);
-    if (f.until) q = q.where('occurred_at', '<', new Date(f.until) as never);
-    const rows = await q.execute();
+    const rows = await listAuditEvents(tx, orgId, {
+      before,
+      action: f.action,
+      actorId: f.actor_id,
+      since: f.since ? new Date(f.since) : undefined,
+      until: f.until ? new Date(f.until) : undefined,
+      limit,
+    });
     const result = page(rows, limit, (r) => r.id);
     return {
       next_cursor: result.next_cursor,

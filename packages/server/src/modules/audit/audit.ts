@@ -1,5 +1,5 @@
-import { uuidv7 } from '../../db/ids.js';
 import type { Tx } from '../../db/tenant-context.js';
+import { insertAuditEvent } from './audit.queries.js';
 
 export type ActorType = 'user' | 'platform_admin' | 'system';
 
@@ -28,14 +28,18 @@ export type AuditAction =
   | 'invitation.accepted'
   | 'session.refresh_reuse_detected';
 
-export interface AuditEvent {
+/** Where an event happens and who does it: an admitted caller (OrgCaller) is one. */
+export interface AuditSource {
   organizationId: string;
   actor: Actor;
+  meta: RequestMeta;
+}
+
+export interface AuditEvent {
   action: AuditAction;
   target: { type: string; id: string } | null;
   /** Never secrets: no passwords, tokens or hashes. */
   data?: Record<string, unknown>;
-  meta: RequestMeta;
 }
 
 /**
@@ -43,20 +47,4 @@ export interface AuditEvent {
  * no event and a committed change always has one. The transaction must be in the
  * event's organization (RLS refuses anything else).
  */
-export async function record(tx: Tx, e: AuditEvent): Promise<void> {
-  await tx
-    .insertInto('audit_events')
-    .values({
-      organization_id: e.organizationId,
-      id: uuidv7(),
-      actor_type: e.actor.type,
-      actor_id: e.actor.id,
-      action: e.action,
-      target_type: e.target?.type ?? null,
-      target_id: e.target?.id ?? null,
-      data: JSON.stringify(e.data ?? {}),
-      ip: e.meta.ip,
-      request_id: e.meta.requestId,
-    })
-    .execute();
-}
+export const record = (tx: Tx, by: AuditSource, e: AuditEvent): Promise<void> => insertAuditEvent(tx, by, e);

@@ -2,11 +2,13 @@ import type { App } from '../../app.js';
 import { principalOf } from '../../http/auth-plugin.js';
 import { bearer, errorResponses } from '../../http/schemas.js';
 import { acceptOnSignup } from '../invitations/invitations.service.js';
-import { LoginBody, Me, PatchMeBody, SignupBody, SignupResponse, TokenResponse } from './identity.schemas.js';
-import { type AuthDeps, getMe, login, signup, updateMe } from './identity.service.js';
+import { TokenResponse } from '../oauth/oauth.schemas.js';
+import type { AuthDeps } from '../oauth/oauth.service.js';
+import { LoginBody, Me, PatchMeBody, SignupBody, SignupResponse } from './identity.schemas.js';
+import { getMe, login, signup, updateMe } from './identity.service.js';
 import { canonicalEmail } from './users.js';
 
-export function authRoutes(app: App, deps: AuthDeps) {
+export function identityRoutes(app: App, deps: AuthDeps) {
   const { limiter } = app.services;
   const tags = ['Authentication'];
   const auth = app.services.authenticate(['user']);

@@ -1,19 +1,12 @@
 import { Type } from '@sinclair/typebox';
 import { closed, Uuid } from '../../http/schemas.js';
+import { RoleName } from '../access/access.schemas.js';
+import { TokenResponse } from '../oauth/oauth.schemas.js';
 
 // Raw sizes are bounded here; the finer rules (trimming, normalisation) live in users.ts.
 const Email = Type.String({ minLength: 3, maxLength: 320, description: 'Trimmed and lower-cased; at most 254 characters' });
 const Password = Type.String({ minLength: 12, maxLength: 256 });
 const Name = Type.String({ minLength: 1, maxLength: 200, description: '1 to 120 characters, no control characters' });
-const RoleName = Type.Union([Type.Literal('owner'), Type.Literal('admin'), Type.Literal('member'), Type.Literal('viewer')]);
-
-export const TokenResponse = Type.Object({
-  access_token: Type.String(),
-  token_type: Type.Literal('Bearer'),
-  expires_in: Type.Integer(),
-  refresh_token: Type.String(),
-  organization_id: Type.Union([Uuid, Type.Null()]),
-});
 
 export const User = Type.Object({ id: Uuid, email: Type.String(), name: Type.String() });
 
@@ -49,20 +42,3 @@ export const PatchMeBody = closed(
   },
   { minProperties: 1 },
 );
-
-// /oauth/* follow RFC 6749: standard parameters are accepted and unknown ones ignored.
-export const TokenRequest = Type.Object({
-  grant_type: Type.String({ maxLength: 100 }),
-  refresh_token: Type.Optional(Type.String({ maxLength: 1000 })),
-  organization_id: Type.Optional(Type.String({ maxLength: 100 })),
-  client_id: Type.Optional(Type.String({ maxLength: 200 })),
-  scope: Type.Optional(Type.String({ maxLength: 1000 })),
-});
-
-export const RevokeRequest = Type.Object({
-  token: Type.String({ maxLength: 8192 }),
-  token_type_hint: Type.Optional(Type.String({ maxLength: 100 })),
-  client_id: Type.Optional(Type.String({ maxLength: 200 })),
-});
-
-export const OAuthErrorBody = Type.Object({ error: Type.String(), error_description: Type.Optional(Type.String()) });

@@ -1,30 +1,19 @@
 import { Type } from '@sinclair/typebox';
 import type { App } from '../../app.js';
 import { callerOf } from '../../http/auth-plugin.js';
-import { bearer, closed, errorResponses, Page, PageQuery, Timestamp, Uuid } from '../../http/schemas.js';
+import { bearer, errorResponses, Page } from '../../http/schemas.js';
 import { rateKeyOf } from '../access/principal.js';
-import { ROLES } from '../access/roles.js';
+import { OrgParams } from '../organizations/organizations.schemas.js';
+import {
+  AcceptedInvitation,
+  AcceptInvitationBody,
+  CreatedInvitation,
+  CreateInvitationBody,
+  Invitation,
+  InvitationParams,
+  ListInvitationsQuery,
+} from './invitations.schemas.js';
 import { acceptInvitation, createInvitation, getInvitations, type InvitationDeps, revokeInvitation } from './invitations.service.js';
-
-const RoleName = Type.Unsafe<(typeof ROLES)[number]>({ type: 'string', enum: [...ROLES] });
-const Status = Type.Unsafe<'pending' | 'accepted' | 'revoked' | 'expired'>({
-  type: 'string',
-  enum: ['pending', 'accepted', 'revoked', 'expired'],
-});
-const Invitation = Type.Object(
-  {
-    id: Uuid,
-    email: Type.String(),
-    role: RoleName,
-    status: Status,
-    invited_by: Type.Union([Uuid, Type.Null()]),
-    expires_at: Timestamp,
-    created_at: Timestamp,
-  },
-  { title: 'Invitation' },
-);
-const CreatedInvitation = Type.Composite([Invitation, Type.Object({ token: Type.String(), accept_url: Type.String() })]);
-const OrgParams = Type.Object({ org_id: Uuid });
 
 export function invitationRoutes(app: App, deps: InvitationDeps) {
   const onRequest = app.services.authenticate(['user']);
@@ -40,7 +29,7 @@ export function invitationRoutes(app: App, deps: InvitationDeps) {
         security,
         summary: 'Invite someone by email (admin+, role not above your own); token and accept_url are shown only here',
         params: OrgParams,
-        body: closed({ email: Type.String({ minLength: 3, maxLength: 320 }), role: RoleName }),
+        body: CreateInvitationBody,
         response: { 201: CreatedInvitation, ...errorResponses(400, 401, 403, 404, 409) },
       },
     },
@@ -59,7 +48,7 @@ export function invitationRoutes(app: App, deps: InvitationDeps) {
         security,
         summary: 'List invitations (admin+)',
         params: OrgParams,
-        querystring: Type.Object({ ...PageQuery, status: Type.Optional(Status) }),
+        querystring: ListInvitationsQuery,
         response: { 200: Page(Invitation), ...errorResponses(400, 401, 403, 404) },
       },
     },
@@ -74,7 +63,7 @@ export function invitationRoutes(app: App, deps: InvitationDeps) {
         tags,
         security,
         summary: 'Revoke a pending invitation (admin+)',
-        params: Type.Object({ org_id: Uuid, invitation_id: Uuid }),
+        params: InvitationParams,
         response: { 204: Type.Null(), ...errorResponses(401, 403, 404, 409) },
       },
     },
@@ -92,8 +81,8 @@ export function invitationRoutes(app: App, deps: InvitationDeps) {
         tags,
         security,
         summary: 'Accept an invitation addressed to your email',
-        body: closed({ token: Type.String({ minLength: 1, maxLength: 200 }) }),
-        response: { 200: Type.Object({ organization_id: Uuid, role: RoleName }), ...errorResponses(400, 401, 403, 409, 429) },
+        body: AcceptInvitationBody,
+        response: { 200: AcceptedInvitation, ...errorResponses(400, 401, 403, 409, 429) },
       },
     },
     async (request) => {

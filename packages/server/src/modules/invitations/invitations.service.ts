@@ -11,6 +11,7 @@ import { actorOf, userActor } from '../access/principal.js';
 import { atLeast } from '../access/roles.js';
 import { enteringOrganization, inOrganization, switchToOrganization } from '../access/transactions.js';
 import { type Actor, type RequestMeta, record } from '../audit/audit.js';
+import { findUserContact } from '../identity/identity.queries.js';
 import { hashToken } from '../identity/sessions.js';
 import { normalizeEmail } from '../identity/users.js';
 import { enqueueEmail } from '../mail/outbox.js';
@@ -74,7 +75,7 @@ export async function createInvitation(deps: InvitationDeps, caller: Caller, org
     }
     const acceptUrl = `${deps.config.publicUrl}/invitations/accept?token=${token}`;
     const org = (await findOrganization(tx, orgId))!;
-    const inviter = await tx.selectFrom('users').select(['name', 'email']).where('id', '=', c.userId).executeTakeFirstOrThrow();
+    const inviter = await findUserContact(tx, c.userId);
     await enqueueEmail(
       tx,
       invitationEmail({
@@ -86,13 +87,10 @@ export async function createInvitation(deps: InvitationDeps, caller: Caller, org
         expiresAt: invitation.expires_at,
       }),
     );
-    await record(tx, {
-      organizationId: orgId,
-      actor: c.actor,
+    await record(tx, c, {
       action: 'invitation.created',
       target: { type: 'invitation', id: invitation.id },
       data: { email, role: body.role },
-      meta: c.meta,
     });
     return { ...invitation, token, accept_url: acceptUrl };
   });
@@ -119,14 +117,7 @@ export async function revokeInvitation(deps: InvitationDeps, caller: Caller, org
     if (inv.status !== 'pending' || !(await markRevoked(tx, orgId, id)).numUpdatedRows) {
       throw new AppError('INVALID_STATE', `The invitation is ${inv.status}`);
     }
-    await record(tx, {
-      organizationId: orgId,
-      actor: c.actor,
-      action: 'invitation.revoked',
-      target: { type: 'invitation', id },
-      data: { email: inv.email },
-      meta: c.meta,
-    });
+    await record(tx, c, { action: 'invitation.revoked', target: { type: 'invitation', id }, data: { email: inv.email } });
   });
 }
 
@@ -152,22 +143,13 @@ async function acceptInTx(
   if (!(await insertMember(tx, orgId, user.id, inv.role)))
     throw new AppError('ALREADY_MEMBER', 'You are already a member of this organization');
   await markAccepted(tx, orgId, inv.id, user.id);
-  await record(tx, {
-    organizationId: orgId,
-    actor,
+  const by = { organizationId: orgId, actor, meta };
+  await record(tx, by, {
     action: 'invitation.accepted',
     target: { type: 'invitation', id: inv.id },
     data: { email: inv.email, role: inv.role },
-    meta,
   });
-  await record(tx, {
-    organizationId: orgId,
-    actor,
-    action: 'member.added',
-    target: { type: 'user', id: user.id },
-    data: { role: inv.role, invitation_id: inv.id },
-    meta,
-  });
+  await record(tx, by, { action: 'member.added', target: { type: 'user', id: user.id }, data: { role: inv.role, invitation_id: inv.id } });
   return { organization_id: orgId, role: inv.role };
 }
 
@@ -177,7 +159,7 @@ export async function acceptInvitation(deps: InvitationDeps, caller: Caller, tok
   if (!orgId) throw invitationInvalid();
   const p = caller.principal;
   return enteringOrganization(deps.db, p, orgId, async (tx, e) => {
-    const user = await tx.selectFrom('users').select(['id', 'email']).where('id', '=', p.userId).executeTakeFirstOrThrow();
+    const user = await findUserContact(tx, p.userId);
     return acceptInTx(tx, e, orgId, token, user, actorOf(p), caller.meta);
   });
 }

@@ -44,14 +44,7 @@ export async function changeRole(db: Database, caller: Caller, orgId: string, ta
     if (now.target === 'owner' && role !== 'owner' && now.owners <= 1) throw lastOwner();
     if (now.target !== role) {
       await updateRole(tx, orgId, targetId, role);
-      await record(tx, {
-        organizationId: orgId,
-        actor: c.actor,
-        action: 'member.role_changed',
-        target: { type: 'user', id: targetId },
-        data: { from: now.target, to: role },
-        meta: c.meta,
-      });
+      await record(tx, c, { action: 'member.role_changed', target: { type: 'user', id: targetId }, data: { from: now.target, to: role } });
     }
     return findMember(tx, orgId, targetId);
   });
@@ -70,13 +63,6 @@ export async function removeMember(db: Database, caller: Caller, orgId: string, 
     if (now.target === 'owner' && now.owners <= 1) throw lastOwner();
     await deleteMember(tx, orgId, targetId);
     await revokeUserSessions(tx, targetId, leaving ? 'left_organization' : 'removed_from_organization', { organizationId: orgId });
-    await record(tx, {
-      organizationId: orgId,
-      actor: c.actor,
-      action: 'member.removed',
-      target: { type: 'user', id: targetId },
-      data: { role: now.target, left: leaving },
-      meta: c.meta,
-    });
+    await record(tx, c, { action: 'member.removed', target: { type: 'user', id: targetId }, data: { role: now.target, left: leaving } });
   });
 }

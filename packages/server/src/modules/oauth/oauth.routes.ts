@@ -1,10 +1,14 @@
 import formBody from '@fastify/formbody';
 import { Type } from '@sinclair/typebox';
 import type { App } from '../../app.js';
-import { isUuid } from '../../db/ids.js';
 import { OAuthError } from '../../http/errors.js';
-import { OAuthErrorBody, RevokeRequest, TokenRequest, TokenResponse } from '../identity/identity.schemas.js';
-import { type AuthDeps, refresh, revoke } from '../identity/identity.service.js';
+import type { Grant } from './grants/grant.js';
+import { refreshTokenGrant } from './grants/refresh-token.js';
+import { OAuthErrorBody, RevokeRequest, TokenRequest, TokenResponse } from './oauth.schemas.js';
+import { type AuthDeps, revoke } from './oauth.service.js';
+
+/** The token endpoint's grants by grant_type; client_credentials and token exchange join here. */
+const GRANTS: ReadonlyMap<string, Grant> = new Map([['refresh_token', refreshTokenGrant]]);
 
 export async function oauthRoutes(app: App, deps: AuthDeps) {
   const { config } = deps;
@@ -23,7 +27,7 @@ export async function oauthRoutes(app: App, deps: AuthDeps) {
       token_endpoint: `${config.publicUrl}/oauth/token`,
       revocation_endpoint: `${config.publicUrl}/oauth/revoke`,
       jwks_uri: `${config.publicUrl}/.well-known/jwks.json`,
-      grant_types_supported: ['refresh_token'],
+      grant_types_supported: [...GRANTS.keys()],
       response_types_supported: [],
       token_endpoint_auth_methods_supported: ['none'],
       revocation_endpoint_auth_methods_supported: ['none'],
@@ -54,15 +58,9 @@ export async function oauthRoutes(app: App, deps: AuthDeps) {
         const b = request.body;
         reply.header('cache-control', 'no-store').header('pragma', 'no-cache');
         await app.services.limiter.check([`refresh:ip:${request.ip}`]);
-        if (b.grant_type !== 'refresh_token') throw new OAuthError('unsupported_grant_type', 'Only grant_type=refresh_token is supported');
-        if (!b.refresh_token) throw new OAuthError('invalid_request', 'refresh_token is required');
-        if (b.organization_id !== undefined && !isUuid(b.organization_id))
-          throw new OAuthError('invalid_request', 'organization_id must be a UUID');
-        return refresh(
-          deps,
-          { refreshToken: b.refresh_token, organizationId: b.organization_id, clientId: b.client_id },
-          { ip: request.ip, requestId: request.id },
-        );
+        const grant = GRANTS.get(b.grant_type);
+        if (!grant) throw new OAuthError('unsupported_grant_type', 'Only grant_type=refresh_token is supported');
+        return grant(deps, b, { ip: request.ip, requestId: request.id });
       },
     );
 

@@ -1,11 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import type { App } from '../../app.js';
 import { callerOf } from '../../http/auth-plugin.js';
-import { sendRawJson } from '../../http/raw-json.js';
-import { bearer, closed, errorResponses, Page, PageQuery, Timestamp, Uuid } from '../../http/schemas.js';
-import { ROLES } from '../access/roles.js';
-import { listAuditEvents } from '../audit/audit.service.js';
-import { changeRole, getMembers, removeMember } from '../members/members.service.js';
+import { bearer, errorResponses } from '../../http/schemas.js';
 import {
   CreateOrganizationBody,
   ListOrganizationsQuery,
@@ -21,34 +17,6 @@ import {
   patchOrganization,
   transitionOrganization,
 } from './organizations.service.js';
-
-const RoleName = Type.Unsafe<(typeof ROLES)[number]>({ type: 'string', enum: [...ROLES] });
-const Member = Type.Object(
-  { user_id: Uuid, email: Type.String(), name: Type.String(), role: RoleName, joined_at: Timestamp },
-  { title: 'Member' },
-);
-const MemberParams = Type.Object({ org_id: Uuid, user_id: Uuid });
-const AuditEvent = Type.Object(
-  {
-    id: Uuid,
-    organization_id: Uuid,
-    actor: Type.Object({ type: Type.String(), id: Type.Union([Uuid, Type.Null()]) }),
-    action: Type.String(),
-    target: Type.Union([Type.Object({ type: Type.String(), id: Type.Union([Type.String(), Type.Null()]) }), Type.Null()]),
-    data: Type.Record(Type.String(), Type.Unknown()),
-    ip: Type.Union([Type.String(), Type.Null()]),
-    request_id: Type.Union([Type.String(), Type.Null()]),
-    occurred_at: Timestamp,
-  },
-  { title: 'AuditEvent' },
-);
-const AuditQuery = Type.Object({
-  ...PageQuery,
-  action: Type.Optional(Type.String({ maxLength: 100 })),
-  actor_id: Type.Optional(Uuid),
-  since: Type.Optional(Type.String({ format: 'date-time' })),
-  until: Type.Optional(Type.String({ format: 'date-time' })),
-});
 
 export function organizationRoutes(app: App) {
   const { db } = app;
@@ -151,71 +119,4 @@ export function organizationRoutes(app: App) {
       async (request) => transitionOrganization(db, callerOf(request), request.params.org_id, kind),
     );
   }
-
-  const memberTags = ['Members'];
-  app.get(
-    '/v1/organizations/:org_id/members',
-    {
-      onRequest,
-      schema: {
-        ...common,
-        tags: memberTags,
-        summary: 'List members',
-        params: OrgParams,
-        querystring: Type.Object(PageQuery),
-        response: { 200: Page(Member), ...errorResponses(400, 401, 403, 404) },
-      },
-    },
-    async (request, reply) => sendRawJson(reply, await getMembers(db, callerOf(request), request.params.org_id, request.query)),
-  );
-
-  app.patch(
-    '/v1/organizations/:org_id/members/:user_id',
-    {
-      onRequest,
-      schema: {
-        ...common,
-        tags: memberTags,
-        summary: "Change a member's role",
-        params: MemberParams,
-        body: closed({ role: RoleName }),
-        response: { 200: Member, ...errorResponses(400, 401, 403, 404, 409) },
-      },
-    },
-    async (request) => changeRole(db, callerOf(request), request.params.org_id, request.params.user_id, request.body.role),
-  );
-
-  app.delete(
-    '/v1/organizations/:org_id/members/:user_id',
-    {
-      onRequest,
-      schema: {
-        ...common,
-        tags: memberTags,
-        summary: 'Remove a member, or leave (your own user id)',
-        params: MemberParams,
-        response: { 204: Type.Null(), ...errorResponses(401, 403, 404, 409) },
-      },
-    },
-    async (request, reply) => {
-      await removeMember(db, callerOf(request), request.params.org_id, request.params.user_id);
-      return reply.status(204).send(null);
-    },
-  );
-
-  app.get(
-    '/v1/organizations/:org_id/audit-events',
-    {
-      onRequest,
-      schema: {
-        ...common,
-        tags: ['Audit log'],
-        summary: 'The organization’s audit log, newest first (admin+)',
-        params: OrgParams,
-        querystring: AuditQuery,
-        response: { 200: Page(AuditEvent), ...errorResponses(400, 401, 403, 404) },
-      },
-    },
-    async (request) => listAuditEvents(db, callerOf(request), request.params.org_id, request.query),
-  );
 }

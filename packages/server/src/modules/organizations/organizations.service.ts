@@ -46,14 +46,15 @@ export async function createOrganization(db: Database, caller: Caller, body: Cre
     }
     if (!org) throw slugTaken();
     await insertMember(tx, id, p.userId, 'owner');
-    await record(tx, {
-      organizationId: id,
-      actor: actorOf(p),
-      action: 'organization.created',
-      target: { type: 'organization', id },
-      data: { name: org.name, slug: org.slug, owner_id: p.userId },
-      meta: caller.meta,
-    });
+    await record(
+      tx,
+      { organizationId: id, actor: actorOf(p), meta: caller.meta },
+      {
+        action: 'organization.created',
+        target: { type: 'organization', id },
+        data: { name: org.name, slug: org.slug, owner_id: p.userId },
+      },
+    );
     return org;
   });
 }
@@ -93,13 +94,10 @@ export async function patchOrganization(db: Database, caller: Caller, orgId: str
       if ((err as { code?: string }).code === '23505') throw slugTaken();
       throw err;
     }
-    await record(tx, {
-      organizationId: orgId,
-      actor: c.actor,
+    await record(tx, c, {
       action: 'organization.updated',
       target: { type: 'organization', id: orgId },
       data: { fields: Object.keys(cols).sort() },
-      meta: c.meta,
     });
     return org;
   });
@@ -125,14 +123,7 @@ export async function transitionOrganization(db: Database, caller: Caller, orgId
     const org = await setOrganizationStatus(tx, orgId, t.to);
     // No token may stay scoped to an organization its members cannot use.
     if (t.to !== 'active') await revokeOrganizationSessions(tx, orgId, `organization_${t.to}`);
-    await record(tx, {
-      organizationId: orgId,
-      actor: c.actor,
-      action: t.action,
-      target: { type: 'organization', id: orgId },
-      data: { from: c.orgStatus, to: t.to },
-      meta: c.meta,
-    });
+    await record(tx, c, { action: t.action, target: { type: 'organization', id: orgId }, data: { from: c.orgStatus, to: t.to } });
     return org;
   });
 }

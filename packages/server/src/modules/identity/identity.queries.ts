@@ -1,0 +1,54 @@
+import type { Tx } from '../../db/tenant-context.js';
+
+/** Inserts unless the email is taken; undefined then. */
+export const insertUser = (tx: Tx, row: { id: string; email: string; name: string; password_hash: string }) =>
+  tx
+    .insertInto('users')
+    .values(row)
+    .onConflict((oc) => oc.column('email').doNothing())
+    .returning('id')
+    .executeTakeFirst();
+
+/** What a login checks, by canonical email. */
+export const findCredentials = (tx: Tx, email: string) =>
+  tx.selectFrom('users').select(['id', 'password_hash']).where('email', '=', email).executeTakeFirst();
+
+export const findPasswordHash = (tx: Tx, userId: string) =>
+  tx.selectFrom('users').select('password_hash').where('id', '=', userId).executeTakeFirstOrThrow();
+
+/** How a user is addressed and named to others (invitations). */
+export const findUserContact = (tx: Tx, userId: string) =>
+  tx.selectFrom('users').select(['id', 'name', 'email']).where('id', '=', userId).executeTakeFirstOrThrow();
+
+export const updateUser = (tx: Tx, userId: string, set: { name?: string; password_hash?: string }) =>
+  tx
+    .updateTable('users')
+    .set({ ...set, updated_at: new Date() })
+    .where('id', '=', userId)
+    .execute();
+
+export const findProfile = (tx: Tx, userId: string) =>
+  tx.selectFrom('users').select(['id', 'email', 'name', 'platform_role']).where('id', '=', userId).executeTakeFirstOrThrow();
+
+/** The user's memberships in organizations that are not archived, by organization name. */
+export const listOwnMemberships = (tx: Tx, userId: string) =>
+  tx
+    .selectFrom('memberships as m')
+    .innerJoin('organizations as o', 'o.id', 'm.organization_id')
+    .select(['m.organization_id', 'o.name', 'o.slug', 'm.role'])
+    .where('m.user_id', '=', userId)
+    .where('o.status', '<>', 'archived')
+    .orderBy('o.name')
+    .orderBy('o.id')
+    .execute();
+
+/** Creates a platform admin, or makes the user with this email one, with this password. */
+export const upsertPlatformAdmin = (tx: Tx, row: { id: string; email: string; name: string; password_hash: string }) =>
+  tx
+    .insertInto('users')
+    .values({ ...row, platform_role: 'platform_admin' })
+    .onConflict((oc) =>
+      oc.column('email').doUpdateSet({ password_hash: row.password_hash, platform_role: 'platform_admin', updated_at: new Date() }),
+    )
+    .returning('id')
+    .executeTakeFirstOrThrow();

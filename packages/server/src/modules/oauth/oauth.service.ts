@@ -1,0 +1,55 @@
+import type { Config } from '../../config.js';
+import type { Database } from '../../db/database.js';
+import type { Role } from '../../db/schema.js';
+import { anonymous } from '../access/transactions.js';
+import { revokeSession, sessionOfRefreshToken } from '../identity/sessions.js';
+import type { AccessTokens } from './tokens.js';
+
+export interface AuthDeps {
+  db: Database;
+  tokens: AccessTokens;
+  config: Readonly<Config>;
+}
+
+export interface TokenResponse {
+  access_token: string;
+  token_type: 'Bearer';
+  expires_in: number;
+  refresh_token: string;
+  organization_id: string | null;
+}
+
+/** A session just started or refreshed, and the organization its access token is scoped to. */
+export interface Issued {
+  userId: string;
+  sessionId: string;
+  refreshToken: string;
+  org: { id: string; role: Role } | null;
+}
+
+/** The token response of a session: a new access token next to its refresh token. */
+export async function tokenResponse(deps: AuthDeps, s: Issued): Promise<TokenResponse> {
+  const { token, expiresIn } = await deps.tokens.issue({ userId: s.userId, sessionId: s.sessionId, org: s.org });
+  return {
+    access_token: token,
+    token_type: 'Bearer',
+    expires_in: expiresIn,
+    refresh_token: s.refreshToken,
+    organization_id: s.org?.id ?? null,
+  };
+}
+
+/** RFC 7009: ends the session of a refresh or access token; unknown tokens are not an error. */
+export async function revoke(deps: AuthDeps, token: string): Promise<void> {
+  let sessionId: string | undefined;
+  if (token.split('.').length === 3) {
+    sessionId = await deps.tokens.verify(token).then(
+      (p) => p.sessionId,
+      () => undefined,
+    );
+  }
+  await anonymous(deps.db, async (tx) => {
+    sessionId ??= await sessionOfRefreshToken(tx, token);
+    if (sessionId) await revokeSession(tx, sessionId, 'logout');
+  });
+}
