@@ -21,13 +21,13 @@ export async function setLocalSettings<DB>(tx: Transaction<DB>, settings: Readon
  * ends: COMMIT on success, ROLLBACK on error; the driver destroys a connection whose
  * ROLLBACK failed instead of pooling it again.
  */
-export function inTenantTransaction<DB, E, T>(
+export async function inTenantTransaction<DB, E, T>(
   kysely: Kysely<DB>,
   check: () => void,
   enter: (tx: Transaction<DB>) => Promise<E>,
   fn: (tx: Transaction<DB>, entered: E) => Promise<T>,
 ): Promise<T> {
-  check();
+  check(); // a refusal is a rejected promise, like any other failure of the work
   return kysely.transaction().execute(async (tx) => fn(tx, await enter(tx)));
 }
 
