@@ -6,6 +6,7 @@ type UpdatedAt = ColumnType<Date, Date | string | undefined, Date | string>;
 
 export type Role = 'owner' | 'admin' | 'member' | 'viewer';
 export type OrganizationStatus = 'active' | 'suspended' | 'archived';
+export type InvitationStatus = 'pending' | 'accepted' | 'revoked' | 'expired';
 
 export interface UsersTable {
   id: string;
@@ -86,7 +87,7 @@ export interface InvitationsTable {
   role: Role;
   token_hash: Buffer;
   invited_by: string | null;
-  status: ColumnType<'pending' | 'accepted' | 'revoked' | 'expired', 'pending' | undefined, 'accepted' | 'revoked' | 'expired'>;
+  status: ColumnType<InvitationStatus, 'pending' | undefined, Exclude<InvitationStatus, 'pending'>>;
   expires_at: ColumnType<Date, Date, never>;
   created_at: CreatedAt;
   accepted_at: ColumnType<Date | null, never, Date>;

@@ -28,7 +28,7 @@ export async function createSession(
       user_id: s.userId,
       client_id: s.clientId,
       active_organization_id: s.organizationId,
-      expires_at: sql<Date>`now() + make_interval(secs => ${s.lifetimeSeconds})` as never,
+      expires_at: sql<Date>`now() + make_interval(secs => ${s.lifetimeSeconds})`,
     })
     .execute();
   return { sessionId, refreshToken: await addRefreshToken(tx, sessionId) };
@@ -57,7 +57,7 @@ export async function rotateRefreshToken(tx: Tx, token: string): Promise<Rotatio
   const hash = hashToken(token);
   const used = await tx
     .updateTable('refresh_tokens')
-    .set({ used_at: sql<Date>`now()` as never })
+    .set({ used_at: sql<Date>`now()` })
     .where('token_hash', '=', hash)
     .where('used_at', 'is', null)
     .returning('session_id')
@@ -99,10 +99,7 @@ async function revokeWhere(
   reason: string,
   match: { id?: string; userId?: string; except?: string; organizationId?: string },
 ): Promise<void> {
-  let q = tx
-    .updateTable('sessions')
-    .set({ revoked_at: sql<Date>`now()` as never, revoked_reason: reason })
-    .where('revoked_at', 'is', null);
+  let q = tx.updateTable('sessions').set({ revoked_at: sql<Date>`now()`, revoked_reason: reason }).where('revoked_at', 'is', null);
   if (match.id) q = q.where('id', '=', match.id);
   if (match.userId) q = q.where('user_id', '=', match.userId);
   if (match.except) q = q.where('id', '<>', match.except);

@@ -1,9 +1,9 @@
 import { sql } from 'kysely';
-import type { Role } from '../../db/schema.js';
+import type { InvitationStatus, Role } from '../../db/schema.js';
 import type { Tx } from '../../db/tenant-context.js';
 
 /** The status a client sees: a pending invitation past its expiry (database clock) is expired. */
-const effectiveStatus = sql<'pending' | 'accepted' | 'revoked' | 'expired'>`
+const effectiveStatus = sql<InvitationStatus>`
   case when status = 'pending' and expires_at <= now() then 'expired' else status end`;
 
 const invitations = (tx: Tx) =>
@@ -14,13 +14,17 @@ const invitations = (tx: Tx) =>
 export const findInvitation = (tx: Tx, orgId: string, id: string) =>
   invitations(tx).where('organization_id', '=', orgId).where('id', '=', id).executeTakeFirst();
 
-export function listInvitations(tx: Tx, orgId: string, f: { status?: string | undefined; after?: string | undefined; limit: number }) {
+export function listInvitations(
+  tx: Tx,
+  orgId: string,
+  f: { status?: InvitationStatus | undefined; after?: string | undefined; limit: number },
+) {
   let q = invitations(tx)
     .where('organization_id', '=', orgId)
     .orderBy('id')
     .limit(f.limit + 1);
   if (f.after) q = q.where('id', '>', f.after);
-  if (f.status) q = q.where(effectiveStatus, '=', f.status as never);
+  if (f.status) q = q.where(effectiveStatus, '=', f.status);
   return q.execute();
 }
 
@@ -57,7 +61,7 @@ export const insertInvitation = (
       role: row.role,
       token_hash: row.token_hash,
       invited_by: row.invited_by,
-      expires_at: sql<Date>`now() + make_interval(secs => ${row.ttlSeconds})` as never,
+      expires_at: sql<Date>`now() + make_interval(secs => ${row.ttlSeconds})`,
     })
     .returning(['id', 'organization_id', 'email', 'role', 'invited_by', 'expires_at', 'created_at', effectiveStatus.as('status')])
     .executeTakeFirstOrThrow();
@@ -75,7 +79,7 @@ export const lockInvitationByToken = (tx: Tx, tokenHash: Buffer) =>
 export const markAccepted = (tx: Tx, orgId: string, id: string, userId: string) =>
   tx
     .updateTable('invitations')
-    .set({ status: 'accepted', accepted_at: sql<Date>`now()` as never, accepted_by: userId })
+    .set({ status: 'accepted', accepted_at: sql<Date>`now()`, accepted_by: userId })
     .where('organization_id', '=', orgId)
     .where('id', '=', id)
     .execute();
@@ -83,7 +87,7 @@ export const markAccepted = (tx: Tx, orgId: string, id: string, userId: string) 
 export const markRevoked = (tx: Tx, orgId: string, id: string) =>
   tx
     .updateTable('invitations')
-    .set({ status: 'revoked', revoked_at: sql<Date>`now()` as never })
+    .set({ status: 'revoked', revoked_at: sql<Date>`now()` })
     .where('organization_id', '=', orgId)
     .where('id', '=', id)
     .where('status', '=', 'pending')

@@ -1,8 +1,8 @@
 import { Type } from '@sinclair/typebox';
+import type { InvitationStatus } from '../../db/schema.js';
 import { closed, PageQuery, Timestamp, Uuid } from '../../http/schemas.js';
 import { RoleName } from '../access/access.schemas.js';
 
-export type InvitationStatus = 'pending' | 'accepted' | 'revoked' | 'expired';
 const Status = Type.Unsafe<InvitationStatus>({
   type: 'string',
   enum: ['pending', 'accepted', 'revoked', 'expired'],

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { Config } from '../../config.js';
 import type { Database } from '../../db/database.js';
 import { isUuid, uuidv7 } from '../../db/ids.js';
-import type { Role } from '../../db/schema.js';
+import type { InvitationStatus, Role } from '../../db/schema.js';
 import type { Entered, Tx } from '../../db/tenant-context.js';
 import { AppError, forbidden, notFound } from '../../http/errors.js';
 import { decodeCursor, page } from '../../http/pagination.js';
@@ -100,7 +100,7 @@ export async function getInvitations(
   deps: InvitationDeps,
   caller: Caller,
   orgId: string,
-  q: { status?: string | undefined; limit?: number | undefined; cursor?: string | undefined },
+  q: { status?: InvitationStatus | undefined; limit?: number | undefined; cursor?: string | undefined },
 ) {
   const limit = q.limit ?? 20;
   const after = decodeCursor(q.cursor, isUuid);

@@ -36,7 +36,7 @@ export class KeyStore {
     const verifying = new Map<string, PublicKeyEntry>();
     for (const r of rows) {
       const jwk = { ...(r.public_jwk as JWK), kid: r.kid, alg: 'EdDSA', use: 'sig' };
-      verifying.set(r.kid, { kid: r.kid, key: createPublicKey({ key: r.public_jwk as never, format: 'jwk' }), jwk });
+      verifying.set(r.kid, { kid: r.kid, key: createPublicKey({ key: r.public_jwk, format: 'jwk' }), jwk });
       if (r.retired_at === null) this.current = { kid: r.kid, key: createPrivateKey(r.private_pkcs8) };
     }
     this.verifying = verifying;
