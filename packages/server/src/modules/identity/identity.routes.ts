@@ -1,3 +1,4 @@
+import type { TSchema } from '@sinclair/typebox';
 import type { App } from '../../app.js';
 import { principalOf } from '../../http/auth-plugin.js';
 import { bearer, errorResponses } from '../../http/schemas.js';
@@ -8,21 +9,18 @@ import { LoginBody, Me, PatchMeBody, SignupBody, SignupResponse } from './identi
 import { getMe, login, signup, updateMe } from './identity.service.js';
 import { canonicalEmail } from './users.js';
 
+/** The options of a route that takes an email and a password instead of a token. */
+const credentialsEndpoint = <B extends TSchema, R extends Record<number, TSchema>>(summary: string, body: B, response: R) => ({
+  schema: { tags: ['Authentication'], summary, body, response },
+});
+
 export function identityRoutes(app: App, deps: AuthDeps) {
   const { limiter } = app.services;
-  const tags = ['Authentication'];
   const auth = app.services.authenticate(['user']);
 
   app.post(
     '/v1/auth/signup',
-    {
-      schema: {
-        tags,
-        summary: 'Create an account',
-        body: SignupBody,
-        response: { 201: SignupResponse, ...errorResponses(400, 409, 413, 415, 429) },
-      },
-    },
+    credentialsEndpoint('Create an account', SignupBody, { 201: SignupResponse, ...errorResponses(400, 409, 413, 415, 429) }),
     async (request, reply) => {
       await limiter.check([`signup:ip:${request.ip}`, `signup:email:${canonicalEmail(request.body.email)}`]);
       const { invitation_token: invitation, ...input } = request.body;
@@ -37,14 +35,7 @@ export function identityRoutes(app: App, deps: AuthDeps) {
 
   app.post(
     '/v1/auth/login',
-    {
-      schema: {
-        tags,
-        summary: 'Sign in with email and password',
-        body: LoginBody,
-        response: { 200: TokenResponse, ...errorResponses(400, 401, 403, 404, 429) },
-      },
-    },
+    credentialsEndpoint('Sign in with email and password', LoginBody, { 200: TokenResponse, ...errorResponses(400, 401, 403, 404, 429) }),
     async (request, reply) => {
       await limiter.check([`login:ip:${request.ip}`, `login:email:${canonicalEmail(request.body.email)}`]);
       reply.header('cache-control', 'no-store');

@@ -1,6 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import type { App } from '../../app.js';
 import { callerOf } from '../../http/auth-plugin.js';
+import { noContent } from '../../http/no-content.js';
 import { bearer, errorResponses, Page } from '../../http/schemas.js';
 import { rateKeyOf } from '../access/principal.js';
 import { OrgParams } from '../organizations/organizations.schemas.js';
@@ -67,10 +68,8 @@ export function invitationRoutes(app: App, deps: InvitationDeps) {
         response: { 204: Type.Null(), ...errorResponses(401, 403, 404, 409) },
       },
     },
-    async (request, reply) => {
-      await revokeInvitation(deps, callerOf(request), request.params.org_id, request.params.invitation_id);
-      return reply.status(204).send(null);
-    },
+    async (request, reply) =>
+      noContent(reply, revokeInvitation(deps, callerOf(request), request.params.org_id, request.params.invitation_id)),
   );
 
   app.post(

@@ -1,6 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import type { App } from '../../app.js';
 import { callerOf } from '../../http/auth-plugin.js';
+import { noContent } from '../../http/no-content.js';
 import { sendRawJson } from '../../http/raw-json.js';
 import { bearer, errorResponses, Page, PageQuery } from '../../http/schemas.js';
 import { OrgParams } from '../organizations/organizations.schemas.js';
@@ -53,9 +54,6 @@ export function memberRoutes(app: App) {
         response: { 204: Type.Null(), ...errorResponses(401, 403, 404, 409) },
       },
     },
-    async (request, reply) => {
-      await removeMember(db, callerOf(request), request.params.org_id, request.params.user_id);
-      return reply.status(204).send(null);
-    },
+    async (request, reply) => noContent(reply, removeMember(db, callerOf(request), request.params.org_id, request.params.user_id)),
   );
 }

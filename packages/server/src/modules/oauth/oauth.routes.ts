@@ -1,5 +1,5 @@
 import formBody from '@fastify/formbody';
-import { Type } from '@sinclair/typebox';
+import { type TSchema, Type } from '@sinclair/typebox';
 import type { App } from '../../app.js';
 import { OAuthError } from '../../http/errors.js';
 import type { Grant } from './grants/grant.js';
@@ -10,9 +10,16 @@ import { type AuthDeps, revoke } from './oauth.service.js';
 /** The token endpoint's grants by grant_type; client_credentials and token exchange join here. */
 const GRANTS: ReadonlyMap<string, Grant> = new Map([['refresh_token', refreshTokenGrant]]);
 
+const tags = ['OAuth 2.0'];
+
+/** The options of an RFC 6749 endpoint: OAuth error bodies, and form bodies as well as JSON. */
+const oauthEndpoint = <B extends TSchema, R extends Record<number, TSchema>>(summary: string, body: B, response: R) => ({
+  config: { oauth: true },
+  schema: { tags, summary, consumes: ['application/x-www-form-urlencoded', 'application/json'], body, response },
+});
+
 export async function oauthRoutes(app: App, deps: AuthDeps) {
   const { config } = deps;
-  const tags = ['OAuth 2.0'];
 
   app.get('/.well-known/jwks.json', { schema: { tags, summary: 'Public keys that verify access tokens' } }, async (_req, reply) => {
     reply.header('cache-control', 'public, max-age=300');
@@ -44,16 +51,11 @@ export async function oauthRoutes(app: App, deps: AuthDeps) {
 
     s.post(
       '/oauth/token',
-      {
-        config: { oauth: true },
-        schema: {
-          tags,
-          summary: 'Refresh (and optionally switch organization); rotates the refresh token',
-          consumes: ['application/x-www-form-urlencoded', 'application/json'],
-          body: TokenRequest,
-          response: { 200: TokenResponse, 400: OAuthErrorBody, 429: OAuthErrorBody },
-        },
-      },
+      oauthEndpoint('Refresh (and optionally switch organization); rotates the refresh token', TokenRequest, {
+        200: TokenResponse,
+        400: OAuthErrorBody,
+        429: OAuthErrorBody,
+      }),
       async (request, reply) => {
         const b = request.body;
         reply.header('cache-control', 'no-store').header('pragma', 'no-cache');
@@ -66,16 +68,10 @@ export async function oauthRoutes(app: App, deps: AuthDeps) {
 
     s.post(
       '/oauth/revoke',
-      {
-        config: { oauth: true },
-        schema: {
-          tags,
-          summary: 'End the session of a refresh or access token (RFC 7009)',
-          consumes: ['application/x-www-form-urlencoded', 'application/json'],
-          body: RevokeRequest,
-          response: { 200: Type.Object({}), 400: OAuthErrorBody },
-        },
-      },
+      oauthEndpoint('End the session of a refresh or access token (RFC 7009)', RevokeRequest, {
+        200: Type.Object({}),
+        400: OAuthErrorBody,
+      }),
       async (request) => {
         await revoke(deps, request.body.token);
         return {};

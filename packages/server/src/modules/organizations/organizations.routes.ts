@@ -1,6 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import type { App } from '../../app.js';
 import { callerOf } from '../../http/auth-plugin.js';
+import { noContent } from '../../http/no-content.js';
 import { bearer, errorResponses } from '../../http/schemas.js';
 import {
   CreateOrganizationBody,
@@ -97,10 +98,7 @@ export function organizationRoutes(app: App) {
         response: { 204: Type.Null(), ...errorResponses(401, 403, 404, 409) },
       },
     },
-    async (request, reply) => {
-      await transitionOrganization(db, callerOf(request), request.params.org_id, 'archive');
-      return reply.status(204).send(null);
-    },
+    async (request, reply) => noContent(reply, transitionOrganization(db, callerOf(request), request.params.org_id, 'archive')),
   );
 
   for (const kind of ['suspend', 'reactivate'] as const) {
