@@ -1,7 +1,7 @@
 import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { calculateJwkThumbprint, type JWK } from 'jose';
-import { sql } from 'kysely';
 import type { Database } from '../../db/database.js';
+import { insertSigningKey, listVerifyingKeys, retireCurrentKey } from './keys.queries.js';
 
 export interface PublicKeyEntry {
   kid: string;
@@ -43,14 +43,7 @@ export class KeyStore {
   }
 
   private fetch() {
-    return this.db.kysely
-      .selectFrom('signing_keys')
-      .select(['kid', 'public_jwk', 'private_pkcs8', 'retired_at'])
-      .where((eb) =>
-        eb.or([eb('retired_at', 'is', null), eb('retired_at', '>', sql<Date>`now() - make_interval(secs => ${this.retiredKeepSeconds})`)]),
-      )
-      .orderBy('created_at', 'desc')
-      .execute();
+    return listVerifyingKeys(this.db.kysely, this.retiredKeepSeconds);
   }
 
   signingKey(): { kid: string; key: KeyObject } {
@@ -79,18 +72,15 @@ async function newKeyRow() {
 }
 
 async function insertKey(db: Database): Promise<void> {
-  await db.kysely
-    .insertInto('signing_keys')
-    .values(await newKeyRow())
-    .execute();
+  await insertSigningKey(db.kysely, await newKeyRow());
 }
 
 /** Makes a new current key; the previous one is retired but keeps verifying. Returns the new kid. */
 export async function rotateSigningKey(db: Database): Promise<string> {
   return db.kysely.transaction().execute(async (tx) => {
-    await tx.updateTable('signing_keys').set({ retired_at: sql<Date>`now()` }).where('retired_at', 'is', null).execute();
+    await retireCurrentKey(tx);
     const row = await newKeyRow();
-    await tx.insertInto('signing_keys').values(row).execute();
+    await insertSigningKey(tx, row);
     return row.kid;
   });
 }
