@@ -7,7 +7,7 @@ import { decodeCursor, renderedPage } from '../../http/pagination.js';
 import { record } from '../audit/audit.js';
 import { revokeUserSessions } from '../auth/sessions.js';
 import { type Caller, inOrganization, type OrgCaller, readInOrganization } from './access.js';
-import { deleteMember, findMember, lockMembers, membersPage, updateRole } from './members.queries.js';
+import { deleteMember, lockMembers, memberEntry, membersPage, updateRole } from './members.queries.js';
 import { atLeast, can } from './roles.js';
 
 export async function getMembers(
@@ -52,7 +52,7 @@ export async function changeRole(db: Database, caller: Caller, orgId: string, ta
         meta: c.meta,
       });
     }
-    return findMember(tx, orgId, targetId);
+    return memberEntry(tx, orgId, targetId);
   });
 }
 

@@ -4,8 +4,8 @@ import { callerOf } from '../../http/auth-plugin.js';
 import { sendRawJson } from '../../http/raw-json.js';
 import { bearer, closed, errorResponses, Page, PageQuery, Timestamp, Uuid } from '../../http/schemas.js';
 import { listAuditEvents } from '../audit/audit.service.js';
+import { Member, RoleName } from '../members/members.schemas.js';
 import { changeRole, getMembers, removeMember } from '../members/members.service.js';
-import { ROLES } from '../members/roles.js';
 import {
   CreateOrganizationBody,
   ListOrganizationsQuery,
@@ -22,11 +22,6 @@ import {
   transitionOrganization,
 } from './organizations.service.js';
 
-const RoleName = Type.Unsafe<(typeof ROLES)[number]>({ type: 'string', enum: [...ROLES] });
-const Member = Type.Object(
-  { user_id: Uuid, email: Type.String(), name: Type.String(), role: RoleName, joined_at: Timestamp },
-  { title: 'Member' },
-);
 const MemberParams = Type.Object({ org_id: Uuid, user_id: Uuid });
 const AuditEvent = Type.Object(
   {
@@ -182,7 +177,8 @@ export function organizationRoutes(app: App) {
         response: { 200: Member, ...errorResponses(400, 401, 403, 404, 409) },
       },
     },
-    async (request) => changeRole(db, callerOf(request), request.params.org_id, request.params.user_id, request.body.role),
+    async (request, reply) =>
+      sendRawJson(reply, await changeRole(db, callerOf(request), request.params.org_id, request.params.user_id, request.body.role)),
   );
 
   app.delete(
