@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadMigrations, migrate } from '../src/db/migrate.js';
 import { assertIsolation } from '../src/db/rls-check.js';
 import { withTenant } from '../src/db/tenant.js';
-import { Member } from '../src/modules/members/members.schemas.js';
+import { Member as MemberSchema } from '../src/modules/members/members.schemas.js';
 import { startApp, type TestApp } from './helpers/app.js';
 import { createTestDatabase, ENGINES } from './helpers/db.js';
 import { insertMembership, insertOrganization, insertUser } from './helpers/fixtures.js';
@@ -92,7 +92,7 @@ describe.each(ENGINES)('member-list entries (%s)', (engine) => {
     const a = await orgWithRoles(t.app, t.db);
     expect((await authed(t.app, 'PATCH', '/v1/me', a.member.access, { name: 'Zoë "Q" \\ </script> 🚀' })).statusCode).toBe(200);
     const ajv = addFormats.default(new Ajv.default({ allErrors: true, strict: true }));
-    const isMember = ajv.compile(Member);
+    const isMember = ajv.compile(MemberSchema);
     const stored = await t.db.kysely
       .selectFrom('memberships')
       .select(sql<string>`entry`.as('entry'))
