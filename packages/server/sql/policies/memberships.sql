@@ -18,8 +18,12 @@ create policy memberships_own on memberships for select to tenantry_user
   using (user_id = (select tenantry_user_id()));
 
 -- tenantry_maintenance re-renders entries in every organization (sql/member-entry.sql,
--- and the migrator's re-render); its grants let it change the entry column only.
+-- and the migrator's re-render); its grants let it change the entry column only. A
+-- policy applies to every member of its role, and the database owner is one: the
+-- condition holds only while acting as tenantry_maintenance itself, so the owner's
+-- own queries stay bound by forced row-level security.
 create policy memberships_maintenance_select on memberships for select to tenantry_maintenance
-  using (true);
+  using ((select current_user) = 'tenantry_maintenance');
 create policy memberships_maintenance_update on memberships for update to tenantry_maintenance
-  using (true) with check (true);
+  using ((select current_user) = 'tenantry_maintenance')
+  with check ((select current_user) = 'tenantry_maintenance');
