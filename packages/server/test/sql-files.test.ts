@@ -13,7 +13,7 @@ import { CODE_ORDER, type CodeFile, loadCode, loadMigrations, migrate } from '..
 import { assertIsolation } from '../src/db/rls-check.js';
 import { withTenant } from '../src/db/tenant.js';
 import { adminQuery, createTestDatabase, ENGINES } from './helpers/db.js';
-import { insertMembership } from './helpers/fixtures.js';
+import { insertMembership, insertOrganization, insertUser } from './helpers/fixtures.js';
 import { orgWithRoles } from './helpers/orgs.js';
 import { authed } from './helpers/users.js';
 
@@ -192,6 +192,30 @@ describe.each(ENGINES)('sql/ files (%s)', (engine) => {
     } finally {
       await watcher?.end();
       await app.close();
+      await t.drop();
+    }
+  });
+
+  it('a re-render that fails part way is done again at the next start, from whichever file is there then', async () => {
+    const t = await createTestDatabase(engine);
+    try {
+      const org = await insertOrganization(t.db);
+      for (const name of ['Ann', 'Explode', 'Zed']) {
+        const u = await insertUser(t.db);
+        await sql`update users set name = ${name} where id = ${u.id}`.execute(t.db.kysely);
+        await insertMembership(t.db, org.id, u.id, 'member');
+      }
+      const original = await entries(t.db);
+      // A rendering that fails on one member: its re-render stops part way.
+      const failing = await codeWith('member-entry.sql', (s) =>
+        reshaped(s).replace("'v2' as shape,", "'v2' as shape, (case when p_name = 'Explode' then 1 / 0 end) as boom,"),
+      );
+      await expect(migrate(t.db, undefined, { code: failing, rerenderBatch: 1 })).rejects.toThrow(/re-rendering member entries failed/);
+      // Back to the file as it was: applied again and re-rendered, as if never changed.
+      expect(await migrate(t.db)).toEqual(['sql/member-entry.sql']);
+      expect(await entries(t.db)).toStrictEqual(original);
+      expect(await migrate(t.db)).toEqual([]);
+    } finally {
       await t.drop();
     }
   });
