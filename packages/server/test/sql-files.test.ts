@@ -134,6 +134,31 @@ describe.each(ENGINES)('sql/ files (%s)', (engine) => {
     }
   });
 
+  it('every function, trigger and policy in the database is defined in exactly one sql/ file', async () => {
+    const t = await createTestDatabase(engine);
+    try {
+      const code = await loadCode();
+      const definedIn = (pattern: (name: string) => RegExp, name: string) =>
+        code.filter((f) => pattern(name).test(f.sql)).map((f) => f.name);
+      const functions = await sql<{ name: string }>`
+        select distinct p.proname as name from pg_proc p join pg_namespace n on n.oid = p.pronamespace
+        where n.nspname = current_schema() order by 1`.execute(t.db.kysely);
+      const triggers = await sql<{ name: string }>`
+        select tgname as name from pg_trigger where not tgisinternal order by 1`.execute(t.db.kysely);
+      const policies = await sql<{ name: string; table: string }>`
+        select policyname as name, tablename as table from pg_policies where schemaname = current_schema() order by 1`.execute(t.db.kysely);
+      expect(functions.rows.length).toBeGreaterThan(10);
+      for (const { name } of functions.rows)
+        expect([name, definedIn((n) => new RegExp(`create or replace function ${n}\\(`), name)]).toEqual([name, [expect.any(String)]]);
+      for (const { name } of triggers.rows)
+        expect([name, definedIn((n) => new RegExp(`create or replace trigger ${n} `), name)]).toEqual([name, [expect.any(String)]]);
+      for (const { name, table } of policies.rows)
+        expect([name, definedIn((n) => new RegExp(`create policy ${n} on ${table} `), name)]).toEqual([name, [`policies/${table}.sql`]]);
+    } finally {
+      await t.drop();
+    }
+  });
+
   it('a file of sql/ that the applying order does not list stops the start', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'tenantry-sql-'));
     try {
