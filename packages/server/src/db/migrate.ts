@@ -135,11 +135,14 @@ async function applyMigrations(conn: ScriptConnection, all: Migration[]): Promis
   return applied;
 }
 
-const recordCode = (conn: ScriptConnection, f: CodeFile) =>
+// Recorded in place of the checksum of a file applied before its re-render has finished.
+const RERENDER_PENDING = 're-render pending';
+
+const recordCode = (conn: ScriptConnection, f: CodeFile, recorded = checksum(f.sql)) =>
   conn.query(
     `insert into schema_code (name, checksum) values ($1, $2)
      on conflict (name) do update set checksum = excluded.checksum, applied_at = now()`,
-    [f.name, checksum(f.sql)],
+    [f.name, recorded],
   );
 
 async function applyCode(conn: ScriptConnection, code: CodeFile[], opts: MigrateOptions): Promise<string[]> {
@@ -152,9 +155,10 @@ async function applyCode(conn: ScriptConnection, code: CodeFile[], opts: Migrate
   for (const f of changed) {
     await inTransaction(conn, `sql/${f.name}`, async () => {
       await conn.exec(f.sql);
-      // A file that shapes the entries is recorded once they are re-rendered: a start
-      // interrupted in between applies it and re-renders again.
-      if (!f.rendersMemberEntries) await recordCode(conn, f);
+      // A file that shapes the entries is recorded once they are re-rendered; until then
+      // it matches no file, so a start interrupted in between applies the file that is
+      // there then (the same or an older one) and re-renders again.
+      await recordCode(conn, f, f.rendersMemberEntries ? RERENDER_PENDING : checksum(f.sql));
     });
   }
   const reshaped = changed.filter((f) => f.rendersMemberEntries);
