@@ -169,6 +169,25 @@ describe.each(ENGINES)('member-list entries (%s)', (engine) => {
     expect(JSON.parse(await entryOf(b.id, a.member.id))).toMatchObject({ name: 'Renamed By Another', role: 'viewer' });
   });
 
+  it('renaming another user through PATCH /v1/me is refused: the API renames the caller only', async () => {
+    const a = await orgWithRoles(t.app, t.db);
+    const before = await members(a.id, a.owner.access);
+    for (const body of [
+      { id: a.member.id, name: 'Hijacked' },
+      { user_id: a.member.id, name: 'Hijacked' },
+    ]) {
+      const res = await authed(t.app, 'PATCH', '/v1/me', a.admin.access, body);
+      expect(res.statusCode).toBe(400);
+    }
+    expect(await members(a.id, a.owner.access)).toStrictEqual(before);
+    const renamed = await authed(t.app, 'PATCH', '/v1/me', a.admin.access, { name: 'Admin Renamed' });
+    expect(renamed.statusCode).toBe(200);
+    const after = await members(a.id, a.owner.access);
+    expect(after.filter((m, i) => m.name !== before[i]!.name)).toEqual([
+      { ...before.find((m) => m.user_id === a.admin.id)!, name: 'Admin Renamed' },
+    ]);
+  });
+
   it('the re-rendering after a rename cannot be called directly by a request role', async () => {
     const a = await orgWithRoles(t.app, t.db);
     await expect(
