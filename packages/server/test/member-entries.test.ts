@@ -1,9 +1,12 @@
+import Ajv from 'ajv';
+import addFormats from 'ajv-formats';
 import { sql } from 'kysely';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { migrate } from '../src/db/migrate.js';
+import { loadMigrations, migrate } from '../src/db/migrate.js';
 import { assertIsolation } from '../src/db/rls-check.js';
 import { withTenant } from '../src/db/tenant-context.js';
+import { Member as MemberSchema } from '../src/modules/members/members.schemas.js';
 import { startApp, type TestApp } from './helpers/app.js';
 import { createTestDatabase, ENGINES } from './helpers/db.js';
 import { insertMembership, insertOrganization, insertUser } from './helpers/fixtures.js';
@@ -19,7 +22,7 @@ interface Member {
 }
 
 // Each membership keeps its member-list entry, rendered by the database when the
-// membership is written or the user's email or name changes (migration 008).
+// membership is written or the user's email or name changes (sql/member-entry.sql).
 describe.each(ENGINES)('member-list entries (%s)', (engine) => {
   let t: TestApp;
   beforeAll(async () => {
@@ -61,18 +64,16 @@ describe.each(ENGINES)('member-list entries (%s)', (engine) => {
     expect((await members(a.id, a.owner.access)).find((m) => m.user_id === user.id)).toStrictEqual(inA);
   });
 
-  it('cannot be written: any write re-renders the entry, and user mode reaches only the entry of its own memberships', async () => {
+  it('cannot be written: any write re-renders the entry, and user mode cannot write entries at all', async () => {
     const a = await orgWithRoles(t.app, t.db);
     const rendered = await entryOf(a.id, a.member.id);
 
     // As the member, without an organization (the role /v1/me runs as).
-    await withTenant(t.db, { orgId: null, userId: a.member.id }, async (tx) => {
-      const forged = await sql`update memberships set entry = '{"role":"owner"}' where user_id = ${a.member.id}`.execute(tx);
-      expect(forged.numAffectedRows).toBe(1n);
-      const others = await sql`update memberships set entry = null where user_id = ${a.admin.id}`.execute(tx);
-      expect(others.numAffectedRows).toBe(0n);
-    });
-    expect(await entryOf(a.id, a.member.id)).toBe(rendered);
+    await expect(
+      withTenant(t.db, { orgId: null, userId: a.member.id }, (tx) =>
+        sql`update memberships set entry = '{"role":"owner"}' where user_id = ${a.member.id}`.execute(tx),
+      ),
+    ).rejects.toThrow(/permission denied/);
     await expect(
       withTenant(t.db, { orgId: null, userId: a.member.id }, (tx) =>
         sql`update memberships set role = 'owner' where user_id = ${a.member.id}`.execute(tx),
@@ -85,6 +86,25 @@ describe.each(ENGINES)('member-list entries (%s)', (engine) => {
     );
     expect(await entryOf(a.id, a.member.id)).toBe(rendered);
     expect(JSON.parse(rendered)).toStrictEqual((await members(a.id, a.member.access)).find((m) => m.user_id === a.member.id));
+  });
+
+  it('stored entries, read from the database, are Members as the response schema defines them', async () => {
+    const a = await orgWithRoles(t.app, t.db);
+    expect((await authed(t.app, 'PATCH', '/v1/me', a.member.access, { name: 'Zoë "Q" \\ </script> 🚀' })).statusCode).toBe(200);
+    const ajv = addFormats.default(new Ajv.default({ allErrors: true, strict: true }));
+    const isMember = ajv.compile(MemberSchema);
+    const stored = await t.db.kysely
+      .selectFrom('memberships')
+      .select(sql<string>`entry`.as('entry'))
+      .where('organization_id', '=', a.id)
+      .execute();
+    expect(stored).toHaveLength(4);
+    for (const { entry } of stored) {
+      const parsed: unknown = JSON.parse(entry);
+      expect(isMember(parsed), JSON.stringify(isMember.errors)).toBe(true);
+    }
+    // The schema is closed: an entry with a key the Member does not have fails it.
+    expect(isMember({ ...JSON.parse(stored[0]!.entry), extra: 1 })).toBe(false);
   });
 
   it.runIf(engine === 'postgres')('a membership added while its user is being renamed carries the new name', async () => {
@@ -127,18 +147,52 @@ describe.each(ENGINES)('member-list entries (%s)', (engine) => {
     }
   });
 
-  it('refuses a name change by anyone who cannot see all of the user’s memberships, and changes nothing', async () => {
+  // Who may rename whom is the application's rule (only PATCH /v1/me, only the caller);
+  // a rename that the database runs, by whatever role, reaches every organization.
+  it('a rename by an administrator role in SQL reaches the user’s entry in every organization', async () => {
+    const a = await orgWithRoles(t.app, t.db);
+    const b = await orgWithRoles(t.app, t.db);
+    await insertMembership(t.db, b.id, a.member.id, 'viewer');
+    const rename = (name: string) => (tx: Parameters<Parameters<typeof withTenant>[2]>[0]) =>
+      sql`update users set name = ${name} where id = ${a.member.id}`.execute(tx);
+    const nameIn = async (orgId: string, token: string) => (await members(orgId, token)).find((m) => m.user_id === a.member.id)?.name;
+
+    // Inside one organization, where the user's other organizations are out of sight.
+    await withTenant(t.db, { orgId: a.id, userId: a.owner.id }, rename('Renamed From Alpha'));
+    expect(await nameIn(a.id, a.owner.access)).toBe('Renamed From Alpha');
+    expect(await nameIn(b.id, b.owner.access)).toBe('Renamed From Alpha');
+
+    // As another user in user mode, whose policies show only their own memberships.
+    await withTenant(t.db, { orgId: null, userId: b.owner.id }, rename('Renamed By Another'));
+    expect(await nameIn(a.id, a.owner.access)).toBe('Renamed By Another');
+    expect(await nameIn(b.id, b.owner.access)).toBe('Renamed By Another');
+    expect(JSON.parse(await entryOf(b.id, a.member.id))).toMatchObject({ name: 'Renamed By Another', role: 'viewer' });
+  });
+
+  it('renaming another user through PATCH /v1/me is refused: the API renames the caller only', async () => {
     const a = await orgWithRoles(t.app, t.db);
     const before = await members(a.id, a.owner.access);
-    const rename = (tx: Parameters<Parameters<typeof withTenant>[2]>[0]) =>
-      sql`update users set name = 'Half Renamed' where id = ${a.member.id}`.execute(tx);
-    // Inside one organization, the user's other organizations are out of sight.
-    await expect(withTenant(t.db, { orgId: a.id, userId: a.member.id }, rename)).rejects.toThrow(/changes only as that user/);
-    // Another user in user mode sees only their own memberships.
-    await expect(withTenant(t.db, { orgId: null, userId: a.owner.id }, rename)).rejects.toThrow(/changes only as that user/);
-    const stored = await t.db.kysely.selectFrom('users').select('name').where('id', '=', a.member.id).executeTakeFirstOrThrow();
-    expect(stored.name).not.toBe('Half Renamed');
+    for (const body of [
+      { id: a.member.id, name: 'Hijacked' },
+      { user_id: a.member.id, name: 'Hijacked' },
+    ]) {
+      const res = await authed(t.app, 'PATCH', '/v1/me', a.admin.access, body);
+      expect(res.statusCode).toBe(400);
+    }
     expect(await members(a.id, a.owner.access)).toStrictEqual(before);
+    const renamed = await authed(t.app, 'PATCH', '/v1/me', a.admin.access, { name: 'Admin Renamed' });
+    expect(renamed.statusCode).toBe(200);
+    const after = await members(a.id, a.owner.access);
+    expect(after.filter((m, i) => m.name !== before[i]!.name)).toEqual([
+      { ...before.find((m) => m.user_id === a.admin.id)!, name: 'Admin Renamed' },
+    ]);
+  });
+
+  it('the re-rendering after a rename cannot be called directly by a request role', async () => {
+    const a = await orgWithRoles(t.app, t.db);
+    await expect(
+      withTenant(t.db, { orgId: a.id, userId: a.owner.id }, (tx) => sql`select tenantry_rerender_user_entries()`.execute(tx)),
+    ).rejects.toThrow(/permission denied|trigger functions can only be called as triggers/);
   });
 });
 
@@ -168,13 +222,16 @@ describe.each(ENGINES)('migration 008 on existing memberships (%s)', (engine) =>
         ).rows[0]!;
       const before = [await page(50), await page(2)];
 
-      expect(await migrate(t.db)).toEqual(['008_member_entries']);
+      const upTo8 = (await loadMigrations()).filter((m) => m.version <= 8);
+      expect(await migrate(t.db, upTo8, { code: [] })).toEqual(['008_member_entries']);
       const after = [await page(50), await page(2)];
       for (const [i, b] of before.entries()) {
         expect(JSON.parse(after[i]!.data)).toStrictEqual(JSON.parse(b.data));
         expect(after[i]!.next_after).toBe(b.next_after);
       }
       expect(JSON.parse(after[0]!.data)).toHaveLength(3);
+      // And on to the current schema, whose isolation check knows the later roles.
+      await migrate(t.db);
       await expect(assertIsolation(t.db)).resolves.toBeUndefined();
     } finally {
       await t.drop();

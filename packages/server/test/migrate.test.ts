@@ -42,6 +42,17 @@ describe.each(ENGINES)('migrations (%s)', (engine) => {
     }
   });
 
+  // Roles are cluster-wide: only an embedded database of its own may change one.
+  it.runIf(engine === 'pglite')('start-up refuses a maintenance role that could bypass row-level security', async () => {
+    await expect(assertIsolation(t.db)).resolves.toBeUndefined();
+    await t.db.withConnection((c) => c.exec('alter role tenantry_maintenance bypassrls'));
+    try {
+      await expect(assertIsolation(t.db)).rejects.toThrow(/tenantry_maintenance has BYPASSRLS/);
+    } finally {
+      await t.db.withConnection((c) => c.exec('alter role tenantry_maintenance nobypassrls'));
+    }
+  });
+
   it('refuses to go on when an applied migration was changed, and changes nothing; line endings do not count', async () => {
     const original = { version: 998, name: 'checked', sql: 'create table checked_t (id int);\ncomment on table checked_t is $$v1$$;\n' };
     expect(await migrate(t.db, [original])).toEqual(['998_checked']);

@@ -4,13 +4,16 @@ import type { Database } from './database.js';
 export const APP_ROLE = 'tenantry_app';
 /** Every role requests run as: none may own a table or bypass RLS. */
 export const REQUEST_ROLES = [APP_ROLE, 'tenantry_user', 'tenantry_platform'];
+/** Roles bound by RLS like the request roles, for work that is not a request (re-rendering entries). */
+export const MAINTENANCE_ROLES = ['tenantry_maintenance'];
+const RLS_BOUND_ROLES = [...REQUEST_ROLES, ...MAINTENANCE_ROLES];
 
 export interface IsolationReport {
   /** Tenant tables (an organization_id column, or organizations itself) without enabled and forced RLS. */
   unprotectedTables: string[];
-  /** Tables a request role owns (an owner could turn RLS off). */
+  /** Tables a request or maintenance role owns (an owner could turn RLS off). */
   ownedByAppRole: string[];
-  /** Dangerous attributes of the request roles. */
+  /** Dangerous attributes of the request and maintenance roles. */
   roleProblems: string[];
 }
 
@@ -27,10 +30,10 @@ export async function checkIsolation(db: Database): Promise<IsolationReport> {
     order by 1`.execute(db.kysely);
   const owned = await sql<{ relname: string }>`
     select c.relname from pg_class c join pg_roles r on r.oid = c.relowner
-    where r.rolname = any(${REQUEST_ROLES}::text[]) order by 1`.execute(db.kysely);
+    where r.rolname = any(${RLS_BOUND_ROLES}::text[]) order by 1`.execute(db.kysely);
   const roles = await sql<{ rolname: string; rolsuper: boolean; rolbypassrls: boolean }>`
-    select rolname, rolsuper, rolbypassrls from pg_roles where rolname = any(${REQUEST_ROLES}::text[])`.execute(db.kysely);
-  const roleProblems = REQUEST_ROLES.flatMap((name) => {
+    select rolname, rolsuper, rolbypassrls from pg_roles where rolname = any(${RLS_BOUND_ROLES}::text[])`.execute(db.kysely);
+  const roleProblems = RLS_BOUND_ROLES.flatMap((name) => {
     const r = roles.rows.find((x) => x.rolname === name);
     if (!r) return [`role ${name} does not exist`];
     return [...(r.rolsuper ? [`${name} is a superuser`] : []), ...(r.rolbypassrls ? [`${name} has BYPASSRLS`] : [])];

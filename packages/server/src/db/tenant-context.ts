@@ -80,7 +80,7 @@ export async function enterPlatform(tx: Tx, ctx: TenantContext): Promise<boolean
 
 /**
  * A read that is one statement, one round trip: `statement` calls a function that
- * enters the context itself (migration 007) and returns one row, the caller's context
+ * enters the context itself (sql/reads.sql) and returns one row, the caller's context
  * next to what it read.
  */
 export async function readInContext<R>(

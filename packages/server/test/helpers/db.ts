@@ -16,7 +16,7 @@ export interface TestDatabase {
 
 export type TestDbOptions = Partial<Pick<OpenOptions, 'onQuery' | 'onPoolError'>> & {
   pool?: Partial<Config['db']>;
-  /** Apply the migrations up to this version only (all by default). */
+  /** Apply the migrations up to this version only, and no sql/ file (all by default). */
   upTo?: number;
 };
 
@@ -24,9 +24,11 @@ export type TestDbOptions = Partial<Pick<OpenOptions, 'onQuery' | 'onPoolError'>
 export async function createTestDatabase(engine: Engine, opts: TestDbOptions = {}): Promise<TestDatabase> {
   const pool = { ...testConfig().db, ...opts.pool };
   const migrations = (await loadMigrations()).filter((m) => opts.upTo === undefined || m.version <= opts.upTo);
+  // A database of an earlier version has no sql/ files applied either.
+  const code = opts.upTo === undefined ? {} : { code: [] };
   if (engine === 'pglite') {
     const db = await openDatabase({ dataDir: null, pool, onQuery: opts.onQuery });
-    await migrate(db, migrations);
+    await migrate(db, migrations, code);
     return { db, url: undefined, drop: () => db.close() };
   }
   const adminUrl = process.env.TEST_DATABASE_URL!;
@@ -35,7 +37,7 @@ export async function createTestDatabase(engine: Engine, opts: TestDbOptions = {
   const url = new URL(adminUrl);
   url.pathname = `/${name}`;
   const db = await openDatabase({ url: url.toString(), pool, onQuery: opts.onQuery, onPoolError: opts.onPoolError });
-  await migrate(db, migrations);
+  await migrate(db, migrations, code);
   return {
     db,
     url: url.toString(),

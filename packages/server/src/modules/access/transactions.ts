@@ -70,7 +70,7 @@ export function inOrganization<T>(
 /**
  * A hot read as one statement (see readInContext): the same gate decides on the
  * caller's context that arrives with what was read, which is returned only if it
- * admits the caller. `may_see` is the database's own guard (migration 007); it agrees
+ * admits the caller. `may_see` is the database's own guard (sql/tenant-context.sql); it agrees
  * with the gate's visibility check, and nothing is returned where it did not read.
  */
 export async function readInOrganization<R>(

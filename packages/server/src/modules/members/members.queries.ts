@@ -1,27 +1,29 @@
 import { sql } from 'kysely';
 import type { Role } from '../../db/schema.js';
 import type { EnteredRow, TenantContext, Tx } from '../../db/tenant-context.js';
-
-const members = (tx: Tx, orgId: string) =>
-  tx
-    .selectFrom('memberships as m')
-    .innerJoin('users as u', 'u.id', 'm.user_id')
-    .select(['m.user_id', 'u.email', 'u.name', 'm.role', 'm.created_at as joined_at'])
-    .where('m.organization_id', '=', orgId);
+import { RawJson } from '../../http/raw-json.js';
 
 /**
  * A page of an organization's members by user id, as one statement that also enters
- * the tenant context (tenantry_members_page, migration 007). The page is the JSON array
+ * the tenant context (tenantry_members_page, sql/reads.sql). The page is the JSON array
  * of the memberships' stored entries, which the database renders when a membership or
- * its user's name changes (migration 008).
+ * its user's name changes (sql/member-entry.sql).
  */
 export const membersPage = (after: string | undefined, limit: number) => (ctx: TenantContext) =>
   sql<
     EnteredRow & { may_see: boolean; data: string; next_after: string | null }
   >`select * from tenantry_members_page(${ctx.orgId}::uuid, ${ctx.userId}::uuid, ${ctx.sessionId}::uuid, ${after ?? null}::uuid, ${limit}::int)`;
 
-export const findMember = (tx: Tx, orgId: string, userId: string) =>
-  members(tx, orgId).where('m.user_id', '=', userId).executeTakeFirstOrThrow();
+/** The member's stored entry (sql/member-entry.sql): the same rendering as the list's. */
+export const memberEntry = async (tx: Tx, orgId: string, userId: string): Promise<RawJson> => {
+  const row = await tx
+    .selectFrom('memberships')
+    .select(sql<string>`entry`.as('entry'))
+    .where('organization_id', '=', orgId)
+    .where('user_id', '=', userId)
+    .executeTakeFirstOrThrow();
+  return new RawJson(row.entry);
+};
 
 /**
  * Locks, in one order, the organization's owner rows and the rows of the people

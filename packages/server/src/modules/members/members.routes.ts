@@ -40,7 +40,8 @@ export function memberRoutes(app: App) {
         response: { 200: Member, ...errorResponses(400, 401, 403, 404, 409) },
       },
     },
-    async (request) => changeRole(db, callerOf(request), request.params.org_id, request.params.user_id, request.body.role),
+    async (request, reply) =>
+      sendRawJson(reply, await changeRole(db, callerOf(request), request.params.org_id, request.params.user_id, request.body.role)),
   );
 
   app.delete(

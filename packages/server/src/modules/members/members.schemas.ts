@@ -2,9 +2,14 @@ import { Type } from '@sinclair/typebox';
 import { closed, Timestamp, Uuid } from '../../http/schemas.js';
 import { RoleName } from '../access/access.schemas.js';
 
+/**
+ * A member as every response returns it. The database renders it, once, into each
+ * membership's stored entry (sql/member-entry.sql, tenantry_member_entry): a change of
+ * shape here is a change there, which the migrator re-renders into every entry.
+ */
 export const Member = Type.Object(
   { user_id: Uuid, email: Type.String(), name: Type.String(), role: RoleName, joined_at: Timestamp },
-  { title: 'Member' },
+  { title: 'Member', additionalProperties: false },
 );
 export const MemberParams = Type.Object({ org_id: Uuid, user_id: Uuid });
 export const ChangeRoleBody = closed({ role: RoleName });

@@ -9,7 +9,7 @@ import { atLeast, can } from '../access/roles.js';
 import { inOrganization, readInOrganization } from '../access/transactions.js';
 import { record } from '../audit/audit.js';
 import { revokeUserSessions } from '../identity/sessions.js';
-import { deleteMember, findMember, lockMembers, membersPage, updateRole } from './members.queries.js';
+import { deleteMember, lockMembers, memberEntry, membersPage, updateRole } from './members.queries.js';
 
 export async function getMembers(
   db: Database,
@@ -46,7 +46,7 @@ export async function changeRole(db: Database, caller: Caller, orgId: string, ta
       await updateRole(tx, orgId, targetId, role);
       await record(tx, c, { action: 'member.role_changed', target: { type: 'user', id: targetId }, data: { from: now.target, to: role } });
     }
-    return findMember(tx, orgId, targetId);
+    return memberEntry(tx, orgId, targetId);
   });
 }
 

@@ -20,7 +20,7 @@ export const findOrganization = (tx: Tx, id: string) =>
 
 type OrganizationRow = NonNullable<Awaited<ReturnType<typeof findOrganization>>>;
 
-/** The organization as one statement that also enters the tenant context (tenantry_organization, migration 007). */
+/** The organization as one statement that also enters the tenant context (tenantry_organization, sql/reads.sql). */
 export const organizationRead = (ctx: TenantContext) =>
   sql<
     EnteredRow & { may_see: boolean } & OrganizationRow
