@@ -10,7 +10,7 @@ import type { PoolStats } from './postgres.js';
 
 // PostgreSQL's defaults are sized for a server (128 MB of shared buffers, 100 connections);
 // the embedded engine is one session, and its shared memory lives in this process's WASM heap.
-const START_PARAMS = [...PGlite.defaultStartParams, '-c', 'shared_buffers=16MB', '-c', 'max_connections=10'];
+const START_PARAMS = [...PGlite.defaultStartParams, '-c', 'shared_buffers=8MB', '-c', 'max_connections=10'];
 
 /**
  * PGlite creates a new database by running initdb in a second WASM instance, whose
