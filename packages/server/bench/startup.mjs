@@ -71,7 +71,12 @@ async function startOnce(repoRoot, dataDir) {
   const server = descendants(child.proc.pid).find((p) => cmdline(p).some((a) => /(dist\/main|bin\/tenantry)\.js$/.test(a)));
   await sleep(IDLE_MS);
   const rss = server === undefined ? null : rssMb(server);
-  if (server !== undefined) process.kill(server, 'SIGTERM');
+  // npm does not always pass a signal on: stop the server itself (or, not found, everything below npm).
+  for (const pid of server === undefined ? descendants(child.proc.pid) : [server]) {
+    try {
+      process.kill(pid, 'SIGTERM');
+    } catch {}
+  }
   await stopChild(child, 10_000);
   return { ms, rssMb: rss };
 }
