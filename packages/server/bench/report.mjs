@@ -34,7 +34,19 @@ const num = (n, digits = 0) =>
 const ms = (n) => num(n, Number.isInteger(n) ? 0 : 2);
 
 /** rows: {scenario, rps, p50, p99, errors, non2xx}; errors/non2xx null when not applicable. */
-export function markdown({ m, settings, rows, notes, pgbenchScript }) {
+/** startup: { first, later, idleMs } from startup.mjs. */
+export function startupTable({ first, later, idleMs }) {
+  return [
+    `Start-up on the embedded engine (PGlite, a fresh DATA_DIR): \`npm start\` → first 2xx of /healthz, and the server's RSS after ${idleMs / 1000} s idle.`,
+    '',
+    '| start | npm start → /healthz ms | idle RSS MB |',
+    '|---|---:|---:|',
+    `| first (creates the database) | ${num(first.ms)} | ${num(first.rssMb)} |`,
+    `| later (opens it) | ${num(later.ms)} | ${num(later.rssMb)} |`,
+  ].join('\n');
+}
+
+export function markdown({ m, settings, rows, notes, pgbenchScript, startup }) {
   const table = [
     '| scenario | requests/s | p50 ms | p99 ms | errors / non-2xx |',
     '|---|---:|---:|---:|---:|',
@@ -51,6 +63,7 @@ export function markdown({ m, settings, rows, notes, pgbenchScript }) {
     '',
     ...table,
     '',
+    ...(startup ? [startupTable(startup), ''] : []),
     ...notes.map((n) => `- ${n}`),
     '',
     "<details><summary>pgbench script (S1's transaction)</summary>",

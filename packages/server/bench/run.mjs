@@ -11,15 +11,17 @@ import { fileURLToPath } from 'node:url';
 // and rewrites the generated section of BENCHMARKS.md.
 //
 // Environment: BENCH_DURATION (s per scenario, 10), BENCH_WARMUP (s, 2; 0 = none),
+// BENCH_ONLY=startup (only the embedded engine's start-up: npm start → /healthz, idle RSS),
 // BENCH_CONNECTIONS (50), BENCH_POOL_MAX (the server's DATABASE_POOL_MAX, 8), BENCH_PG_URL (an administrative URL on 127.0.0.1,
 // postgres://postgres@127.0.0.1:5432/postgres). Every target is 127.0.0.1.
 import autocannon from 'autocannon';
 import pg from 'pg';
 import { withForeignCpu } from './cpu.mjs';
 import { childPids, freePort, startChild, stopAll, stopChild, waitChild, waitReady } from './processes.mjs';
-import { machine, markdown, writeSection } from './report.mjs';
+import { machine, markdown, startupTable, writeSection } from './report.mjs';
 import { s1PgbenchScript } from './s1-transaction.mjs';
 import { seed, TARGET_MEMBERS } from './seed.mjs';
+import { measureStartup } from './startup.mjs';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const HOST = '127.0.0.1';
@@ -188,6 +190,13 @@ async function pgbench(bin, script, variables) {
 
 async function main() {
   if (!existsSync(join(ROOT, 'dist/main.js'))) throw new Error('dist/main.js is missing: run `npm run build` (npm run bench does)');
+  // First, before anything loads the machine: a newcomer's start on the embedded engine.
+  log('start-up on the embedded engine (npm start → /healthz, then idle RSS)');
+  const startup = await measureStartup(join(ROOT, '../..'));
+  if (process.env.BENCH_ONLY === 'startup') {
+    process.stdout.write(`\n${startupTable(startup)}\n\n`);
+    return;
+  }
   const pgbenchBin = findPgbench();
   if (!pgbenchBin) throw new Error('pgbench not found on PATH or in /usr/lib/postgresql/*/bin');
   const postgresVersion = (await sql(ADMIN_URL, 'show server_version')).rows[0].server_version;
@@ -393,7 +402,7 @@ async function main() {
     `and PostgreSQL share this machine. Data: ${seeded.counts.organizations.toLocaleString('en-US')} organizations, ` +
     `${seeded.counts.users.toLocaleString('en-US')} users, ${seeded.counts.memberships.toLocaleString('en-US')} memberships; ` +
     `S1 and S2 read an organization of ${TARGET_MEMBERS} members with a member's token.`;
-  const section = markdown({ m, settings, rows, notes, pgbenchScript: script });
+  const section = markdown({ m, settings, rows, notes, pgbenchScript: script, startup });
   process.stdout.write(`\n${section}\n\n`);
   writeSection(join(ROOT, '../../BENCHMARKS.md'), section);
   log('BENCHMARKS.md updated');

@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import cors from '@fastify/cors';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
@@ -23,6 +24,7 @@ import { oauthRoutes } from './modules/oauth/oauth.routes.js';
 import type { AuthDeps } from './modules/oauth/oauth.service.js';
 import { AccessTokens, CLOCK_TOLERANCE_SECONDS } from './modules/oauth/tokens.js';
 import { organizationRoutes } from './modules/organizations/organizations.routes.js';
+import { pageRoutes } from './modules/pages/pages.routes.js';
 
 export type App = FastifyInstance<RawServerDefault, IncomingMessage, ServerResponse, FastifyBaseLogger, TypeBoxTypeProvider>;
 
@@ -135,6 +137,7 @@ export async function buildApp(config: Readonly<Config>, db: Database): Promise<
     if (app.state.draining) reply.header('connection', 'close');
   });
   registerErrorHandling(app);
+  if (config.corsOrigins.length > 0) await app.register(cors, corsOptions(config.corsOrigins));
   const metrics = registerMetrics(app, db);
 
   await app.register(swagger, {
@@ -145,7 +148,8 @@ export async function buildApp(config: Readonly<Config>, db: Database): Promise<
         version: '1',
         description: 'Client organizations, members, roles, invitations, org-scoped tokens and a per-tenant audit log.',
       },
-      servers: [{ url: config.publicUrl }],
+      // Relative: "Try it out" calls the origin the reference was opened from (127.0.0.1 or localhost alike).
+      servers: [{ url: '/' }],
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } },
     },
   });
@@ -159,6 +163,19 @@ export async function buildApp(config: Readonly<Config>, db: Database): Promise<
   memberRoutes(app);
   auditRoutes(app);
   invitationRoutes(app, { db, config });
+  pageRoutes(app);
   await app.ready();
   return app;
+}
+
+/** CORS_ORIGINS: exact origins only; bearer tokens travel in a header, so no credentials (cookies). */
+function corsOptions(origins: string[]) {
+  return {
+    origin: origins,
+    credentials: false,
+    methods: ['GET', 'HEAD', 'POST', 'PATCH', 'DELETE'],
+    allowedHeaders: ['authorization', 'content-type', 'x-request-id'],
+    exposedHeaders: ['x-request-id', 'retry-after', 'www-authenticate'],
+    maxAge: 600,
+  };
 }

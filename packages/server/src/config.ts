@@ -20,6 +20,10 @@ export interface Config {
   bootstrapAdminEmail: string | undefined;
   bootstrapAdminPassword: string | undefined;
   trustProxy: boolean | string[];
+  /** Where invitation links point: a URL with `{token}` in it. */
+  invitationUrl: string;
+  /** Browser origins allowed to call the API (CORS); none by default. */
+  corsOrigins: string[];
   db: {
     poolMax: number;
     connectionTimeoutMs: number;
@@ -92,6 +96,8 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
   }
 
   const trustProxy = parseTrustProxy(read('TRUST_PROXY'), problems);
+  const invitationUrl = parseInvitationUrl(read('INVITATION_URL'), publicUrl, problems);
+  const corsOrigins = parseCorsOrigins(read('CORS_ORIGINS'), problems);
 
   const config: Config = {
     port,
@@ -112,6 +118,8 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     bootstrapAdminEmail: adminEmail,
     bootstrapAdminPassword: adminPassword === '' ? undefined : adminPassword,
     trustProxy,
+    invitationUrl,
+    corsOrigins,
     db: {
       poolMax: int('DATABASE_POOL_MAX', 10, 1, 1000),
       connectionTimeoutMs: int('DATABASE_CONNECTION_TIMEOUT_MS', 2000, 1, 60_000),
@@ -142,6 +150,44 @@ function parseTrustProxy(raw: string | undefined, problems: string[]): boolean |
     return false;
   }
   return parts;
+}
+
+function parseInvitationUrl(raw: string | undefined, publicUrl: string, problems: string[]): string {
+  const fallback = `${publicUrl}/invitations/accept?token={token}`;
+  if (raw === undefined) return fallback;
+  const problem = 'INVITATION_URL: expected an http:// or https:// URL containing {token}, e.g. https://app.example.com/join?token={token}';
+  try {
+    const u = new URL(raw.replaceAll('{token}', 'TOKEN'));
+    if (!raw.includes('{token}') || !['http:', 'https:'].includes(u.protocol)) throw new Error('shape');
+  } catch {
+    problems.push(problem);
+    return fallback;
+  }
+  return raw;
+}
+
+function parseCorsOrigins(raw: string | undefined, problems: string[]): string[] {
+  if (raw === undefined) return [];
+  const origins = raw
+    .split(',')
+    .map((o) => o.trim())
+    .filter(Boolean);
+  // An origin is scheme://host[:port] exactly as a browser sends it: no path, no trailing slash, no wildcard.
+  const bad = origins.filter((o) => {
+    try {
+      const u = new URL(o);
+      return !['http:', 'https:'].includes(u.protocol) || u.origin !== o;
+    } catch {
+      return true;
+    }
+  });
+  if (bad.length > 0 || origins.length === 0) {
+    problems.push(
+      `CORS_ORIGINS: expected a comma-separated list of origins such as https://app.example.com (no path or trailing slash)${bad.length > 0 ? `; not an origin: ${bad.map((b) => JSON.stringify(b)).join(', ')}` : ''}`,
+    );
+    return [];
+  }
+  return origins;
 }
 
 /** A configuration for tests and tools: defaults plus overrides, without reading the process environment. */

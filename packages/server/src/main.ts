@@ -1,13 +1,17 @@
 #!/usr/bin/env node
 import { parseArgs, USAGE } from './cli/args.js';
-import { adminCreate, keysRotate, processOutput } from './cli/commands.js';
+import { adminCreate, keysRotate, processOutput, refuseAdminInput } from './cli/commands.js';
 import { type Config, ConfigError, loadConfig } from './config.js';
 import type { Database } from './db/database.js';
-import { logger, openAndPrepare, serveUntilSignal } from './server.js';
+
+// The server and the database engines load only for commands that get as far as needing
+// them, so a refused command line answers in milliseconds.
+const server = () => import('./server.js');
 
 /** Opens the database (migrations applied, isolation checked) for one command, and always closes it. */
 async function withDatabase(config: Readonly<Config>, fn: (db: Database) => Promise<number>): Promise<number> {
   // Logs go to stderr so that a command's stdout holds only its result.
+  const { logger, openAndPrepare } = await server();
   const db = await openAndPrepare(config, logger(config, 2));
   try {
     return await fn(db);
@@ -30,12 +34,12 @@ async function main(argv: string[]): Promise<number> {
   const config = loadConfig();
   switch (command.name) {
     case 'serve':
-      await serveUntilSignal(config);
+      await (await server()).serveUntilSignal(config);
       return -1; // keeps running until a signal
     case 'migrate':
       return withDatabase(config, async () => 0);
     case 'admin create':
-      return withDatabase(config, (db) => adminCreate(db, command, processOutput));
+      return refuseAdminInput(command, processOutput) ?? withDatabase(config, (db) => adminCreate(db, command, processOutput));
     case 'keys rotate':
       return withDatabase(config, (db) => keysRotate(db, processOutput));
   }

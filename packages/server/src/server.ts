@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import pino from 'pino';
 import { type App, buildApp, LOG_REDACT } from './app.js';
 import { type Config, ConfigError } from './config.js';
+import { describeConnectFailure } from './db/connect-errors.js';
 import { type Database, openDatabase } from './db/database.js';
 import { migrate } from './db/migrate.js';
 import { assertIsolation } from './db/rls-check.js';
@@ -33,7 +34,8 @@ export async function openAndPrepare(config: Readonly<Config>, log: pino.Logger)
     await assertIsolation(db);
   } catch (err) {
     await db.close();
-    throw err;
+    const cause = config.databaseUrl ? describeConnectFailure(err, config.databaseUrl) : undefined;
+    throw cause ? new Error(`The database is unavailable: ${cause}`, { cause: err }) : err;
   }
   log.info({ engine: db.engine, ...(dataDir ? { dataDir } : {}) }, 'database ready');
   return db;

@@ -1,9 +1,12 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseArgs, USAGE } from '../src/cli/args.js';
 import { adminCreate, keysRotate, type Output } from '../src/cli/commands.js';
 import { verifyPassword } from '../src/modules/identity/passwords.js';
 import { createTestDatabase, ENGINES, type TestDatabase } from './helpers/db.js';
 import { insertUser } from './helpers/fixtures.js';
+import { BIN, freePort } from './helpers/server-process.js';
 
 const PW = 'long enough password';
 
@@ -130,5 +133,36 @@ describe.each(ENGINES)('command functions (%s)', (engine) => {
     expect(keys.filter((k) => k.retired_at === null).map((k) => k.kid)).toEqual([kid]);
     expect(keys.find((k) => k.kid === first.stdout.trim())?.retired_at).toBeInstanceOf(Date);
     for (const io of [first, second]) expect(io.stdout + io.stderr).not.toMatch(/PRIVATE KEY|"d":/);
+  });
+});
+
+describe('the tenantry command checks its arguments before it opens the database', () => {
+  // DATABASE_URL points at a closed port: any command that got as far as the database would fail on it.
+  const run = async (...args: string[]) => {
+    const env = { ...process.env, DATABASE_URL: `postgres://postgres@127.0.0.1:${await freePort()}/tenantry`, LOG_LEVEL: 'silent' };
+    return promisify(execFile)(process.execPath, [BIN, ...args], { env }).then(
+      (r) => ({ code: 0, ...r }),
+      (e: { code: number; stdout: string; stderr: string }) => e,
+    );
+  };
+
+  it('refuses a bad email with exit 1 and names the option', async () => {
+    const r = await run('admin', 'create', '--email', 'not-an-email', '--password', PW);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^tenantry admin create: --email /);
+    expect(r.stderr).not.toContain('database');
+  });
+
+  it('refuses a short password with exit 1, never echoing it', async () => {
+    const r = await run('admin', 'create', '--email', 'a@b.co', '--password', 'short');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/--password /);
+    expect(r.stderr).not.toContain('short\n');
+  });
+
+  it('refuses a malformed command line with exit 2 and the usage', async () => {
+    const r = await run('admin', 'create', '--email');
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('Usage: tenantry');
   });
 });

@@ -8,6 +8,32 @@ describe('configuration', () => {
     expect(c.publicUrl).toBe('http://localhost:3000');
     expect(c.tokenIssuer).toBe('http://localhost:3000');
     expect(Object.isFrozen(c)).toBe(true);
+    expect(c.invitationUrl).toBe('http://localhost:3000/invitations/accept?token={token}');
+    expect(c.corsOrigins).toEqual([]);
+  });
+
+  it('takes INVITATION_URL as a template with {token} and CORS_ORIGINS as exact origins', () => {
+    const c = loadConfig({
+      INVITATION_URL: 'https://app.example.com/join?t={token}',
+      CORS_ORIGINS: 'https://app.example.com, http://127.0.0.1:5173',
+    });
+    expect(c.invitationUrl).toBe('https://app.example.com/join?t={token}');
+    expect(c.corsOrigins).toEqual(['https://app.example.com', 'http://127.0.0.1:5173']);
+    expect(loadConfig({ PUBLIC_URL: 'https://id.example.com/' }).invitationUrl).toBe(
+      'https://id.example.com/invitations/accept?token={token}',
+    );
+  });
+
+  it.each([
+    ['INVITATION_URL', 'https://app.example.com/join'],
+    ['INVITATION_URL', 'ftp://app.example.com/{token}'],
+    ['INVITATION_URL', '/join/{token}'],
+    ['CORS_ORIGINS', 'https://app.example.com/'],
+    ['CORS_ORIGINS', '*'],
+    ['CORS_ORIGINS', 'https://a.example.com,app.example.com'],
+    ['CORS_ORIGINS', ','],
+  ])('refuses %s=%s', (name, value) => {
+    expect(() => loadConfig({ [name]: value })).toThrow(new RegExp(name));
   });
 
   it('reports every bad value by name with the expected form', () => {

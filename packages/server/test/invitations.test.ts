@@ -8,7 +8,11 @@ import { authed, bearer, PASSWORD, signupUser } from './helpers/users.js';
 describe.each(ENGINES)('invitations (%s)', (engine) => {
   let t: TestApp;
   beforeAll(async () => {
-    t = await startApp(engine, { publicUrl: 'https://tenantry.example.com' });
+    // The platform points invitation links at its own front end (INVITATION_URL).
+    t = await startApp(engine, {
+      publicUrl: 'https://tenantry.example.com',
+      invitationUrl: 'https://app.example.com/join/{token}?from=email',
+    });
   });
   afterAll(() => t.close());
 
@@ -33,7 +37,7 @@ describe.each(ENGINES)('invitations (%s)', (engine) => {
     const inv = created.json();
     expect(inv).toMatchObject({ email, role: 'admin', status: 'pending', invited_by: o.admin.id });
     expect(inv.token).toMatch(/^inv_[0-9a-f]{32}_[A-Za-z0-9_-]{43}$/);
-    expect(inv.accept_url).toBe(`https://tenantry.example.com/invitations/accept?token=${inv.token}`);
+    expect(inv.accept_url).toBe(`https://app.example.com/join/${inv.token}?from=email`);
     const days = (Date.parse(inv.expires_at) - Date.parse(inv.created_at)) / 86_400_000;
     expect(days).toBeCloseTo(7, 3);
     const stored = await t.db.kysely.selectFrom('invitations').selectAll().where('id', '=', inv.id).executeTakeFirstOrThrow();

@@ -3,7 +3,7 @@
 import type { Database } from '../db/database.js';
 import { AppError } from '../http/errors.js';
 import { ensurePlatformAdmin } from '../modules/identity/identity.service.js';
-import { canonicalEmail } from '../modules/identity/users.js';
+import { canonicalEmail, checkPassword, normalizeEmail } from '../modules/identity/users.js';
 import { rotateSigningKey } from '../modules/oauth/keys.js';
 
 /** Where a command writes: stdout for results a script may read, stderr for people. */
@@ -19,6 +19,19 @@ export const processOutput: Output = {
 
 /** Exit codes: 0 done, 1 refused input or failure, 2 bad command line (args.ts). */
 export type ExitCode = 0 | 1 | 2;
+
+/** Refuses a bad email or password before anything opens the database (exit 1), or undefined when both are acceptable. */
+export function refuseAdminInput(input: { email: string; password: string }, io: Output): ExitCode | undefined {
+  try {
+    normalizeEmail(input.email, 'email');
+    checkPassword(input.password, 'password');
+    return undefined;
+  } catch (err) {
+    if (!(err instanceof AppError && err.errors)) throw err;
+    io.err(`tenantry admin create: ${err.errors.map((e) => `--${e.path} ${e.message}`).join('; ')}\n`);
+    return 1;
+  }
+}
 
 /** `tenantry admin create`: creates a platform admin or makes an existing user one (idempotent). */
 export async function adminCreate(db: Database, input: { email: string; password: string }, io: Output): Promise<ExitCode> {

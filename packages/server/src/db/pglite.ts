@@ -1,7 +1,28 @@
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { PGlite } from '@electric-sql/pglite';
 import { unavailable } from '../http/errors.js';
 import type { ConnectionSource, ScriptConnection } from './driver.js';
 import type { PoolStats } from './postgres.js';
+
+// PostgreSQL's defaults are sized for a server (128 MB of shared buffers, 100 connections);
+// the embedded engine is one session, and its shared memory lives in this process's WASM heap.
+const START_PARAMS = [...PGlite.defaultStartParams, '-c', 'shared_buffers=8MB', '-c', 'max_connections=10'];
+
+/**
+ * PGlite creates a new database by running initdb in a second WASM instance, whose
+ * heap this process would keep (some 500 MB of RSS after the first start). A child
+ * process runs it instead and gives all of it back when it exits.
+ */
+async function initdbInChild(dataDir: string): Promise<void> {
+  if (existsSync(join(dataDir, 'PG_VERSION'))) return;
+  const pglitePath = createRequire(import.meta.url).resolve('@electric-sql/pglite');
+  const script = 'const { PGlite } = require(process.argv[1]); PGlite.create(process.argv[2]).then((db) => db.close());';
+  await promisify(execFile)(process.execPath, ['-e', script, pglitePath, dataDir]);
+}
 
 /**
  * PGlite is one in-process PostgreSQL session. Transactions of concurrent
@@ -12,7 +33,8 @@ export async function pgliteSource(
   dataDir: string | undefined,
   timeoutMs: number,
 ): Promise<ConnectionSource<ScriptConnection> & { stats(): PoolStats }> {
-  const pglite = await PGlite.create(dataDir);
+  if (dataDir !== undefined) await initdbInChild(dataDir);
+  const pglite = await PGlite.create(dataDir, { startParams: START_PARAMS });
   const conn: ScriptConnection = {
     async query(sql, params) {
       const r = await pglite.query(sql, params as unknown[]);

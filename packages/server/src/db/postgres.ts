@@ -75,7 +75,10 @@ export function postgresSource(
         client = await pool.connect();
       } catch (err) {
         const exhausted = err instanceof Error && /timeout/i.test(err.message) && pool.totalCount >= cfg.poolMax;
-        throw unavailable(exhausted ? 'All database connections are busy; retry shortly' : 'The database is unavailable');
+        // The driver's error stays attached: at start it names the cause (connect-errors.ts).
+        throw Object.assign(unavailable(exhausted ? 'All database connections are busy; retry shortly' : 'The database is unavailable'), {
+          cause: err,
+        });
       }
       return connections.get(client) ?? wrap(client);
     },

@@ -48,7 +48,7 @@ export const invitationInvalid = () => new AppError('INVITATION_INVALID', 'This 
 
 export interface InvitationDeps {
   db: Database;
-  config: Pick<Config, 'publicUrl' | 'invitationTtl'>;
+  config: Pick<Config, 'invitationUrl' | 'invitationTtl'>;
 }
 
 export async function createInvitation(deps: InvitationDeps, caller: Caller, orgId: string, body: { email: string; role: Role }) {
@@ -73,7 +73,7 @@ export async function createInvitation(deps: InvitationDeps, caller: Caller, org
       if ((err as { code?: string }).code === '23505') throw new AppError('INVITATION_PENDING');
       throw err;
     }
-    const acceptUrl = `${deps.config.publicUrl}/invitations/accept?token=${token}`;
+    const acceptUrl = deps.config.invitationUrl.replaceAll('{token}', encodeURIComponent(token));
     const org = (await findOrganization(tx, orgId))!;
     const inviter = await findUserContact(tx, c.userId);
     await enqueueEmail(
