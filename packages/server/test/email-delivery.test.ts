@@ -1,6 +1,6 @@
 import { type AddressInfo, createServer } from 'node:net';
 import { SMTPServer } from 'smtp-server';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { mailTransport, OutboxDeliverer } from '../src/modules/mail/outbox.js';
 import { startApp, type TestApp } from './helpers/app.js';
 import { ENGINES } from './helpers/db.js';
@@ -45,11 +45,13 @@ async function freePort(): Promise<number> {
 const quiet = { warn: () => undefined, error: () => undefined, info: () => undefined };
 
 describe.each(ENGINES)('invitation email delivery (%s)', (engine) => {
+  // A deliverer sends whatever is due in the whole outbox, so each test gets a
+  // database (and outbox) of its own: no test sends, or waits behind, another's mail.
   let t: TestApp;
-  beforeAll(async () => {
+  beforeEach(async () => {
     t = await startApp(engine);
   });
-  afterAll(() => t.close());
+  afterEach(() => t.close());
 
   const invite = async (orgName: string) => {
     const o = await orgWithRoles(t.app, t.db, orgName);

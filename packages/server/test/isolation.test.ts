@@ -8,18 +8,22 @@ import { insertMembership, insertOrganization, insertUser } from './helpers/fixt
 describe.each(ENGINES)('tenant isolation by the database (%s)', (engine) => {
   let t: TestDatabase;
   const queries: string[] = [];
-  let a: { id: string }, b: { id: string }, alice: { id: string }, bob: { id: string };
 
   beforeAll(async () => {
     t = await createTestDatabase(engine, { pool: { poolMax: 1 }, onQuery: (q) => queries.push(q) });
-    a = await insertOrganization(t.db, 'A');
-    b = await insertOrganization(t.db, 'B');
-    alice = await insertUser(t.db);
-    bob = await insertUser(t.db);
-    await insertMembership(t.db, a.id, alice.id, 'owner');
-    await insertMembership(t.db, b.id, bob.id, 'owner');
   });
   afterAll(() => t.drop());
+
+  /** Organizations A and B with an owner each (alice, bob), of the calling test's own. */
+  async function twoTenants() {
+    const a = await insertOrganization(t.db, 'A');
+    const b = await insertOrganization(t.db, 'B');
+    const alice = await insertUser(t.db);
+    const bob = await insertUser(t.db);
+    await insertMembership(t.db, a.id, alice.id, 'owner');
+    await insertMembership(t.db, b.id, bob.id, 'owner');
+    return { a, b, alice, bob };
+  }
 
   const count = (tx: Parameters<Parameters<typeof withTenant>[2]>[0], table: 'organizations' | 'memberships') =>
     tx
@@ -43,6 +47,7 @@ describe.each(ENGINES)('tenant isolation by the database (%s)', (engine) => {
   });
 
   it('runs as the application role, not the connecting user', async () => {
+    const { a, alice } = await twoTenants();
     const who = await withTenant(t.db, { orgId: a.id, userId: alice.id }, async (tx) =>
       sql<{ u: string }>`select current_user as u`.execute(tx).then((r) => r.rows[0]!.u),
     );
@@ -50,6 +55,7 @@ describe.each(ENGINES)('tenant isolation by the database (%s)', (engine) => {
   });
 
   it('a transaction with no tenant set sees zero tenant rows and cannot insert any', async () => {
+    const { a, b, bob } = await twoTenants();
     await withTenant(t.db, { orgId: null, userId: null }, async (tx) => {
       expect(await count(tx, 'organizations')).toBe(0);
       expect(await count(tx, 'memberships')).toBe(0);
@@ -70,6 +76,7 @@ describe.each(ENGINES)('tenant isolation by the database (%s)', (engine) => {
   });
 
   it("in tenant A's context, tenant B's rows cannot be read, updated, deleted or written into", async () => {
+    const { a, b, alice, bob } = await twoTenants();
     await withTenant(t.db, { orgId: a.id, userId: alice.id }, async (tx) => {
       expect(await tx.selectFrom('organizations').select('id').execute()).toEqual([{ id: a.id }]);
       expect(await tx.selectFrom('memberships').select('user_id').where('organization_id', '=', b.id).execute()).toEqual([]);
@@ -99,6 +106,7 @@ describe.each(ENGINES)('tenant isolation by the database (%s)', (engine) => {
   });
 
   it('user mode (no organization) runs as tenantry_user and sees only the user’s own memberships and organizations', async () => {
+    const { a, alice } = await twoTenants();
     await withTenant(t.db, { orgId: null, userId: alice.id }, async (tx) => {
       expect((await sql<{ u: string }>`select current_user as u`.execute(tx)).rows[0]!.u).toBe('tenantry_user');
       expect(await tx.selectFrom('organizations').select('id').execute()).toEqual([{ id: a.id }]);
@@ -109,6 +117,7 @@ describe.each(ENGINES)('tenant isolation by the database (%s)', (engine) => {
   });
 
   it('returns the caller’s current membership with the tenant', async () => {
+    const { a, b, alice } = await twoTenants();
     const entered = await withTenant(t.db, { orgId: a.id, userId: alice.id }, async (_tx, e) => e);
     expect(entered).toMatchObject({ memberRole: 'owner', orgStatus: 'active', sessionLive: true });
     const outsider = await withTenant(t.db, { orgId: b.id, userId: alice.id }, async (_tx, e) => e);
@@ -118,6 +127,7 @@ describe.each(ENGINES)('tenant isolation by the database (%s)', (engine) => {
   it.each(["'); SET row_security = off; --", `${'0'.repeat(8)}-0000-0000-0000-00000000000`, 'not-a-uuid', ''])(
     'a tenant id that is not a UUID (%j) is rejected before any SQL runs',
     async (bad) => {
+      const { a, alice } = await twoTenants();
       queries.length = 0;
       await expect(withTenant(t.db, { orgId: bad, userId: alice.id }, async () => 'ran')).rejects.toBeInstanceOf(InvalidTenantContext);
       await expect(withTenant(t.db, { orgId: a.id, userId: bad }, async () => 'ran')).rejects.toBeInstanceOf(InvalidTenantContext);
@@ -126,6 +136,7 @@ describe.each(ENGINES)('tenant isolation by the database (%s)', (engine) => {
   );
 
   it('with a pool of one and alternating tenants, no transaction sees the previous one’s tenant, even after a failure mid-transaction', async () => {
+    const { a, b, alice, bob } = await twoTenants();
     const tenants = [
       { org: a.id, user: alice.id },
       { org: b.id, user: bob.id },

@@ -1,14 +1,16 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { loadMigrations, migrate } from '../src/db/migrate.js';
 import { assertIsolation } from '../src/db/rls-check.js';
 import { createTestDatabase, ENGINES, type TestDatabase } from './helpers/db.js';
 
 describe.each(ENGINES)('migrations (%s)', (engine) => {
+  // Several tests apply migrations of their own: each gets a database of its own, so
+  // none sees another's extra versions or tables.
   let t: TestDatabase;
-  beforeAll(async () => {
+  beforeEach(async () => {
     t = await createTestDatabase(engine);
   });
-  afterAll(() => t.drop());
+  afterEach(() => t.drop());
 
   it('are recorded once and re-running them, even from two callers at once, applies nothing', async () => {
     const all = await loadMigrations();

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startApp, type TestApp } from './helpers/app.js';
 import { ENGINES } from './helpers/db.js';
-import { auditCount, createOrg, type OrgWithRoles, orgWithRoles } from './helpers/orgs.js';
+import { auditCount, createOrg, orgWithRoles } from './helpers/orgs.js';
 import { authed, bearer, signupUser } from './helpers/users.js';
 
 describe.each(ENGINES)('organizations (%s)', (engine) => {
@@ -132,12 +132,8 @@ describe.each(ENGINES)('organizations (%s)', (engine) => {
   });
 
   describe('roles', () => {
-    let o: OrgWithRoles;
-    beforeAll(async () => {
-      o = await orgWithRoles(t.app, t.db);
-    });
-
     it('lets every member list members and read the organization', async () => {
+      const o = await orgWithRoles(t.app, t.db);
       for (const u of [o.owner, o.admin, o.member, o.viewer]) {
         expect((await req('GET', `/v1/organizations/${o.id}`, u.access)).statusCode).toBe(200);
         const list = await req('GET', `/v1/organizations/${o.id}/members`, u.access);
@@ -147,6 +143,7 @@ describe.each(ENGINES)('organizations (%s)', (engine) => {
     });
 
     it('refuses role escalation and updates below admin with 403, changing nothing', async () => {
+      const o = await orgWithRoles(t.app, t.db);
       const before = await auditCount(t.db, o.id);
       const attempts: Array<[string, string, string, unknown]> = [
         ['PATCH', `/v1/organizations/${o.id}/members/${o.admin.id}`, o.admin.access, { role: 'owner' }],

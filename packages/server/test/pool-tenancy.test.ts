@@ -6,18 +6,19 @@ import { bearer } from './helpers/users.js';
 
 describe.each(ENGINES)('one pooled connection, many tenants, over HTTP (%s)', (engine) => {
   let t: TestApp;
-  let a: OrgWithRoles, b: OrgWithRoles;
   beforeAll(async () => {
     t = await startApp(engine, {}, { pool: { poolMax: 1, connectionTimeoutMs: 10_000 } });
-    a = await orgWithRoles(t.app, t.db, 'Tenant A');
-    b = await orgWithRoles(t.app, t.db, 'Tenant B');
   });
   afterAll(() => t.close());
+
+  /** Two organizations of the calling test's own. */
+  const twoTenants = async () => ({ a: await orgWithRoles(t.app, t.db, 'Tenant A'), b: await orgWithRoles(t.app, t.db, 'Tenant B') });
 
   const get = (org: OrgWithRoles, path = '') =>
     t.app.inject({ method: 'GET', url: `/v1/organizations/${org.id}${path}`, headers: bearer(org.owner.access) });
 
   it('no request sees the previous request’s tenant, including after one that failed mid-transaction', async () => {
+    const { a, b } = await twoTenants();
     for (let i = 0; i < 60; i++) {
       const [mine, theirs] = i % 2 === 0 ? [a, b] : [b, a];
       if (i % 3 === 0) {
@@ -44,6 +45,7 @@ describe.each(ENGINES)('one pooled connection, many tenants, over HTTP (%s)', (e
   });
 
   it('keeps tenants apart when requests for both queue for the one connection at once', async () => {
+    const { a, b } = await twoTenants();
     const calls = Array.from({ length: 40 }, (_, i) => (i % 2 === 0 ? a : b));
     const results = await Promise.all(calls.map((org) => get(org, '/members')));
     results.forEach((res, i) => {
