@@ -11,8 +11,9 @@ import type { PoolStats } from './postgres.js';
 export async function pgliteSource(
   dataDir: string | undefined,
   timeoutMs: number,
+  dump?: Blob,
 ): Promise<ConnectionSource<ScriptConnection> & { stats(): PoolStats }> {
-  const pglite = await PGlite.create(dataDir);
+  const pglite = await PGlite.create(dataDir, dump ? { loadDataDir: dump } : {});
   const conn: ScriptConnection = {
     async query(sql, params) {
       const r = await pglite.query(sql, params as unknown[]);
