@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { cp, readFile } from 'node:fs/promises';
 import { inject } from 'vitest';
 import { type Config, testConfig } from '../../src/config.js';
 import { type Database, type Engine, type OpenOptions, openDatabase } from '../../src/db/database.js';
@@ -64,4 +64,14 @@ export async function createTestDatabase(engine: Engine, opts: TestDbOptions = {
       await adminQuery(adminUrl, `drop database if exists ${name} with (force)`);
     },
   };
+}
+
+/**
+ * Fills an empty directory with a copy of the run's migrated PGlite data directory, so an
+ * embedded server started on it skips initdb and the migrations (slow on disk). Without a
+ * template the directory stays empty and the server builds its database itself.
+ */
+export async function copyMigratedPgliteDataDir(dataDir: string): Promise<void> {
+  const templates = inject('testTemplates');
+  if (templates) await cp(templates.pgliteDataDir, dataDir, { recursive: true });
 }

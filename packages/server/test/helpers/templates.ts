@@ -17,6 +17,8 @@ import { migrate } from '../../src/db/migrate.js';
 export interface TestTemplates {
   /** A file holding PGlite's dump of a migrated data directory. */
   pgliteDump: string;
+  /** The migrated PGlite data directory itself, for a server that keeps its database on disk. */
+  pgliteDataDir: string;
   /** The migrated PostgreSQL database to create test databases from (when TEST_DATABASE_URL is set). */
   postgres: string | undefined;
 }
@@ -64,7 +66,7 @@ export async function buildTemplates(adminUrl: string | undefined): Promise<{ te
     throw err;
   }
   return {
-    templates: { pgliteDump: pglite.dump, postgres: postgres?.name },
+    templates: { pgliteDump: pglite.dump, pgliteDataDir: pglite.dataDir, postgres: postgres?.name },
     async drop() {
       await pglite.drop();
       await postgres?.drop();
@@ -87,12 +89,11 @@ async function buildPgliteTemplate() {
     } finally {
       await pglite.close();
     }
-    await rm(dataDir, { recursive: true, force: true });
   } catch (err) {
     await drop();
     throw err;
   }
-  return { dump, drop };
+  return { dump, dataDir, drop };
 }
 
 async function migrateAndClose(db: Database) {
