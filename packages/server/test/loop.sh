@@ -17,7 +17,7 @@ for ((i = 1; i <= runs; i++)); do
   npx vitest run "$@" >"$log" 2>&1
   status=$?
   took=$(($(date +%s) - started))
-  summary=$(grep -E '^\s*(Test Files|Tests) ' "$log" | sed -E 's/\x1b\[[0-9;]*m//g; s/^ +//' | tr '\n' ' ')
+  summary=$(sed -E 's/\x1b\[[0-9;]*m//g' "$log" | grep -E '^\s*(Test Files|Tests|Duration) ' | sed -E 's/^ +//' | tr '\n' ' ')
   echo "run ${i}/${runs}: $([ $status -eq 0 ] && echo passed || echo FAILED) in ${took}s, load $(cut -d' ' -f1-3 /proc/loadavg); ${summary}"
   if [ $status -ne 0 ]; then
     echo "run ${i} failed; its output: ${log}"
