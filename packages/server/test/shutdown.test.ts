@@ -6,10 +6,12 @@ import { sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
 import { testConfig } from '../src/config.js';
 import { serve } from '../src/server.js';
+import { copyMigratedPgliteDataDir } from './helpers/db.js';
 
 describe('graceful shutdown', () => {
   it('fails readiness, lets an in-flight request finish, then closes the pool; data survives a restart', async () => {
     const dataDir = await mkdtemp(join(tmpdir(), 'tenantry-'));
+    await copyMigratedPgliteDataDir(dataDir);
     const config = testConfig({
       dataDir,
       databaseUrl: undefined,

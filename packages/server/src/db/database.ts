@@ -22,6 +22,8 @@ export interface OpenOptions {
   /** PostgreSQL URL; without one, embedded PGlite in `dataDir` (in memory when `dataDir` is null). */
   url?: string | undefined;
   dataDir?: string | null;
+  /** PGlite only: start from this dump of a data directory (PGlite's dumpDataDir) instead of an empty one. */
+  pgliteDump?: Blob | undefined;
   pool: Config['db'];
   onPoolError?: (err: Error) => void;
   /** Sees the text of every query Kysely runs (diagnostics and tests). */
@@ -31,7 +33,7 @@ export interface OpenOptions {
 export async function openDatabase(opts: OpenOptions): Promise<Database> {
   const source = opts.url
     ? postgresSource(opts.url, opts.pool, opts.onPoolError ?? (() => undefined))
-    : await pgliteSource(opts.dataDir ?? undefined, opts.pool.connectionTimeoutMs);
+    : await pgliteSource(opts.dataDir ?? undefined, opts.pool.connectionTimeoutMs, opts.pgliteDump);
   return fromSource(opts.url ? 'postgres' : 'pglite', source, opts.onQuery);
 }
 

@@ -32,9 +32,10 @@ async function initdbInChild(dataDir: string): Promise<void> {
 export async function pgliteSource(
   dataDir: string | undefined,
   timeoutMs: number,
+  dump?: Blob,
 ): Promise<ConnectionSource<ScriptConnection> & { stats(): PoolStats }> {
   if (dataDir !== undefined) await initdbInChild(dataDir);
-  const pglite = await PGlite.create(dataDir, { startParams: START_PARAMS });
+  const pglite = await PGlite.create(dataDir, { startParams: START_PARAMS, ...(dump ? { loadDataDir: dump } : {}) });
   const conn: ScriptConnection = {
     async query(sql, params) {
       const r = await pglite.query(sql, params as unknown[]);

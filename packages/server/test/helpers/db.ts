@@ -1,8 +1,11 @@
-import { randomBytes } from 'node:crypto';
-import pg from 'pg';
+import { cp, readFile } from 'node:fs/promises';
+import { inject } from 'vitest';
 import { type Config, testConfig } from '../../src/config.js';
 import { type Database, type Engine, type OpenOptions, openDatabase } from '../../src/db/database.js';
 import { loadMigrations, migrate } from '../../src/db/migrate.js';
+import { adminQuery, databaseUrl, stampedName } from './templates.js';
+
+export { adminQuery };
 
 /** PGlite always; PostgreSQL too when TEST_DATABASE_URL is set. */
 export const ENGINES: Engine[] = ['pglite', ...(process.env.TEST_DATABASE_URL ? (['postgres'] as const) : [])];
@@ -16,31 +19,48 @@ export interface TestDatabase {
 
 export type TestDbOptions = Partial<Pick<OpenOptions, 'onQuery' | 'onPoolError'>> & {
   pool?: Partial<Config['db']>;
-  /** Apply the migrations up to this version only, and no sql/ file (all by default). */
+  /** Apply the migrations up to this version only, and no sql/ file (all by default), migrating from empty. */
   upTo?: number;
+  /** Migrate from empty instead of copying the run's migrated template. */
+  fresh?: boolean;
 };
 
-/** A freshly created, migrated database owned by one test file; `drop` removes it. */
+let pgliteDump: Promise<Blob> | undefined;
+const loadPgliteDump = (file: string) => (pgliteDump ??= readFile(file).then((bytes) => new Blob([bytes])));
+
+/**
+ * A database of its own for one test file, migrated: a copy of the run's template
+ * (built by test/global-setup.ts), or migrated from empty when `upTo` or `fresh` asks
+ * for it. `drop` removes it.
+ */
 export async function createTestDatabase(engine: Engine, opts: TestDbOptions = {}): Promise<TestDatabase> {
   const pool = { ...testConfig().db, ...opts.pool };
-  const migrations = (await loadMigrations()).filter((m) => opts.upTo === undefined || m.version <= opts.upTo);
-  // A database of an earlier version has no sql/ files applied either.
-  const code = opts.upTo === undefined ? {} : { code: [] };
+  const templates = opts.upTo === undefined && !opts.fresh ? inject('testTemplates') : undefined;
+  const migrateFromEmpty = async (db: Database) =>
+    migrate(
+      db,
+      (await loadMigrations()).filter((m) => opts.upTo === undefined || m.version <= opts.upTo),
+      // A database of an earlier version has no sql/ files applied either.
+      opts.upTo === undefined ? {} : { code: [] },
+    );
+
   if (engine === 'pglite') {
-    const db = await openDatabase({ dataDir: null, pool, onQuery: opts.onQuery });
-    await migrate(db, migrations, code);
+    const dump = templates ? await loadPgliteDump(templates.pgliteDump) : undefined;
+    const db = await openDatabase({ dataDir: null, pgliteDump: dump, pool, onQuery: opts.onQuery });
+    if (!dump) await migrateFromEmpty(db);
     return { db, url: undefined, drop: () => db.close() };
   }
+
   const adminUrl = process.env.TEST_DATABASE_URL!;
-  const name = `tenantry_test_${randomBytes(6).toString('hex')}`;
-  await adminQuery(adminUrl, `create database ${name}`);
-  const url = new URL(adminUrl);
-  url.pathname = `/${name}`;
-  const db = await openDatabase({ url: url.toString(), pool, onQuery: opts.onQuery, onPoolError: opts.onPoolError });
-  await migrate(db, migrations, code);
+  const template = templates?.postgres;
+  const name = stampedName('test');
+  await adminQuery(adminUrl, template ? `create database ${name} template ${template}` : `create database ${name}`);
+  const url = databaseUrl(adminUrl, name);
+  const db = await openDatabase({ url, pool, onQuery: opts.onQuery, onPoolError: opts.onPoolError });
+  if (!template) await migrateFromEmpty(db);
   return {
     db,
-    url: url.toString(),
+    url,
     async drop() {
       await db.close();
       await adminQuery(adminUrl, `drop database if exists ${name} with (force)`);
@@ -48,12 +68,12 @@ export async function createTestDatabase(engine: Engine, opts: TestDbOptions = {
   };
 }
 
-export async function adminQuery(url: string, text: string, params: unknown[] = []) {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    return await client.query(text, params);
-  } finally {
-    await client.end();
-  }
+/**
+ * Fills an empty directory with a copy of the run's migrated PGlite data directory, so an
+ * embedded server started on it skips initdb and the migrations (slow on disk). Without a
+ * template the directory stays empty and the server builds its database itself.
+ */
+export async function copyMigratedPgliteDataDir(dataDir: string): Promise<void> {
+  const templates = inject('testTemplates');
+  if (templates) await cp(templates.pgliteDataDir, dataDir, { recursive: true });
 }
