@@ -7,6 +7,7 @@ import type { Config } from './config.js';
 import type { Database } from './db/database.js';
 import { uuidv7 } from './db/ids.js';
 import { authenticate } from './http/auth-plugin.js';
+import { refuseWhileDraining } from './http/draining.js';
 import { registerErrorHandling, toAppError } from './http/error-handler.js';
 import { problemOf } from './http/errors.js';
 import { registerMetrics } from './http/metrics.js';
@@ -92,7 +93,8 @@ export async function buildApp(config: Readonly<Config>, db: Database): Promise<
         .type('application/problem+json')
         .send(problemOf(appErr, request.id));
     },
-    return503OnClosing: true,
+    // Closing answers are problem+json (refuseWhileDraining), not Fastify's own 503 body.
+    return503OnClosing: false,
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   app.decorate('config', config);
@@ -111,10 +113,10 @@ export async function buildApp(config: Readonly<Config>, db: Database): Promise<
     KEY_RELOAD_MS,
   ).unref();
   const limiter = new RateLimiter(
-    config.redisUrl ? new RedisStore(config.redisUrl) : new MemoryStore(),
+    config.redisUrl ? new RedisStore(config.redisUrl, config.redisCommandTimeoutMs) : new MemoryStore(),
     config.rateLimit.max,
     config.rateLimit.windowMs,
-    (err) => app.log.warn({ err }, 'rate-limit store unavailable; request allowed'),
+    app.log,
   );
   const tokens = new AccessTokens(keys, config);
   const services: Services = { keys, tokens, limiter, authenticate: authenticate(tokens) };
@@ -127,11 +129,7 @@ export async function buildApp(config: Readonly<Config>, db: Database): Promise<
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
   });
-  // While draining, a response that finishes closes its keep-alive connection, so the
-  // server can close once in-flight requests are done instead of waiting out idle clients.
-  app.addHook('onSend', async (_request, reply) => {
-    if (app.state.draining) reply.header('connection', 'close');
-  });
+  refuseWhileDraining(app);
   registerErrorHandling(app);
   const metrics = registerMetrics(app, db);
 

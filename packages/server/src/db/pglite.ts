@@ -1,5 +1,6 @@
 import { PGlite } from '@electric-sql/pglite';
 import { unavailable } from '../http/errors.js';
+import { lockDataDir } from './data-dir-lock.js';
 import type { ConnectionSource, ScriptConnection } from './driver.js';
 import type { PoolStats } from './postgres.js';
 
@@ -12,7 +13,14 @@ export async function pgliteSource(
   dataDir: string | undefined,
   timeoutMs: number,
 ): Promise<ConnectionSource<ScriptConnection> & { stats(): PoolStats }> {
-  const pglite = await PGlite.create(dataDir);
+  const unlock = dataDir === undefined ? () => undefined : lockDataDir(dataDir);
+  let pglite: PGlite;
+  try {
+    pglite = await PGlite.create(dataDir);
+  } catch (err) {
+    unlock();
+    throw err;
+  }
   const conn: ScriptConnection = {
     async query(sql, params) {
       const r = await pglite.query(sql, params as unknown[]);
@@ -59,7 +67,13 @@ export async function pgliteSource(
           .finally(handOn);
       else handOn();
     },
-    end: () => pglite.close(),
+    end: () => pglite.close().finally(unlock),
+    unreachableRetryAfter: 1,
+    // In process: the engine is there as long as it is open. Busy means it is working.
+    async ping() {
+      if (busy) return;
+      await pglite.query('select 1');
+    },
     stats: () => ({ total: 1, idle: busy ? 0 : 1, waiting: waiters.length, max: 1 }),
   };
 }
