@@ -191,7 +191,12 @@ export interface Answer {
   body: string;
 }
 
-export async function call(base: string, method: string, path: string, opts: { token?: string; body?: unknown } = {}): Promise<Answer> {
+export async function call(
+  base: string,
+  method: string,
+  path: string,
+  opts: { token?: string; body?: unknown; headers?: Record<string, string> } = {},
+): Promise<Answer> {
   const started = performance.now();
   let res: Response;
   let body: string;
@@ -201,6 +206,7 @@ export async function call(base: string, method: string, path: string, opts: { t
       headers: {
         ...(opts.token ? { authorization: `Bearer ${opts.token}` } : {}),
         ...(opts.body !== undefined ? { 'content-type': 'application/json' } : {}),
+        ...opts.headers,
       },
       ...(opts.body !== undefined ? { body: JSON.stringify(opts.body) } : {}),
     });
@@ -305,7 +311,9 @@ export function runCli(args: string[], env: Record<string, string>) {
       nl = out.indexOf('\n');
     }
   });
-  proc.stderr!.on('data', (d: Buffer) => void (err += d.toString()));
+  proc.stderr!.on('data', (d: Buffer) => {
+    err += d.toString();
+  });
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
     proc.on('exit', (code, signal) => resolve({ code, signal })),
   );
