@@ -22,19 +22,23 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
-interface Link {
+export interface Link {
   client: Socket;
   upstream: Socket;
-  /** Open while the proxy was stalled. */
-  stalled: boolean;
-  /** The client side ended or closed it. */
+  /** Bytes held by a stall, per direction, forwarded when it ends. */
+  held: { up: Buffer[]; down: Buffer[] } | undefined;
+  /** When the service first sent something the stall held (performance.now()). */
+  heldSince: number | undefined;
+  /** The service (client side) or the server ended it. */
   closed: boolean;
 }
 
 /**
  * Between the service and a server. `pass` forwards; `cut` destroys every connection and
- * refuses new ones (accepted, then destroyed at once); `stall` holds every connection open and
- * forwards nothing in either direction (new ones are accepted and held too) until `pass`.
+ * refuses new ones (accepted, then destroyed at once); `stall` keeps every connection open and
+ * forwards nothing in either direction (new ones are accepted and held too) until `pass`, which
+ * forwards what was held. Reading goes on during a stall, so a connection the service gives up
+ * is seen closing while the stall lasts.
  */
 export class FaultProxy {
   private server: Server | undefined;
@@ -57,14 +61,20 @@ export class FaultProxy {
       return;
     }
     const upstream = connect(this.targetPort, '127.0.0.1');
-    const link: Link = { client, upstream, stalled: this.mode === 'stall', closed: false };
+    const link: Link = {
+      client,
+      upstream,
+      held: this.mode === 'stall' ? { up: [], down: [] } : undefined,
+      heldSince: undefined,
+      closed: false,
+    };
     this.links.add(link);
-    if (this.mode === 'stall') {
-      client.pause();
-      upstream.pause();
-    }
-    client.on('data', (d) => upstream.write(d));
-    upstream.on('data', (d) => client.write(d));
+    client.on('data', (d: Buffer) => {
+      if (!link.held) return void upstream.write(d);
+      link.heldSince ??= performance.now();
+      link.held.up.push(d);
+    });
+    upstream.on('data', (d: Buffer) => (link.held ? link.held.down.push(d) : client.write(d)));
     const drop = () => {
       link.closed = true;
       client.destroy();
@@ -81,8 +91,11 @@ export class FaultProxy {
   pass() {
     this.mode = 'pass';
     for (const l of this.links) {
-      l.client.resume();
-      l.upstream.resume();
+      if (!l.held) continue;
+      for (const d of l.held.up) l.upstream.write(d);
+      for (const d of l.held.down) l.client.write(d);
+      l.held = undefined;
+      l.heldSince = undefined;
     }
   }
 
@@ -95,14 +108,10 @@ export class FaultProxy {
     this.links.clear();
   }
 
-  /** Returns the connections held by the stall. */
+  /** Holds every connection; returns those open now. */
   stall(): Link[] {
     this.mode = 'stall';
-    for (const l of this.links) {
-      l.stalled = true;
-      l.client.pause();
-      l.upstream.pause();
-    }
+    for (const l of this.links) l.held ??= { up: [], down: [] };
     return [...this.links];
   }
 
