@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { migrate } from '../src/db/migrate.js';
+import { loadMigrations, migrate } from '../src/db/migrate.js';
 import { assertIsolation } from '../src/db/rls-check.js';
 import { withTenant } from '../src/db/tenant.js';
 import { startApp, type TestApp } from './helpers/app.js';
@@ -168,7 +168,9 @@ describe.each(ENGINES)('migration 008 on existing memberships (%s)', (engine) =>
         ).rows[0]!;
       const before = [await page(50), await page(2)];
 
-      expect(await migrate(t.db)).toEqual(['008_member_entries']);
+      // Up to 008 only: later migrations are not what this test is about.
+      const upTo008 = (await loadMigrations()).filter((m) => m.version <= 8);
+      expect(await migrate(t.db, upTo008)).toEqual(['008_member_entries']);
       const after = [await page(50), await page(2)];
       for (const [i, b] of before.entries()) {
         expect(JSON.parse(after[i]!.data)).toStrictEqual(JSON.parse(b.data));
