@@ -8,6 +8,7 @@ import type { Config } from './config.js';
 import type { Database } from './db/database.js';
 import { uuidv7 } from './db/ids.js';
 import { authenticate } from './http/auth-plugin.js';
+import { refuseWhileDraining } from './http/draining.js';
 import { registerErrorHandling, toAppError } from './http/error-handler.js';
 import { problemOf } from './http/errors.js';
 import { registerMetrics } from './http/metrics.js';
@@ -96,7 +97,8 @@ export async function buildApp(config: Readonly<Config>, db: Database): Promise<
         .type('application/problem+json')
         .send(problemOf(appErr, request.id));
     },
-    return503OnClosing: true,
+    // Closing answers are problem+json (refuseWhileDraining), not Fastify's own 503 body.
+    return503OnClosing: false,
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   app.decorate('config', config);
@@ -115,10 +117,10 @@ export async function buildApp(config: Readonly<Config>, db: Database): Promise<
     KEY_RELOAD_MS,
   ).unref();
   const limiter = new RateLimiter(
-    config.redisUrl ? new RedisStore(config.redisUrl) : new MemoryStore(),
+    config.redisUrl ? new RedisStore(config.redisUrl, config.redisCommandTimeoutMs) : new MemoryStore(),
     config.rateLimit.max,
     config.rateLimit.windowMs,
-    (err) => app.log.warn({ err }, 'rate-limit store unavailable; request allowed'),
+    app.log,
   );
   const tokens = new AccessTokens(keys, config);
   const services: Services = { keys, tokens, limiter, authenticate: authenticate(tokens) };
@@ -131,11 +133,7 @@ export async function buildApp(config: Readonly<Config>, db: Database): Promise<
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
   });
-  // While draining, a response that finishes closes its keep-alive connection, so the
-  // server can close once in-flight requests are done instead of waiting out idle clients.
-  app.addHook('onSend', async (_request, reply) => {
-    if (app.state.draining) reply.header('connection', 'close');
-  });
+  refuseWhileDraining(app);
   registerErrorHandling(app);
   if (config.corsOrigins.length > 0) await app.register(cors, corsOptions(config.corsOrigins));
   const metrics = registerMetrics(app, db);

@@ -30,7 +30,13 @@ export interface Config {
     idleTimeoutMs: number;
     statementTimeoutMs: number;
     idleInTransactionTimeoutMs: number;
+    /** Client-side limit on one query; catches a stalled server that statement_timeout cannot. */
+    queryTimeoutMs: number;
+    keepAliveInitialDelayMs: number;
   };
+  /** How long SIGTERM lets in-flight requests finish before closing what remains. */
+  shutdownTimeoutMs: number;
+  redisCommandTimeoutMs: number;
   rateLimit: { max: number; windowMs: number };
 }
 
@@ -98,6 +104,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
   const trustProxy = parseTrustProxy(read('TRUST_PROXY'), problems);
   const invitationUrl = parseInvitationUrl(read('INVITATION_URL'), publicUrl, problems);
   const corsOrigins = parseCorsOrigins(read('CORS_ORIGINS'), problems);
+  const db = dbSettings(int, problems);
 
   const config: Config = {
     port,
@@ -120,13 +127,9 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     trustProxy,
     invitationUrl,
     corsOrigins,
-    db: {
-      poolMax: int('DATABASE_POOL_MAX', 10, 1, 1000),
-      connectionTimeoutMs: int('DATABASE_CONNECTION_TIMEOUT_MS', 2000, 1, 60_000),
-      idleTimeoutMs: int('DATABASE_IDLE_TIMEOUT_MS', 30_000, 0, 3_600_000),
-      statementTimeoutMs: int('DATABASE_STATEMENT_TIMEOUT_MS', 10_000, 0, 3_600_000),
-      idleInTransactionTimeoutMs: int('DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS', 10_000, 0, 3_600_000),
-    },
+    db,
+    shutdownTimeoutMs: int('SHUTDOWN_TIMEOUT_MS', 10_000, 0, 600_000),
+    redisCommandTimeoutMs: int('REDIS_COMMAND_TIMEOUT_MS', 500, 10, 60_000),
     rateLimit: {
       max: int('RATE_LIMIT_MAX', 10, 1, 1_000_000),
       windowMs: int('RATE_LIMIT_WINDOW_MS', 60_000, 1000, 86_400_000),
@@ -135,6 +138,26 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
 
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze(config);
+}
+
+function dbSettings(int: (name: string, fallback: number, min: number, max: number) => number, problems: string[]): Config['db'] {
+  const statementTimeoutMs = int('DATABASE_STATEMENT_TIMEOUT_MS', 10_000, 0, 3_600_000);
+  // A second above statement_timeout, so the server's own timeout (a clean 57014) normally comes first.
+  const queryTimeoutMs = int('DATABASE_QUERY_TIMEOUT_MS', statementTimeoutMs === 0 ? 0 : statementTimeoutMs + 1000, 0, 3_600_000);
+  if (statementTimeoutMs > 0 && queryTimeoutMs > 0 && queryTimeoutMs <= statementTimeoutMs) {
+    problems.push(
+      `DATABASE_QUERY_TIMEOUT_MS=${queryTimeoutMs}: expected more than DATABASE_STATEMENT_TIMEOUT_MS (${statementTimeoutMs}), or 0 for none`,
+    );
+  }
+  return {
+    poolMax: int('DATABASE_POOL_MAX', 10, 1, 1000),
+    connectionTimeoutMs: int('DATABASE_CONNECTION_TIMEOUT_MS', 2000, 1, 60_000),
+    idleTimeoutMs: int('DATABASE_IDLE_TIMEOUT_MS', 30_000, 0, 3_600_000),
+    statementTimeoutMs,
+    idleInTransactionTimeoutMs: int('DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS', 10_000, 0, 3_600_000),
+    queryTimeoutMs,
+    keepAliveInitialDelayMs: int('DATABASE_KEEPALIVE_INITIAL_DELAY_MS', 10_000, 0, 3_600_000),
+  };
 }
 
 function parseTrustProxy(raw: string | undefined, problems: string[]): boolean | string[] {

@@ -89,16 +89,43 @@ export async function serve(config: Readonly<Config>, opts: { mailPollMs?: numbe
   mail.start(opts.mailPollMs);
 
   let stopped: Promise<void> | undefined;
-  const stop = () =>
-    (stopped ??= (async () => {
-      app.log.info('draining');
-      app.state.draining = true;
-      await app.close();
-      await mail.stop();
-      await db.close();
-      app.log.info('stopped');
-    })());
+  const stop = () => (stopped ??= drain(app, db, mail, config.shutdownTimeoutMs));
   return { app, db, stop };
+}
+
+/**
+ * Readiness fails and new requests are refused at once; in-flight requests get until the
+ * deadline to finish. Then the sockets still open are closed and the pool is ended without
+ * waiting for connections stuck on a stalled database (their sockets are abandoned).
+ */
+async function drain(app: App, db: Database, mail: OutboxDeliverer, timeoutMs: number): Promise<void> {
+  app.log.info({ timeoutMs }, 'draining');
+  app.state.draining = true;
+  const deadline = Date.now() + timeoutMs;
+  const untilDeadline = <T>(work: Promise<T>, what: string) =>
+    new Promise<void>((resolve) => {
+      const timer = setTimeout(
+        () => {
+          app.log.warn(`shutdown deadline reached while waiting for ${what}; closing anyway`);
+          resolve();
+        },
+        Math.max(0, deadline - Date.now()),
+      );
+      work.then(
+        () => resolve(),
+        (err: unknown) => {
+          app.log.warn({ err }, `${what} failed to close cleanly`);
+          resolve();
+        },
+      );
+      void work.finally(() => clearTimeout(timer)).catch(() => undefined);
+    });
+  const closing = app.close();
+  await untilDeadline(closing, 'in-flight requests');
+  app.server.closeAllConnections();
+  await untilDeadline(mail.stop(), 'the email sender');
+  await untilDeadline(db.close(), 'the database');
+  app.log.info('stopped');
 }
 
 /** `tenantry serve`: runs until SIGTERM or SIGINT, then drains and exits 0. */

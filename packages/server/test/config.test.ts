@@ -62,4 +62,19 @@ describe('configuration', () => {
     expect(loadConfig({ TRUST_PROXY: 'true' }).trustProxy).toBe(true);
     expect(loadConfig({ TRUST_PROXY: '10.0.0.0/8, 127.0.0.1' }).trustProxy).toEqual(['10.0.0.0/8', '127.0.0.1']);
   });
+
+  it('fault settings: a query timeout above the statement timeout, keepalive, drain deadline, Redis command timeout', () => {
+    const c = loadConfig({});
+    expect(c.db.queryTimeoutMs).toBe(c.db.statementTimeoutMs + 1000);
+    expect(c.db.keepAliveInitialDelayMs).toBe(10_000);
+    expect(c.shutdownTimeoutMs).toBe(10_000);
+    expect(c.redisCommandTimeoutMs).toBe(500);
+    expect(loadConfig({ DATABASE_STATEMENT_TIMEOUT_MS: '3000' }).db.queryTimeoutMs).toBe(4000);
+    expect(() => loadConfig({ DATABASE_STATEMENT_TIMEOUT_MS: '3000', DATABASE_QUERY_TIMEOUT_MS: '2000' })).toThrow(
+      /DATABASE_QUERY_TIMEOUT_MS=2000: expected more than DATABASE_STATEMENT_TIMEOUT_MS/,
+    );
+    expect(() => loadConfig({ SHUTDOWN_TIMEOUT_MS: 'soon', REDIS_COMMAND_TIMEOUT_MS: '0' })).toThrow(
+      /SHUTDOWN_TIMEOUT_MS="soon".*\n.*REDIS_COMMAND_TIMEOUT_MS="0"/s,
+    );
+  });
 });

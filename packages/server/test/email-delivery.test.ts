@@ -159,4 +159,31 @@ describe.each(ENGINES)('invitation email delivery (%s)', (engine) => {
     const entry = logged.find((l) => l.to === email);
     expect(String(entry?.text)).toContain(inv.accept_url);
   });
+
+  it('a hung SMTP server (accepts, never answers) holds no database connection: API requests still answer', async () => {
+    const sockets = new Set<import('node:net').Socket>();
+    let connected!: () => void;
+    const reached = new Promise<void>((r) => (connected = r));
+    const hung = createServer((socket) => {
+      sockets.add(socket);
+      connected();
+    });
+    await new Promise<void>((r) => hung.listen(0, '127.0.0.1', () => r()));
+    const { port } = hung.address() as AddressInfo;
+    try {
+      const { o } = await invite('Hung Mail Co');
+      const deliverer = new OutboxDeliverer(t.db, mailTransport(`smtp://127.0.0.1:${port}`, 'x@example.com', quiet), quiet, {
+        baseBackoffMs: 3_600_000,
+      });
+      const delivering = deliverer.runOnce();
+      await reached; // the sender is now waiting on the mail server
+      const res = await t.app.inject({ method: 'GET', url: `/v1/organizations/${o.id}`, headers: bearer(o.owner.access) });
+      expect(res.statusCode, res.body).toBe(200);
+      for (const s of sockets) s.destroy();
+      await delivering;
+    } finally {
+      for (const s of sockets) s.destroy();
+      await new Promise<void>((r) => hung.close(() => r()));
+    }
+  });
 });

@@ -13,15 +13,22 @@ describe.each(ENGINES)('connection pool (%s)', (engine) => {
   });
   afterAll(() => t.close());
 
-  it('answers a fast 503 SERVICE_UNAVAILABLE with Retry-After when the pool is exhausted', async () => {
+  it('answers a fast 503 SERVICE_UNAVAILABLE with Retry-After when the pool is exhausted; readiness stays 200', async () => {
     let release!: () => void;
     const held = new Promise<void>((r) => (release = r));
     const holding = t.db.withConnection(() => held);
     try {
-      const res = await t.app.inject({ method: 'GET', url: '/readyz' });
+      // A busy pool is not an unready service: the database still answers.
+      expect((await t.app.inject({ method: 'GET', url: '/readyz' })).statusCode).toBe(200);
+      const res = await t.app.inject({
+        method: 'POST',
+        url: '/v1/auth/login',
+        payload: { email: 'nobody@example.com', password: 'a long enough password' },
+      });
       expect(res.statusCode).toBe(503);
       expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
-      expect(res.headers['retry-after']).toMatch(/^\d+$/);
+      // The pool is busy, not gone: retry at once.
+      expect(res.headers['retry-after']).toBe('1');
       expect(res.json()).toMatchObject({ code: 'SERVICE_UNAVAILABLE', status: 503 });
       // It gave up while the connection was still held instead of waiting for it, and left no waiter behind.
       expect(t.db.stats()).toMatchObject({ idle: 0, waiting: 0 });
@@ -41,11 +48,17 @@ describe.each(ENGINES)('connection pool (%s)', (engine) => {
     expect(res.body).toMatch(/http_request_duration_seconds_count\{method="GET",route="\/healthz",status_code="200"\} \d+/);
   });
 
-  it('fails readiness while draining', async () => {
+  it('fails readiness while draining; a request arriving then is a 503 problem with Retry-After', async () => {
     t.app.state.draining = true;
     try {
       const res = await t.app.inject({ method: 'GET', url: '/readyz' });
       expect(res.statusCode).toBe(503);
+      const refused = await t.app.inject({ method: 'GET', url: '/healthz' });
+      expect(refused.statusCode).toBe(503);
+      expect(refused.headers['content-type']).toMatch(/^application\/problem\+json/);
+      expect(refused.headers['retry-after']).toBe('5');
+      expect(refused.headers.connection).toBe('close');
+      expect(refused.json()).toMatchObject({ code: 'SERVICE_UNAVAILABLE', status: 503 });
     } finally {
       t.app.state.draining = false;
     }

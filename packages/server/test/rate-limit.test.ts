@@ -5,6 +5,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type App, buildApp } from '../src/app.js';
 import { type Config, testConfig } from '../src/config.js';
+import { type LimiterLog, RateLimiter, RedisStore } from '../src/http/rate-limit.js';
 import { startApp, type TestApp } from './helpers/app.js';
 import { ENGINES } from './helpers/db.js';
 import { PASSWORD } from './helpers/users.js';
@@ -133,20 +134,33 @@ describe.each(ENGINES)('rate limits (%s)', (engine) => {
     expect(ok.statusCode, ok.body).toBe(200);
   });
 
-  it('lets logins through (fail open) when the Redis store is unreachable', async () => {
+  it('a dead Redis: limits fall back to per-process memory (not fail-open), one warning per outage', async () => {
     // A port that was just free: nothing listens there.
     const probe = createServer();
     await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
     const { port } = probe.address() as AddressInfo;
     await new Promise((resolve) => probe.close(resolve));
+    const deadUrl = `redis://127.0.0.1:${port}`;
 
-    const app = await buildApp(testConfig({ ...LIMITS, redisUrl: `redis://127.0.0.1:${port}` }), t.db);
+    const app = await buildApp(testConfig({ ...LIMITS, redisUrl: deadUrl }), t.db);
     try {
       const u = await signupUser(app, freshEmail());
       const ip = freshIp();
-      for (let i = 0; i < 5; i++) expect((await login(app, u.email, ip)).statusCode).toBe(200);
+      for (let i = 0; i < 3; i++) expect((await login(app, u.email, ip)).statusCode).toBe(200);
+      expectRateLimited(await login(app, u.email, ip));
     } finally {
       await app.close();
+    }
+
+    const warnings: unknown[] = [];
+    const log = { warn: (o: unknown) => void warnings.push(o), info: () => undefined };
+    const limiter = new RateLimiter(new RedisStore(deadUrl), 3, 60_000, log as unknown as LimiterLog);
+    try {
+      for (let i = 0; i < 3; i++) await limiter.check([`dead:${i}`]);
+      await expect(limiter.check(['dead:0', 'dead:0', 'dead:0'])).rejects.toMatchObject({ code: 'RATE_LIMITED' });
+      expect(warnings).toHaveLength(1);
+    } finally {
+      await limiter.close();
     }
   });
 

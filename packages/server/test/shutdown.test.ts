@@ -33,7 +33,11 @@ describe('graceful shutdown', () => {
       // Hold the only connection, so the next request stays in flight while we stop.
       let release!: () => void;
       const held = r.db.withConnection(() => new Promise<void>((res) => (release = res)));
-      const inFlight = fetch(`${base}/readyz`);
+      const inFlight = fetch(`${base}/v1/auth/login`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ email: 'persist@example.com', password: 'a long enough password' }),
+      });
       await expect.poll(() => r.db.stats().waiting).toBe(1);
 
       const stopping = r.stop();
@@ -61,6 +65,38 @@ describe('graceful shutdown', () => {
         await again.stop();
       }
     } finally {
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  });
+
+  it('drain deadline: a request that never finishes does not hold shutdown past SHUTDOWN_TIMEOUT_MS', async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), 'tenantry-'));
+    const config = testConfig({
+      dataDir,
+      databaseUrl: undefined,
+      port: 0,
+      host: '127.0.0.1',
+      shutdownTimeoutMs: 300,
+      db: { ...testConfig().db, connectionTimeoutMs: 60_000 },
+    });
+    let release: (() => void) | undefined;
+    try {
+      const r = await serve(config, { mailPollMs: 3_600_000 });
+      const base = `http://127.0.0.1:${(r.app.server.address() as AddressInfo).port}`;
+      // The only connection is held for longer than the test runs: the request waits on it.
+      const held = r.db.withConnection(() => new Promise<void>((res) => (release = res)));
+      const inFlight = fetch(`${base}/v1/auth/login`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ email: 'stuck@example.com', password: 'a long enough password' }),
+      });
+      await expect.poll(() => r.db.stats().waiting).toBe(1);
+      await r.stop(); // returns after the deadline instead of waiting for the request
+      await expect(inFlight).rejects.toThrow(); // its socket was closed
+      release?.();
+      await held;
+    } finally {
+      release?.();
       await rm(dataDir, { recursive: true, force: true });
     }
   });

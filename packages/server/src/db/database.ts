@@ -15,6 +15,8 @@ export interface Database {
   /** One connection for the length of `fn` (migrations, scripts). */
   withConnection<T>(fn: (conn: ScriptConnection) => Promise<T>): Promise<T>;
   stats(): PoolStats;
+  /** Readiness: throws unless the database answers within `timeoutMs` (a busy pool still answers). */
+  ping(timeoutMs: number): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -42,8 +44,11 @@ function fromSource(
   source: ConnectionSource<ScriptConnection> & { stats(): PoolStats },
   onQuery?: (sql: string) => void,
 ): Database {
+  // Kysely ends the source only if it ever ran a query; close() ends it either way, once.
+  let ending: Promise<void> | undefined;
+  const endOnce = () => (ending ??= source.end());
   const kysely = new Kysely<Schema>({
-    dialect: dialectFor(source),
+    dialect: dialectFor({ ...source, end: endOnce }),
     ...(onQuery ? { log: (e) => onQuery(e.query.sql) } : {}),
   });
   let closed = false;
@@ -62,10 +67,12 @@ function fromSource(
       }
     },
     stats: () => source.stats(),
+    ping: (timeoutMs) => source.ping(timeoutMs),
     async close() {
       if (closed) return;
       closed = true;
       await kysely.destroy();
+      await endOnce();
     },
   };
 }

@@ -11,6 +11,7 @@ import {
   PostgresQueryCompiler,
   type QueryResult,
 } from 'kysely';
+import { breaksConnection, classifyDatabaseError } from './faults.js';
 
 export interface RawConnection {
   query(sql: string, params: readonly unknown[]): Promise<{ rows: unknown[]; rowCount: number | null; command?: string }>;
@@ -26,13 +27,20 @@ export interface ConnectionSource<C extends RawConnection> {
   /** `destroy` is true when the connection may be in an unknown state. */
   release(conn: C, destroy: boolean): void;
   end(): Promise<void>;
+  /** Seconds a client is told to wait when the database cannot be reached. */
+  readonly unreachableRetryAfter: number;
+  /** Throws unless the database answers a trivial query within `timeoutMs`. */
+  ping(timeoutMs: number): Promise<void>;
 }
 
 const WRITE_COMMANDS = new Set(['INSERT', 'UPDATE', 'DELETE', 'MERGE']);
 
 class Connection<C extends RawConnection> implements DatabaseConnection {
   broken = false;
-  constructor(readonly raw: C) {}
+  constructor(
+    readonly raw: C,
+    private readonly retryAfter: number,
+  ) {}
 
   async executeQuery<R>(q: CompiledQuery): Promise<QueryResult<R>> {
     try {
@@ -43,12 +51,10 @@ class Connection<C extends RawConnection> implements DatabaseConnection {
         ...(counted && r.rowCount !== null ? { numAffectedRows: BigInt(r.rowCount) } : {}),
       };
     } catch (err) {
-      // A server error carries an SQLSTATE and leaves the connection usable
-      // (the transaction is rolled back by the caller); anything else does not.
-      if (!(err instanceof Error && 'code' in err && typeof err.code === 'string' && /^[0-9A-Z]{5}$/.test(err.code))) {
-        this.broken = true;
-      }
-      throw err;
+      // Most server errors carry an SQLSTATE and leave the connection usable (the caller
+      // rolls the transaction back); a lost, stalled or terminated connection does not.
+      if (breaksConnection(err)) this.broken = true;
+      throw classifyDatabaseError(err, this.retryAfter);
     }
   }
 
@@ -63,7 +69,7 @@ class SourceDriver<C extends RawConnection> implements Driver {
   async init(): Promise<void> {}
 
   async acquireConnection(): Promise<DatabaseConnection> {
-    return new Connection(await this.source.acquire());
+    return new Connection(await this.source.acquire(), this.source.unreachableRetryAfter);
   }
 
   async beginTransaction(conn: DatabaseConnection): Promise<void> {
@@ -74,12 +80,16 @@ class SourceDriver<C extends RawConnection> implements Driver {
     await conn.executeQuery(CompiledQuery.raw('commit'));
   }
 
+  // Kysely calls this after the transaction's own error and throws whatever it throws.
+  // A failed ROLLBACK (the connection is already gone) must not hide that original error:
+  // the connection is destroyed instead, which ends the transaction on the server too.
   async rollbackTransaction(conn: DatabaseConnection): Promise<void> {
+    const c = conn as Connection<C>;
+    if (c.broken) return;
     try {
-      await conn.executeQuery(CompiledQuery.raw('rollback'));
-    } catch (err) {
-      (conn as Connection<C>).broken = true;
-      throw err;
+      await c.executeQuery(CompiledQuery.raw('rollback'));
+    } catch {
+      c.broken = true;
     }
   }
 

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { PGlite } from '@electric-sql/pglite';
 import { unavailable } from '../http/errors.js';
+import { lockDataDir } from './data-dir-lock.js';
 import type { ConnectionSource, ScriptConnection } from './driver.js';
 import type { PoolStats } from './postgres.js';
 
@@ -34,8 +35,15 @@ export async function pgliteSource(
   timeoutMs: number,
   dump?: Blob,
 ): Promise<ConnectionSource<ScriptConnection> & { stats(): PoolStats }> {
-  if (dataDir !== undefined) await initdbInChild(dataDir);
-  const pglite = await PGlite.create(dataDir, { startParams: START_PARAMS, ...(dump ? { loadDataDir: dump } : {}) });
+  const unlock = dataDir === undefined ? () => undefined : lockDataDir(dataDir);
+  let pglite: PGlite;
+  try {
+    if (dataDir !== undefined) await initdbInChild(dataDir);
+    pglite = await PGlite.create(dataDir, { startParams: START_PARAMS, ...(dump ? { loadDataDir: dump } : {}) });
+  } catch (err) {
+    unlock();
+    throw err;
+  }
   const conn: ScriptConnection = {
     async query(sql, params) {
       const r = await pglite.query(sql, params as unknown[]);
@@ -82,7 +90,13 @@ export async function pgliteSource(
           .finally(handOn);
       else handOn();
     },
-    end: () => pglite.close(),
+    end: () => pglite.close().finally(unlock),
+    unreachableRetryAfter: 1,
+    // In process: the engine is there as long as it is open. Busy means it is working.
+    async ping() {
+      if (busy) return;
+      await pglite.query('select 1');
+    },
     stats: () => ({ total: 1, idle: busy ? 0 : 1, waiting: waiters.length, max: 1 }),
   };
 }

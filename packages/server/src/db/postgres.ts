@@ -2,6 +2,7 @@ import pg from 'pg';
 import type { Config } from '../config.js';
 import { unavailable } from '../http/errors.js';
 import type { ConnectionSource, ScriptConnection } from './driver.js';
+import { unreachableRetryAfter } from './faults.js';
 
 // Timestamps come back as Date, bigint counts as numbers (they are small here).
 pg.types.setTypeParser(pg.types.builtins.INT8, (v) => Number(v));
@@ -43,8 +44,14 @@ export function postgresSource(
     idleTimeoutMillis: cfg.idleTimeoutMs,
     statement_timeout: cfg.statementTimeoutMs,
     idle_in_transaction_session_timeout: cfg.idleInTransactionTimeoutMs,
+    // A stalled server (socket open, no bytes) never trips statement_timeout: the client gives
+    // up a little later by itself, and keepalive finds a peer that vanished while idle.
+    query_timeout: cfg.queryTimeoutMs || undefined,
+    keepAlive: true,
+    keepAliveInitialDelayMillis: cfg.keepAliveInitialDelayMs,
     application_name: 'tenantry',
   });
+  const retryAfter = unreachableRetryAfter(cfg.connectionTimeoutMs);
   // An idle client's error (database restart, killed backend) is emitted here;
   // without a listener it would crash the process. The pool drops that client.
   pool.on('error', onError);
@@ -76,9 +83,12 @@ export function postgresSource(
       } catch (err) {
         const exhausted = err instanceof Error && /timeout/i.test(err.message) && pool.totalCount >= cfg.poolMax;
         // The driver's error stays attached: at start it names the cause (connect-errors.ts).
-        throw Object.assign(unavailable(exhausted ? 'All database connections are busy; retry shortly' : 'The database is unavailable'), {
-          cause: err,
-        });
+        throw Object.assign(
+          exhausted
+            ? unavailable('All database connections are busy; retry shortly', 1)
+            : unavailable('The database is unavailable; retry shortly', retryAfter),
+          { cause: err },
+        );
       }
       return connections.get(client) ?? wrap(client);
     },
@@ -86,6 +96,24 @@ export function postgresSource(
       conn.client.release(destroy || conn.failed ? new Error('connection discarded') : undefined);
     },
     end: () => pool.end(),
+    unreachableRetryAfter: retryAfter,
+    // Readiness asks the database itself on a connection of its own, so a pool that is merely
+    // busy still reports ready, and a probe never waits behind requests for a pooled connection.
+    async ping(timeoutMs) {
+      const client = new pg.Client({
+        connectionString: url,
+        connectionTimeoutMillis: timeoutMs,
+        query_timeout: timeoutMs,
+        application_name: 'tenantry-readyz',
+      });
+      client.on('error', () => undefined);
+      try {
+        await client.connect();
+        await client.query('select 1');
+      } finally {
+        void client.end().catch(() => undefined);
+      }
+    },
     stats: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount, max: cfg.poolMax }),
   };
 }

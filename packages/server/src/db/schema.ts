@@ -106,6 +106,7 @@ export interface EmailOutboxTable {
   last_error: ColumnType<string | null, never, string | null>;
   sent_at: ColumnType<Date | null, never, Date>;
   failed_at: ColumnType<Date | null, never, Date>;
+  lease_until: ColumnType<Date | null, never, Date | null>;
   created_at: CreatedAt;
 }
 

@@ -1,6 +1,7 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { classifyDatabaseError, unreachableRetryAfter } from '../db/faults.js';
 import { InvalidTenantContext } from '../db/tenant-context.js';
-import { AppError, OAuthError, problemOf, unavailable } from './errors.js';
+import { AppError, OAuthError, problemOf } from './errors.js';
 import { fieldErrors } from './validation.js';
 
 const FASTIFY_CODES: Record<string, () => AppError> = {
@@ -11,9 +12,6 @@ const FASTIFY_CODES: Record<string, () => AppError> = {
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: () => new AppError('VALIDATION_FAILED', 'Content-Length does not match the body'),
   FST_ERR_CTP_INVALID_TYPE: () => new AppError('UNSUPPORTED_MEDIA_TYPE', 'Invalid Content-Type header'),
 };
-
-// PostgreSQL errors that mean "try again", never "you sent something wrong".
-const TRANSIENT_SQLSTATES = new Set(['57014', '53300', '57P01', '57P03', '40001', '40P01', '08000', '08003', '08006']);
 
 export function toAppError(err: unknown): AppError {
   if (err instanceof AppError) return err;
@@ -27,8 +25,10 @@ export function toAppError(err: unknown): AppError {
   if (e && typeof e.code === 'string') {
     const known = FASTIFY_CODES[e.code];
     if (known) return known();
-    if (TRANSIENT_SQLSTATES.has(e.code)) return unavailable('The database is busy; retry shortly');
   }
+  // Database errors are classified where the query runs; this catches one raised elsewhere.
+  const db = classifyDatabaseError(err, unreachableRetryAfter(0));
+  if (db instanceof AppError) return db;
   if (e instanceof SyntaxError && (e as FastifyError).statusCode === 400) return new AppError('MALFORMED_JSON');
   const status = (e as FastifyError)?.statusCode;
   if (status === 404) return new AppError('NOT_FOUND');

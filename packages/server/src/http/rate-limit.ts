@@ -1,4 +1,5 @@
 import { Redis } from 'ioredis';
+import type { Logger } from 'pino';
 import { AppError } from './errors.js';
 
 export interface LimitStore {
@@ -39,8 +40,17 @@ return {c, redis.call('PTTL', KEYS[1])}`;
 /** Fixed windows in Redis: limits shared by every instance. */
 export class RedisStore implements LimitStore {
   private readonly redis: Redis;
-  constructor(url: string) {
-    this.redis = new Redis(url, { maxRetriesPerRequest: 1, enableOfflineQueue: false, lazyConnect: false });
+  constructor(url: string, commandTimeoutMs = 500) {
+    this.redis = new Redis(url, {
+      // A hung Redis (connection open, no answer) fails a hit after commandTimeout; a dead one
+      // fails it at once (no offline queue), so a request never waits on it longer than that.
+      commandTimeout: commandTimeoutMs,
+      connectTimeout: Math.max(1_000, commandTimeoutMs),
+      maxRetriesPerRequest: 0,
+      enableOfflineQueue: false,
+      lazyConnect: false,
+      retryStrategy: (times) => Math.min(times * 200, 2_000),
+    });
     this.redis.on('error', () => undefined); // reported through failed hits
   }
 
@@ -54,24 +64,23 @@ export class RedisStore implements LimitStore {
   }
 }
 
+export type LimiterLog = Pick<Logger, 'warn' | 'info'>;
+
 export class RateLimiter {
+  /** Counts while the shared store is out: limits stay enforced, per process. */
+  private readonly fallback = new MemoryStore();
+  private storeDown = false;
+
   constructor(
     private readonly store: LimitStore,
     private readonly max: number,
     private readonly windowMs: number,
-    private readonly onStoreError: (err: unknown) => void = () => undefined,
+    private readonly log?: LimiterLog,
   ) {}
 
   /** Counts one attempt against every key; over the limit on any of them → 429 RATE_LIMITED with Retry-After. */
   async check(keys: string[]): Promise<void> {
-    let results: Array<{ count: number; resetMs: number }>;
-    try {
-      results = await Promise.all(keys.map((k) => this.store.hit(k, this.windowMs)));
-    } catch (err) {
-      // An unreachable limit store must not take logins down with it.
-      this.onStoreError(err);
-      return;
-    }
+    const results = await this.hitAll(keys);
     const over = results.filter((r) => r.count > this.max);
     if (over.length > 0) {
       const retryAfter = Math.max(1, Math.ceil(Math.max(...over.map((r) => r.resetMs)) / 1000));
@@ -79,7 +88,30 @@ export class RateLimiter {
     }
   }
 
-  close() {
-    return this.store.close();
+  /**
+   * The shared store when it answers; per-process memory while it does not, so an unreachable
+   * or hung store neither takes logins down nor switches the limits off. One warning when the
+   * store goes, one notice when it is back.
+   */
+  private async hitAll(keys: string[]) {
+    try {
+      const results = await Promise.all(keys.map((k) => this.store.hit(k, this.windowMs)));
+      if (this.storeDown) {
+        this.storeDown = false;
+        this.log?.info('rate-limit store is reachable again; limits are shared again');
+      }
+      return results;
+    } catch (err) {
+      if (!this.storeDown) {
+        this.storeDown = true;
+        this.log?.warn({ err }, 'rate-limit store unavailable; limits are counted per process until it is back');
+      }
+      return Promise.all(keys.map((k) => this.fallback.hit(k, this.windowMs)));
+    }
+  }
+
+  async close() {
+    await this.fallback.close();
+    await this.store.close();
   }
 }

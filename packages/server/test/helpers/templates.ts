@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
@@ -81,6 +81,7 @@ async function buildPgliteTemplate() {
   const dataDir = join(dir, 'pgdata');
   const dump = join(dir, 'pglite.tar');
   try {
+    await mkdir(dataDir); // as the server does: the engine locks the directory it is given
     await migrateAndClose(await openDatabase({ dataDir, pool: testConfig().db }));
     // Reopened only to dump it: a test file loads the dump in memory, far faster than initdb.
     const pglite = await PGlite.create(dataDir);

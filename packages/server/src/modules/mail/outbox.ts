@@ -1,9 +1,8 @@
-import { sql } from 'kysely';
 import nodemailer from 'nodemailer';
 import type { Logger } from 'pino';
 import type { Database } from '../../db/database.js';
-import { uuidv7 } from '../../db/ids.js';
 import { type Tx, withTenant } from '../../db/tenant-context.js';
+import { claimDueEmails, insertOutboxEmail, markEmailFailed, markEmailSent } from './mail.queries.js';
 
 export interface OutgoingEmail {
   to: string;
@@ -14,10 +13,7 @@ export interface OutgoingEmail {
 
 /** Queues an email in the caller's transaction: it is sent if and only if the change commits. */
 export async function enqueueEmail(tx: Tx, e: OutgoingEmail): Promise<void> {
-  await tx
-    .insertInto('email_outbox')
-    .values({ id: uuidv7(), recipient: e.to, subject: e.subject, text_body: e.text, html_body: e.html })
-    .execute();
+  await insertOutboxEmail(tx, { recipient: e.to, subject: e.subject, text: e.text, html: e.html });
 }
 
 export type Send = (e: OutgoingEmail) => Promise<void>;
@@ -28,11 +24,8 @@ export function mailTransport(smtpUrl: string | undefined, from: string, log: Pi
     return async (e) =>
       log.info({ to: e.to, subject: e.subject, text: e.text }, 'email (SMTP_URL is not set, so it is logged instead of sent)');
   }
-  const transport = nodemailer.createTransport(smtpUrl, {
-    connectionTimeout: 5_000,
-    greetingTimeout: 5_000,
-    socketTimeout: 5_000,
-  } as never);
+  // The URL carries the server; the options bound every step of the conversation.
+  const transport = nodemailer.createTransport({ url: smtpUrl, connectionTimeout: 5_000, greetingTimeout: 5_000, socketTimeout: 5_000 });
   return async (e) => {
     await transport.sendMail({ from, to: e.to, subject: e.subject, text: e.text, html: e.html });
   };
@@ -44,12 +37,17 @@ export interface DelivererOptions {
   baseBackoffMs?: number;
   maxBackoffMs?: number;
   maxAttempts?: number;
+  /** How long a claimed batch is reserved for this sender; longer than sending the batch can take. */
+  leaseMs?: number;
 }
 
 /**
- * Sends due outbox messages. Rows are claimed with FOR UPDATE SKIP LOCKED inside a
- * transaction that stays open while the message is sent, so two instances never send
- * the same message, and a failed send is retried later with exponential backoff.
+ * Sends due outbox messages. A batch is claimed with a lease in one short transaction and
+ * committed; the messages are sent outside any transaction; each outcome is recorded in
+ * another short transaction. So a slow or hung mail server never holds a database
+ * connection, two instances never claim the same message while its lease runs, and a failed
+ * send is retried later with exponential backoff. A sender that dies between sending and
+ * recording leaves the lease to expire and the message is sent again: at least once.
  */
 export class OutboxDeliverer {
   private timer: NodeJS.Timeout | undefined;
@@ -62,52 +60,31 @@ export class OutboxDeliverer {
     private readonly log: Pick<Logger, 'warn' | 'error'>,
     opts: DelivererOptions = {},
   ) {
-    this.o = { batchSize: 10, baseBackoffMs: 2_000, maxBackoffMs: 3_600_000, maxAttempts: 12, ...opts };
+    this.o = { batchSize: 10, baseBackoffMs: 2_000, maxBackoffMs: 3_600_000, maxAttempts: 12, leaseMs: 5 * 60_000, ...opts };
+  }
+
+  private record(fn: (tx: Tx) => Promise<void>): Promise<void> {
+    return withTenant(this.db, { orgId: null, userId: null }, fn);
   }
 
   /** Delivers what is due now; returns how many messages were sent. */
   async runOnce(): Promise<number> {
-    return withTenant(this.db, { orgId: null, userId: null }, async (tx) => {
-      const due = await tx
-        .selectFrom('email_outbox')
-        .select(['id', 'recipient', 'subject', 'text_body', 'html_body', 'attempts'])
-        .where('sent_at', 'is', null)
-        .where('failed_at', 'is', null)
-        .where('next_attempt_at', '<=', sql<Date>`now()`)
-        .orderBy('next_attempt_at')
-        .limit(this.o.batchSize)
-        .forUpdate()
-        .skipLocked()
-        .execute();
-      let sent = 0;
-      for (const m of due) {
-        try {
-          await this.send({ to: m.recipient, subject: m.subject, text: m.text_body ?? '', html: m.html_body ?? '' });
-          await tx
-            .updateTable('email_outbox')
-            .set({ sent_at: sql<Date>`now()`, text_body: null, html_body: null, last_error: null })
-            .where('id', '=', m.id)
-            .execute();
-          sent++;
-        } catch (err) {
-          const attempts = m.attempts + 1;
-          const delayMs = Math.min(this.o.maxBackoffMs, this.o.baseBackoffMs * 2 ** (attempts - 1));
-          const giveUp = attempts >= this.o.maxAttempts;
-          this.log.warn({ err, outboxId: m.id, attempts, giveUp }, 'email delivery failed');
-          await tx
-            .updateTable('email_outbox')
-            .set({
-              attempts,
-              last_error: String((err as Error).message ?? err).slice(0, 500),
-              next_attempt_at: sql<Date>`now() + make_interval(secs => ${delayMs / 1000})`,
-              ...(giveUp ? { failed_at: sql<Date>`now()` } : {}),
-            })
-            .where('id', '=', m.id)
-            .execute();
-        }
+    const due = await withTenant(this.db, { orgId: null, userId: null }, (tx) => claimDueEmails(tx, this.o.batchSize, this.o.leaseMs));
+    let sent = 0;
+    for (const m of due) {
+      try {
+        await this.send({ to: m.recipient, subject: m.subject, text: m.text_body ?? '', html: m.html_body ?? '' });
+      } catch (err) {
+        const delayMs = Math.min(this.o.maxBackoffMs, this.o.baseBackoffMs * 2 ** (m.attempts - 1));
+        const giveUp = m.attempts >= this.o.maxAttempts;
+        this.log.warn({ err, outboxId: m.id, attempts: m.attempts, giveUp }, 'email delivery failed');
+        await this.record((tx) => markEmailFailed(tx, m.id, String((err as Error).message ?? err), delayMs, giveUp));
+        continue;
       }
-      return sent;
-    });
+      await this.record((tx) => markEmailSent(tx, m.id));
+      sent++;
+    }
+    return sent;
   }
 
   /** Polls every `intervalMs` until stop(). */
