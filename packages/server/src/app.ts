@@ -10,6 +10,7 @@ import { authenticate } from './http/auth-plugin.js';
 import { registerErrorHandling, toAppError } from './http/error-handler.js';
 import { problemOf } from './http/errors.js';
 import { registerMetrics } from './http/metrics.js';
+import { documentOptions, registerComponentSchemas } from './http/openapi.js';
 import { opsRoutes } from './http/ops-routes.js';
 import { MemoryStore, RateLimiter, RedisStore } from './http/rate-limit.js';
 import { validatorCompiler } from './http/validation.js';
@@ -137,7 +138,9 @@ export async function buildApp(config: Readonly<Config>, db: Database): Promise<
   registerErrorHandling(app);
   const metrics = registerMetrics(app, db);
 
+  registerComponentSchemas(app);
   await app.register(swagger, {
+    ...documentOptions,
     openapi: {
       openapi: '3.1.0',
       info: {

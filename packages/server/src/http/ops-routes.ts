@@ -1,16 +1,13 @@
-import { Type } from '@sinclair/typebox';
 import { sql } from 'kysely';
 import type { Registry } from 'prom-client';
 import type { App } from '../app.js';
 import { unavailable } from './errors.js';
-
-const Status = Type.Object({ status: Type.String() });
+import { healthzSchema, metricsSchema, openapiSchema, readyzSchema } from './ops.schemas.js';
 
 export function opsRoutes(app: App, metrics: Registry) {
-  const hidden = { hide: true };
-  app.get('/healthz', { schema: { ...hidden, response: { 200: Status } } }, async () => ({ status: 'ok' }));
+  app.get('/healthz', { schema: healthzSchema }, async () => ({ status: 'ok' }));
 
-  app.get('/readyz', { schema: { ...hidden, response: { 200: Status } } }, async () => {
+  app.get('/readyz', { schema: readyzSchema }, async () => {
     if (app.state.draining) throw unavailable('Shutting down', 5);
     try {
       await sql`select 1`.execute(app.db.kysely);
@@ -21,10 +18,10 @@ export function opsRoutes(app: App, metrics: Registry) {
     return { status: 'ready' };
   });
 
-  app.get('/metrics', { schema: hidden }, async (_req, reply) => {
+  app.get('/metrics', { schema: metricsSchema }, async (_req, reply) => {
     reply.type(metrics.contentType);
     return metrics.metrics();
   });
 
-  app.get('/openapi.json', { schema: hidden }, async () => app.swagger());
+  app.get('/openapi.json', { schema: openapiSchema }, async () => app.swagger());
 }
