@@ -1,5 +1,3 @@
-import type { App } from '../../src/app.js';
-
 export interface Operation {
   operationId?: string;
   summary?: string;
@@ -12,13 +10,6 @@ export interface OpenApiDocument {
   openapi: string;
   paths: Record<string, Record<string, Operation>>;
   components: { schemas: Record<string, unknown> };
-}
-
-/** The document as a client downloads it. */
-export async function servedDocument(app: App): Promise<OpenApiDocument> {
-  const res = await app.inject({ method: 'GET', url: '/openapi.json' });
-  if (res.statusCode !== 200) throw new Error(`GET /openapi.json: ${res.statusCode}`);
-  return res.json();
 }
 
 export function operations(doc: OpenApiDocument): Array<{ method: string; path: string; op: Operation }> {
