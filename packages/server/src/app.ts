@@ -12,6 +12,7 @@ import { refuseWhileDraining } from './http/draining.js';
 import { registerErrorHandling, toAppError } from './http/error-handler.js';
 import { problemOf } from './http/errors.js';
 import { registerMetrics } from './http/metrics.js';
+import { documentOptions, registerComponentSchemas } from './http/openapi.js';
 import { opsRoutes } from './http/ops-routes.js';
 import { MemoryStore, RateLimiter, RedisStore } from './http/rate-limit.js';
 import { validatorCompiler } from './http/validation.js';
@@ -138,7 +139,9 @@ export async function buildApp(config: Readonly<Config>, db: Database): Promise<
   if (config.corsOrigins.length > 0) await app.register(cors, corsOptions(config.corsOrigins));
   const metrics = registerMetrics(app, db);
 
+  registerComponentSchemas(app);
   await app.register(swagger, {
+    ...documentOptions,
     openapi: {
       openapi: '3.1.0',
       info: {

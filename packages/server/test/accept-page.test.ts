@@ -134,7 +134,7 @@ describe('invitation accept page and /docs in Chromium', () => {
   it('/docs "Try it out" calls the origin it was opened from', async () => {
     const { page, problems } = await openPage(`${base}/docs`);
     await page.waitForSelector('.opblock');
-    const op = page.locator('[id$="-get__well_known_jwks_json"]');
+    const op = page.locator('[id$="-getJwks"]');
     await op.locator('.opblock-summary').click();
     await op.locator('button.try-out__btn').click();
     const answered = page.waitForResponse((r) => r.url().endsWith('/.well-known/jwks.json'));

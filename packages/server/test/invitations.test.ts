@@ -75,7 +75,7 @@ describe.each(ENGINES)('invitations (%s)', (engine) => {
     expect(await membership(o.id, body.user.id)).toEqual({ role: 'viewer' });
   });
 
-  it('every misuse is INVITATION_INVALID and changes nothing', async () => {
+  it('every misuse but the wrong signed-in user is INVITATION_INVALID, and none changes anything', async () => {
     const o = await orgWithRoles(t.app, t.db);
     const other = await orgWithRoles(t.app, t.db);
     const email = uniqueEmail('target');
@@ -91,7 +91,6 @@ describe.each(ENGINES)('invitations (%s)', (engine) => {
       ['garbage', user.access],
       [`inv_${'0'.repeat(32)}_${'a'.repeat(43)}`, user.access],
       [forged, user.access], // another organization's invitation under this organization's id
-      [inv.token, stranger.access], // another user's email
     ];
     const n0 = await auditCount(t.db, o.id);
     for (const [token, access] of cases) {
@@ -99,6 +98,15 @@ describe.each(ENGINES)('invitations (%s)', (engine) => {
       expect(res.statusCode, token).toBe(400);
       expect(res.json().code).toBe('INVITATION_INVALID');
     }
+    // Signed in as someone else: the answer says so, without saying who was invited.
+    const wrongUser = await accept(inv.token, stranger.access);
+    expect(wrongUser.statusCode).toBe(403);
+    expect(wrongUser.headers['content-type']).toMatch(/^application\/problem\+json/);
+    const problem = wrongUser.json();
+    expect(problem.code).toBe('INVITATION_EMAIL_MISMATCH');
+    expect(problem.detail).toMatch(/another email address/);
+    expect(wrongUser.body.toLowerCase()).not.toContain(email.toLowerCase());
+    expect(wrongUser.body.toLowerCase()).not.toContain(email.split('@')[0]!.toLowerCase());
     expect(await membership(o.id, stranger.id)).toBeUndefined();
     expect(await auditCount(t.db, o.id)).toBe(n0);
 

@@ -24,29 +24,80 @@ export const validatorCompiler: FastifySchemaCompiler<unknown> = ({ schema, http
 
 const PART_NAMES: Record<string, string> = { body: 'body', querystring: 'query', params: 'path', headers: 'header' };
 
-/** Ajv errors as problem+json `errors`: a JSON pointer into the request part and a message a person can act on. */
+/**
+ * Ajv errors as problem+json `errors`: one entry per field, a JSON pointer into the request part
+ * and a message a person can act on. Ajv reports a union (`anyOf`) as one error per branch plus
+ * one for the union, and a wrong enum value as both a type and an enum error; each becomes one entry.
+ */
 export function fieldErrors(errors: ErrorObject[], part: string | undefined): FieldError[] {
   const prefix = `/${PART_NAMES[part ?? 'body'] ?? part}`;
-  const out: FieldError[] = [];
-  const seen = new Set<string>();
+  const byPath = new Map<string, ErrorObject[]>();
+  const unions = new Map<string, string>();
+  // Outer unions first, so a union nested in a branch is part of its outer union's entry.
+  const unionErrors = errors.filter(isUnion).sort((a, b) => a.schemaPath.length - b.schemaPath.length);
+  const consumed = new Set<ErrorObject>();
+  for (const u of unionErrors) {
+    if (consumed.has(u)) continue;
+    // The same union applies to several values (each metadata value): a branch error is this value's or inside it.
+    const within = (e: ErrorObject) => e.instancePath === u.instancePath || e.instancePath.startsWith(`${u.instancePath}/`);
+    const branches = errors.filter((e) => e !== u && e.schemaPath.startsWith(`${u.schemaPath}/`) && within(e));
+    for (const e of [u, ...branches]) consumed.add(e);
+    const path = prefix + u.instancePath;
+    if (!unions.has(path)) unions.set(path, unionMessage(u, branches));
+  }
   for (const e of errors) {
-    let path = prefix + e.instancePath;
-    let message = e.message ?? 'is invalid';
-    const p = e.params as Record<string, unknown>;
-    if (e.keyword === 'required') {
-      path += `/${String(p.missingProperty)}`;
-      message = 'is required';
-    } else if (e.keyword === 'additionalProperties') {
-      path += `/${String(p.additionalProperty)}`;
-      message = 'is not an allowed field';
-    } else if (e.keyword === 'enum') message = `must be one of: ${(p.allowedValues as unknown[]).map(String).join(', ')}`;
-    else if (e.keyword === 'anyOf' || e.keyword === 'oneOf') continue;
-    const key = `${path} ${message}`;
-    if (!seen.has(key)) {
-      seen.add(key);
-      out.push({ path, message });
-    }
+    if (consumed.has(e)) continue;
+    const path = prefix + e.instancePath + fieldOf(e);
+    byPath.set(path, [...(byPath.get(path) ?? []), e]);
+  }
+  const out: FieldError[] = [];
+  for (const [path, message] of unions) out.push({ path, message });
+  for (const [path, list] of byPath) {
+    if (unions.has(path)) continue;
+    // "must be one of: …" already says the type.
+    const shown = list.some((e) => e.keyword === 'enum') ? list.filter((e) => e.keyword !== 'type') : list;
+    out.push({ path, message: [...new Set(shown.map(messageOf))].join('; ') });
   }
   if (out.length === 0 && errors[0]) out.push({ path: prefix + errors[0].instancePath, message: errors[0].message ?? 'is invalid' });
   return out;
+}
+
+const isUnion = (e: ErrorObject) => e.keyword === 'anyOf' || e.keyword === 'oneOf';
+
+/** The property a `required` or `additionalProperties` error is about: the field, not its object. */
+function fieldOf(e: ErrorObject): string {
+  const p = e.params as Record<string, unknown>;
+  if (e.keyword === 'required') return `/${String(p.missingProperty)}`;
+  if (e.keyword === 'additionalProperties') return `/${String(p.additionalProperty)}`;
+  return '';
+}
+
+function messageOf(e: ErrorObject): string {
+  const p = e.params as Record<string, unknown>;
+  if (e.keyword === 'required') return 'is required';
+  if (e.keyword === 'additionalProperties') return 'is not an allowed field';
+  if (e.keyword === 'enum') return `must be one of: ${(p.allowedValues as unknown[]).map(String).join(', ')}`;
+  return e.message ?? 'is invalid';
+}
+
+/**
+ * One message for a value that matched no branch of a union: the branch whose type it has says
+ * what is wrong with it (too long, not one of the values); otherwise the message lists what it may be.
+ */
+function unionMessage(union: ErrorObject, branchErrors: ErrorObject[]): string {
+  const branches = new Map<string, ErrorObject[]>();
+  for (const e of branchErrors) {
+    const branch = e.schemaPath.slice(union.schemaPath.length + 1).split('/')[0]!;
+    branches.set(branch, [...(branches.get(branch) ?? []), e]);
+  }
+  const allowed: string[] = [];
+  for (const list of branches.values()) {
+    const enumError = list.find((e) => e.keyword === 'enum');
+    const typeError = list.find((e) => e.keyword === 'type' && e.instancePath === union.instancePath);
+    if (!enumError && !typeError) return [...new Set(list.map(messageOf))].join('; ');
+    if (enumError) allowed.push(...(enumError.params as { allowedValues: unknown[] }).allowedValues.map(String));
+    else allowed.push(String((typeError!.params as { type: unknown }).type));
+  }
+  if (allowed.length === 0) return union.message ?? 'is invalid';
+  return `must be one of: ${allowed.join(', ')}`;
 }

@@ -1,8 +1,8 @@
 import type { App } from '../../app.js';
 import { callerOf } from '../../http/auth-plugin.js';
-import { bearer, errorResponses, Page } from '../../http/schemas.js';
+import { AUTH_ERRORS, bearer, DB_ERRORS, problems, ref } from '../../http/schemas.js';
 import { OrgParams } from '../organizations/organizations.schemas.js';
-import { AuditEvent, AuditQuery } from './audit.schemas.js';
+import { AuditEventPage, AuditQuery } from './audit.schemas.js';
 import { getAuditEvents } from './audit.service.js';
 
 export function auditRoutes(app: App) {
@@ -15,10 +15,16 @@ export function auditRoutes(app: App) {
       schema: {
         security: bearer,
         tags: ['Audit log'],
+        operationId: 'listAuditEvents',
         summary: 'The organization’s audit log, newest first (admin+)',
+        description:
+          'Every change in the organization, newest first; filter by `action`, `actor_id` and a `since`/`until` range. Admins, owners and platform admins.',
         params: OrgParams,
         querystring: AuditQuery,
-        response: { 200: Page(AuditEvent), ...errorResponses(400, 401, 403, 404) },
+        response: {
+          200: ref(AuditEventPage, 'A page of audit events'),
+          ...problems('VALIDATION_FAILED', AUTH_ERRORS, 'NOT_FOUND', DB_ERRORS),
+        },
       },
     },
     async (request) => getAuditEvents(db, callerOf(request), request.params.org_id, request.query),

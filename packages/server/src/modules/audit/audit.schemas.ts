@@ -1,5 +1,5 @@
 import { Type } from '@sinclair/typebox';
-import { PageQuery, Timestamp, Uuid } from '../../http/schemas.js';
+import { Page, PageQuery, Timestamp, Uuid } from '../../http/schemas.js';
 
 export const AuditEvent = Type.Object(
   {
@@ -13,8 +13,9 @@ export const AuditEvent = Type.Object(
     request_id: Type.Union([Type.String(), Type.Null()]),
     occurred_at: Timestamp,
   },
-  { title: 'AuditEvent' },
+  { $id: 'AuditEvent', title: 'AuditEvent' },
 );
+export const AuditEventPage = Page('AuditEventPage', AuditEvent);
 
 export const AuditQuery = Type.Object({
   ...PageQuery,

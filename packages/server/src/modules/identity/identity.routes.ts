@@ -1,7 +1,7 @@
 import type { TSchema } from '@sinclair/typebox';
 import type { App } from '../../app.js';
 import { principalOf } from '../../http/auth-plugin.js';
-import { bearer, errorResponses } from '../../http/schemas.js';
+import { AUTH_ERRORS, BODY_ERRORS, bearer, DB_ERRORS, problems, ref } from '../../http/schemas.js';
 import { acceptOnSignup } from '../invitations/invitations.service.js';
 import { TokenResponse } from '../oauth/oauth.schemas.js';
 import type { AuthDeps } from '../oauth/oauth.service.js';
@@ -10,8 +10,12 @@ import { getMe, login, signup, updateMe } from './identity.service.js';
 import { canonicalEmail } from './users.js';
 
 /** The options of a route that takes an email and a password instead of a token. */
-const credentialsEndpoint = <B extends TSchema, R extends Record<number, TSchema>>(summary: string, body: B, response: R) => ({
-  schema: { tags: ['Authentication'], summary, body, response },
+const credentialsEndpoint = <B extends TSchema, R extends Record<number, TSchema>>(
+  doc: { operationId: string; summary: string; description: string },
+  body: B,
+  response: R,
+) => ({
+  schema: { tags: ['Authentication'], security: [], ...doc, body, response },
 });
 
 export function identityRoutes(app: App, deps: AuthDeps) {
@@ -20,7 +24,19 @@ export function identityRoutes(app: App, deps: AuthDeps) {
 
   app.post(
     '/v1/auth/signup',
-    credentialsEndpoint('Create an account', SignupBody, { 201: SignupResponse, ...errorResponses(400, 409, 413, 415, 429) }),
+    credentialsEndpoint(
+      {
+        operationId: 'signup',
+        summary: 'Create an account',
+        description:
+          'Creates the account and signs it in. With `invitation_token` it joins the inviting organization in the same step (the email must be the invited one) and the tokens are scoped to it. Rate limited per IP and per email.',
+      },
+      SignupBody,
+      {
+        201: ref(SignupResponse, 'The account, signed in'),
+        ...problems(BODY_ERRORS, 'EMAIL_TAKEN', 'INVITATION_INVALID', 'ORGANIZATION_SUSPENDED', 'RATE_LIMITED', DB_ERRORS),
+      },
+    ),
     async (request, reply) => {
       await limiter.check([`signup:ip:${request.ip}`, `signup:email:${canonicalEmail(request.body.email)}`]);
       const { invitation_token: invitation, ...input } = request.body;
@@ -35,7 +51,19 @@ export function identityRoutes(app: App, deps: AuthDeps) {
 
   app.post(
     '/v1/auth/login',
-    credentialsEndpoint('Sign in with email and password', LoginBody, { 200: TokenResponse, ...errorResponses(400, 401, 403, 404, 429) }),
+    credentialsEndpoint(
+      {
+        operationId: 'login',
+        summary: 'Sign in with email and password',
+        description:
+          'Answers an access token and a refresh token; with `organization_id` the access token is scoped to that organization. Rate limited per IP and per email.',
+      },
+      LoginBody,
+      {
+        200: ref(TokenResponse, 'Signed in'),
+        ...problems(BODY_ERRORS, 'INVALID_CREDENTIALS', 'ORGANIZATION_SUSPENDED', 'NOT_FOUND', 'RATE_LIMITED', DB_ERRORS),
+      },
+    ),
     async (request, reply) => {
       await limiter.check([`login:ip:${request.ip}`, `login:email:${canonicalEmail(request.body.email)}`]);
       reply.header('cache-control', 'no-store');
@@ -49,9 +77,11 @@ export function identityRoutes(app: App, deps: AuthDeps) {
       onRequest: auth,
       schema: {
         tags: ['Users'],
+        operationId: 'getMe',
         summary: 'The signed-in user and their memberships',
+        description: 'The caller’s account, platform role and every organization they belong to, with their role in each.',
         security: bearer,
-        response: { 200: Me, ...errorResponses(401) },
+        response: { 200: ref(Me, 'The signed-in user'), ...problems(AUTH_ERRORS, DB_ERRORS) },
       },
     },
     async (request) => getMe(deps, principalOf(request)),
@@ -63,10 +93,13 @@ export function identityRoutes(app: App, deps: AuthDeps) {
       onRequest: auth,
       schema: {
         tags: ['Users'],
+        operationId: 'updateMe',
         summary: 'Change name or password (a password change ends all other sessions)',
+        description:
+          'Renames the caller or changes their password; a new password needs `current_password` and ends every other session of the user.',
         security: bearer,
         body: PatchMeBody,
-        response: { 200: Me, ...errorResponses(400, 401) },
+        response: { 200: ref(Me, 'The updated user'), ...problems(BODY_ERRORS, AUTH_ERRORS, 'INVALID_CREDENTIALS', DB_ERRORS) },
       },
     },
     async (request) => updateMe(deps, principalOf(request), request.body),

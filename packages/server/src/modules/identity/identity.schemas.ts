@@ -1,5 +1,5 @@
 import { Type } from '@sinclair/typebox';
-import { closed, Uuid } from '../../http/schemas.js';
+import { closed, ref, Uuid } from '../../http/schemas.js';
 import { RoleName } from '../access/access.schemas.js';
 import { TokenResponse } from '../oauth/oauth.schemas.js';
 
@@ -8,7 +8,7 @@ const Email = Type.String({ minLength: 3, maxLength: 320, description: 'Trimmed 
 const Password = Type.String({ minLength: 12, maxLength: 256 });
 const Name = Type.String({ minLength: 1, maxLength: 200, description: '1 to 120 characters, no control characters' });
 
-export const User = Type.Object({ id: Uuid, email: Type.String(), name: Type.String() });
+export const User = Type.Object({ id: Uuid, email: Type.String(), name: Type.String() }, { $id: 'User', title: 'User' });
 
 export const SignupBody = closed({
   email: Email,
@@ -18,7 +18,10 @@ export const SignupBody = closed({
     Type.String({ minLength: 1, maxLength: 200, description: 'Join the inviting organization; the email must be the invited one' }),
   ),
 });
-export const SignupResponse = Type.Composite([TokenResponse, Type.Object({ user: User })]);
+export const SignupResponse = Type.Composite([TokenResponse, Type.Object({ user: ref(User) })], {
+  $id: 'SignupResponse',
+  title: 'SignupResponse',
+});
 
 export const LoginBody = closed({
   email: Email,
@@ -26,13 +29,21 @@ export const LoginBody = closed({
   organization_id: Type.Optional(Uuid),
 });
 
-export const Me = Type.Object({
-  id: Uuid,
-  email: Type.String(),
-  name: Type.String(),
-  platform_role: Type.Union([Type.Literal('platform_admin'), Type.Null()]),
-  memberships: Type.Array(Type.Object({ organization_id: Uuid, name: Type.String(), slug: Type.String(), role: RoleName })),
-});
+export const Membership = Type.Object(
+  { organization_id: Uuid, name: Type.String(), slug: Type.String(), role: RoleName },
+  { $id: 'Membership', title: 'Membership' },
+);
+
+export const Me = Type.Object(
+  {
+    id: Uuid,
+    email: Type.String(),
+    name: Type.String(),
+    platform_role: Type.Union([Type.Literal('platform_admin'), Type.Null()]),
+    memberships: Type.Array(ref(Membership)),
+  },
+  { $id: 'Me', title: 'Me' },
+);
 
 export const PatchMeBody = closed(
   {

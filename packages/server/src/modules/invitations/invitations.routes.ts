@@ -1,8 +1,7 @@
-import { Type } from '@sinclair/typebox';
 import type { App } from '../../app.js';
 import { callerOf } from '../../http/auth-plugin.js';
 import { noContent } from '../../http/no-content.js';
-import { bearer, errorResponses, Page } from '../../http/schemas.js';
+import { AUTH_ERRORS, BODY_ERRORS, bearer, DB_ERRORS, NoContent, problems, ref } from '../../http/schemas.js';
 import { rateKeyOf } from '../access/principal.js';
 import { OrgParams } from '../organizations/organizations.schemas.js';
 import {
@@ -10,7 +9,7 @@ import {
   AcceptInvitationBody,
   CreatedInvitation,
   CreateInvitationBody,
-  Invitation,
+  InvitationPage,
   InvitationParams,
   ListInvitationsQuery,
 } from './invitations.schemas.js';
@@ -28,10 +27,15 @@ export function invitationRoutes(app: App, deps: InvitationDeps) {
       schema: {
         tags,
         security,
+        operationId: 'createInvitation',
         summary: 'Invite someone by email (admin+, role not above your own); token and accept_url are shown only here',
+        description: 'Creates a pending invitation and emails its link. The token is answered only here; one pending invitation per email.',
         params: OrgParams,
         body: CreateInvitationBody,
-        response: { 201: CreatedInvitation, ...errorResponses(400, 401, 403, 404, 409) },
+        response: {
+          201: ref(CreatedInvitation, 'The invitation, with its token'),
+          ...problems(BODY_ERRORS, AUTH_ERRORS, 'ORGANIZATION_SUSPENDED', 'NOT_FOUND', 'ALREADY_MEMBER', 'INVITATION_PENDING', DB_ERRORS),
+        },
       },
     },
     async (request, reply) => {
@@ -47,10 +51,15 @@ export function invitationRoutes(app: App, deps: InvitationDeps) {
       schema: {
         tags,
         security,
+        operationId: 'listInvitations',
         summary: 'List invitations (admin+)',
+        description: 'Filter by `status`.',
         params: OrgParams,
         querystring: ListInvitationsQuery,
-        response: { 200: Page(Invitation), ...errorResponses(400, 401, 403, 404) },
+        response: {
+          200: ref(InvitationPage, 'A page of invitations'),
+          ...problems('VALIDATION_FAILED', AUTH_ERRORS, 'NOT_FOUND', DB_ERRORS),
+        },
       },
     },
     async (request) => getInvitations(deps, callerOf(request), request.params.org_id, request.query),
@@ -63,9 +72,14 @@ export function invitationRoutes(app: App, deps: InvitationDeps) {
       schema: {
         tags,
         security,
+        operationId: 'revokeInvitation',
         summary: 'Revoke a pending invitation (admin+)',
+        description: 'Its token stops working at once. Only a pending invitation can be revoked.',
         params: InvitationParams,
-        response: { 204: Type.Null(), ...errorResponses(401, 403, 404, 409) },
+        response: {
+          204: NoContent('Revoked'),
+          ...problems('VALIDATION_FAILED', AUTH_ERRORS, 'ORGANIZATION_SUSPENDED', 'NOT_FOUND', 'INVALID_STATE', DB_ERRORS),
+        },
       },
     },
     async (request, reply) =>
@@ -79,9 +93,24 @@ export function invitationRoutes(app: App, deps: InvitationDeps) {
       schema: {
         tags,
         security,
+        operationId: 'acceptInvitation',
         summary: 'Accept an invitation addressed to your email',
+        description:
+          'Joins the organization with the invited role. Signed in with another email: 403 INVITATION_EMAIL_MISMATCH. A token that is unknown, expired, revoked or used: 400 INVITATION_INVALID.',
         body: AcceptInvitationBody,
-        response: { 200: AcceptedInvitation, ...errorResponses(400, 401, 403, 409, 429) },
+        response: {
+          200: ref(AcceptedInvitation, 'Joined'),
+          ...problems(
+            BODY_ERRORS,
+            AUTH_ERRORS,
+            'INVITATION_INVALID',
+            'INVITATION_EMAIL_MISMATCH',
+            'ORGANIZATION_SUSPENDED',
+            'ALREADY_MEMBER',
+            'RATE_LIMITED',
+            DB_ERRORS,
+          ),
+        },
       },
     },
     async (request) => {

@@ -1,6 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import type { InvitationStatus } from '../../db/schema.js';
-import { closed, PageQuery, Timestamp, Uuid } from '../../http/schemas.js';
+import { closed, Page, PageQuery, Timestamp, Uuid } from '../../http/schemas.js';
 import { RoleName } from '../access/access.schemas.js';
 
 const Status = Type.Unsafe<InvitationStatus>({
@@ -17,12 +17,25 @@ export const Invitation = Type.Object(
     expires_at: Timestamp,
     created_at: Timestamp,
   },
-  { title: 'Invitation' },
+  { $id: 'Invitation', title: 'Invitation' },
 );
-export const CreatedInvitation = Type.Composite([Invitation, Type.Object({ token: Type.String(), accept_url: Type.String() })]);
+export const InvitationPage = Page('InvitationPage', Invitation);
+export const CreatedInvitation = Type.Composite(
+  [
+    Invitation,
+    Type.Object({
+      token: Type.String({ description: 'Shown only here; the invitee accepts with it' }),
+      accept_url: Type.String({ description: 'The link the invitation email carries' }),
+    }),
+  ],
+  { $id: 'CreatedInvitation', title: 'CreatedInvitation' },
+);
 
 export const CreateInvitationBody = closed({ email: Type.String({ minLength: 3, maxLength: 320 }), role: RoleName });
 export const ListInvitationsQuery = Type.Object({ ...PageQuery, status: Type.Optional(Status) });
 export const InvitationParams = Type.Object({ org_id: Uuid, invitation_id: Uuid });
 export const AcceptInvitationBody = closed({ token: Type.String({ minLength: 1, maxLength: 200 }) });
-export const AcceptedInvitation = Type.Object({ organization_id: Uuid, role: RoleName });
+export const AcceptedInvitation = Type.Object(
+  { organization_id: Uuid, role: RoleName },
+  { $id: 'AcceptedInvitation', title: 'AcceptedInvitation' },
+);

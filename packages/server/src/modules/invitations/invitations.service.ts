@@ -45,6 +45,9 @@ function orgOfToken(token: string): string | null {
 }
 
 export const invitationInvalid = () => new AppError('INVITATION_INVALID', 'This invitation is invalid, expired, revoked or already used');
+/** Names the problem without naming the invited address. */
+const invitationEmailMismatch = () =>
+  new AppError('INVITATION_EMAIL_MISMATCH', 'This invitation was sent to another email address; sign in with that address to accept it');
 
 export interface InvitationDeps {
   db: Database;
@@ -124,7 +127,8 @@ export async function revokeInvitation(deps: InvitationDeps, caller: Caller, org
 /**
  * Accepts inside a transaction already entered in the token's organization as `user`, who
  * the audit log names as `actor`. Whatever is wrong with the invitation itself is the same
- * INVITATION_INVALID; nothing changes on any failure.
+ * INVITATION_INVALID; a good invitation for another address is `wrongEmail`. Nothing changes on
+ * any failure.
  */
 async function acceptInTx(
   tx: Tx,
@@ -134,10 +138,11 @@ async function acceptInTx(
   user: { id: string; email: string },
   actor: Actor,
   meta: RequestMeta,
+  wrongEmail: () => AppError,
 ) {
   const inv = await lockInvitationByToken(tx, hashToken(token));
-  if (!inv || inv.organization_id !== orgId || inv.status !== 'pending' || !inv.unexpired || inv.email !== user.email)
-    throw invitationInvalid();
+  if (!inv || inv.organization_id !== orgId || inv.status !== 'pending' || !inv.unexpired) throw invitationInvalid();
+  if (inv.email !== user.email) throw wrongEmail();
   if (refusedBySuspension(entered.orgStatus, 'join')) throw organizationSuspended();
   if (entered.orgStatus !== 'active') throw invitationInvalid();
   if (!(await insertMember(tx, orgId, user.id, inv.role)))
@@ -160,7 +165,7 @@ export async function acceptInvitation(deps: InvitationDeps, caller: Caller, tok
   const p = caller.principal;
   return enteringOrganization(deps.db, p, orgId, async (tx, e) => {
     const user = await findUserContact(tx, p.userId);
-    return acceptInTx(tx, e, orgId, token, user, actorOf(p), caller.meta);
+    return acceptInTx(tx, e, orgId, token, user, actorOf(p), caller.meta, invitationEmailMismatch);
   });
 }
 
@@ -170,6 +175,7 @@ export function acceptOnSignup(token: string, meta: RequestMeta) {
     const orgId = orgOfToken(token);
     if (!orgId) throw invitationInvalid();
     const entered = await switchToOrganization(tx, orgId, user.id);
-    return (await acceptInTx(tx, entered, orgId, token, user, userActor(user.id), meta)).organization_id;
+    // Signing up with another address than the invited one tells nothing about the invitation.
+    return (await acceptInTx(tx, entered, orgId, token, user, userActor(user.id), meta, invitationInvalid)).organization_id;
   };
 }

@@ -3,9 +3,9 @@ import type { App } from '../../app.js';
 import { callerOf } from '../../http/auth-plugin.js';
 import { noContent } from '../../http/no-content.js';
 import { sendRawJson } from '../../http/raw-json.js';
-import { bearer, errorResponses, Page, PageQuery } from '../../http/schemas.js';
+import { AUTH_ERRORS, BODY_ERRORS, bearer, DB_ERRORS, NoContent, PageQuery, problems, ref } from '../../http/schemas.js';
 import { OrgParams } from '../organizations/organizations.schemas.js';
-import { ChangeRoleBody, Member, MemberParams } from './members.schemas.js';
+import { ChangeRoleBody, Member, MemberPage, MemberParams } from './members.schemas.js';
 import { changeRole, getMembers, removeMember } from './members.service.js';
 
 export function memberRoutes(app: App) {
@@ -19,10 +19,12 @@ export function memberRoutes(app: App) {
       onRequest,
       schema: {
         ...common,
+        operationId: 'listMembers',
         summary: 'List members',
+        description: 'Every member with their role. Any member, and platform admins.',
         params: OrgParams,
         querystring: Type.Object(PageQuery),
-        response: { 200: Page(Member), ...errorResponses(400, 401, 403, 404) },
+        response: { 200: ref(MemberPage, 'A page of members'), ...problems('VALIDATION_FAILED', AUTH_ERRORS, 'NOT_FOUND', DB_ERRORS) },
       },
     },
     async (request, reply) => sendRawJson(reply, await getMembers(db, callerOf(request), request.params.org_id, request.query)),
@@ -34,10 +36,15 @@ export function memberRoutes(app: App) {
       onRequest,
       schema: {
         ...common,
+        operationId: 'changeMemberRole',
         summary: "Change a member's role",
+        description: 'Admin+. Nobody grants a role above their own; only owners change owners; the last owner stays an owner.',
         params: MemberParams,
         body: ChangeRoleBody,
-        response: { 200: Member, ...errorResponses(400, 401, 403, 404, 409) },
+        response: {
+          200: ref(Member, 'The member with the new role'),
+          ...problems(BODY_ERRORS, AUTH_ERRORS, 'ORGANIZATION_SUSPENDED', 'NOT_FOUND', 'LAST_OWNER', DB_ERRORS),
+        },
       },
     },
     async (request, reply) =>
@@ -50,9 +57,14 @@ export function memberRoutes(app: App) {
       onRequest,
       schema: {
         ...common,
+        operationId: 'removeMember',
         summary: 'Remove a member, or leave (your own user id)',
+        description: 'Admin+ removes members up to their own role; anyone may leave. The last owner cannot be removed or leave.',
         params: MemberParams,
-        response: { 204: Type.Null(), ...errorResponses(401, 403, 404, 409) },
+        response: {
+          204: NoContent('Removed'),
+          ...problems('VALIDATION_FAILED', AUTH_ERRORS, 'ORGANIZATION_SUSPENDED', 'NOT_FOUND', 'LAST_OWNER', DB_ERRORS),
+        },
       },
     },
     async (request, reply) => noContent(reply, removeMember(db, callerOf(request), request.params.org_id, request.params.user_id)),

@@ -1,5 +1,5 @@
 import { Type } from '@sinclair/typebox';
-import { closed, Timestamp, Uuid } from '../../http/schemas.js';
+import { closed, Page, Timestamp, Uuid } from '../../http/schemas.js';
 import { RoleName } from '../access/access.schemas.js';
 
 /**
@@ -9,7 +9,8 @@ import { RoleName } from '../access/access.schemas.js';
  */
 export const Member = Type.Object(
   { user_id: Uuid, email: Type.String(), name: Type.String(), role: RoleName, joined_at: Timestamp },
-  { title: 'Member', additionalProperties: false },
+  { $id: 'Member', title: 'Member', additionalProperties: false },
 );
+export const MemberPage = Page('MemberPage', Member);
 export const MemberParams = Type.Object({ org_id: Uuid, user_id: Uuid });
 export const ChangeRoleBody = closed({ role: RoleName });

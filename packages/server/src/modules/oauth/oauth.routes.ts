@@ -2,9 +2,10 @@ import formBody from '@fastify/formbody';
 import { type TSchema, Type } from '@sinclair/typebox';
 import type { App } from '../../app.js';
 import { OAuthError } from '../../http/errors.js';
+import { ref } from '../../http/schemas.js';
 import type { Grant } from './grants/grant.js';
 import { refreshTokenGrant } from './grants/refresh-token.js';
-import { OAuthErrorBody, RevokeRequest, TokenRequest, TokenResponse } from './oauth.schemas.js';
+import { AuthorizationServerMetadata, Jwks, oauthErrors, RevokeRequest, TokenRequest, TokenResponse } from './oauth.schemas.js';
 import { type AuthDeps, revoke } from './oauth.service.js';
 
 /** The token endpoint's grants by grant_type; client_credentials and token exchange join here. */
@@ -13,22 +14,43 @@ const GRANTS: ReadonlyMap<string, Grant> = new Map([['refresh_token', refreshTok
 const tags = ['OAuth 2.0'];
 
 /** The options of an RFC 6749 endpoint: OAuth error bodies, and form bodies as well as JSON. */
-const oauthEndpoint = <B extends TSchema, R extends Record<number, TSchema>>(summary: string, body: B, response: R) => ({
+const oauthEndpoint = <B extends TSchema, R extends Record<number, TSchema>>(
+  doc: { operationId: string; summary: string; description: string },
+  body: B,
+  response: R,
+) => ({
   config: { oauth: true },
-  schema: { tags, summary, consumes: ['application/x-www-form-urlencoded', 'application/json'], body, response },
+  schema: { tags, security: [], ...doc, consumes: ['application/x-www-form-urlencoded', 'application/json'], body, response },
 });
 
 export async function oauthRoutes(app: App, deps: AuthDeps) {
   const { config } = deps;
 
-  app.get('/.well-known/jwks.json', { schema: { tags, summary: 'Public keys that verify access tokens' } }, async (_req, reply) => {
+  const jwksSchema = {
+    tags,
+    security: [],
+    operationId: 'getJwks',
+    summary: 'Public keys that verify access tokens',
+    description: 'The JWK Set of the Ed25519 keys that sign access tokens, including retired keys still within a token lifetime.',
+    response: { 200: ref(Jwks, 'The public keys') },
+  };
+  app.get('/.well-known/jwks.json', { schema: jwksSchema }, async (_req, reply) => {
     reply.header('cache-control', 'public, max-age=300');
     return app.services.keys.jwks();
   });
 
   app.get(
     '/.well-known/oauth-authorization-server',
-    { schema: { tags, summary: 'Authorization server metadata (RFC 8414)' } },
+    {
+      schema: {
+        tags,
+        security: [],
+        operationId: 'getAuthorizationServerMetadata',
+        summary: 'Authorization server metadata (RFC 8414)',
+        description: 'The issuer, endpoints, grant types and algorithms of this authorization server.',
+        response: { 200: ref(AuthorizationServerMetadata, 'The metadata') },
+      },
+    },
     async () => ({
       issuer: config.tokenIssuer,
       token_endpoint: `${config.publicUrl}/oauth/token`,
@@ -51,11 +73,16 @@ export async function oauthRoutes(app: App, deps: AuthDeps) {
 
     s.post(
       '/oauth/token',
-      oauthEndpoint('Refresh (and optionally switch organization); rotates the refresh token', TokenRequest, {
-        200: TokenResponse,
-        400: OAuthErrorBody,
-        429: OAuthErrorBody,
-      }),
+      oauthEndpoint(
+        {
+          operationId: 'refreshToken',
+          summary: 'Refresh (and optionally switch organization); rotates the refresh token',
+          description:
+            'grant_type=refresh_token. Answers a new access token and a new refresh token that replaces the one sent (which stops working); `organization_id` scopes the new access token to that organization. Rate limited per IP.',
+        },
+        TokenRequest,
+        { 200: ref(TokenResponse, 'New tokens'), ...oauthErrors(400, 413, 415, 429, 503) },
+      ),
       async (request, reply) => {
         const b = request.body;
         reply.header('cache-control', 'no-store').header('pragma', 'no-cache');
@@ -68,10 +95,15 @@ export async function oauthRoutes(app: App, deps: AuthDeps) {
 
     s.post(
       '/oauth/revoke',
-      oauthEndpoint('End the session of a refresh or access token (RFC 7009)', RevokeRequest, {
-        200: Type.Object({}),
-        400: OAuthErrorBody,
-      }),
+      oauthEndpoint(
+        {
+          operationId: 'revokeToken',
+          summary: 'End the session of a refresh or access token (RFC 7009)',
+          description: 'Ends the session the token belongs to. An unknown or already revoked token is answered 200 too (RFC 7009).',
+        },
+        RevokeRequest,
+        { 200: Type.Object({}, { description: 'Revoked' }), ...oauthErrors(400, 413, 415, 503) },
+      ),
       async (request) => {
         await revoke(deps, request.body.token);
         return {};

@@ -1,13 +1,16 @@
-import { Type } from '@sinclair/typebox';
-import { Uuid } from '../../http/schemas.js';
+import { type TSchema, Type } from '@sinclair/typebox';
+import { ref, Uuid } from '../../http/schemas.js';
 
-export const TokenResponse = Type.Object({
-  access_token: Type.String(),
-  token_type: Type.Literal('Bearer'),
-  expires_in: Type.Integer(),
-  refresh_token: Type.String(),
-  organization_id: Type.Union([Uuid, Type.Null()]),
-});
+export const TokenResponse = Type.Object(
+  {
+    access_token: Type.String({ description: 'An RFC 9068 JWT' }),
+    token_type: Type.Literal('Bearer'),
+    expires_in: Type.Integer({ description: 'Seconds until the access token expires' }),
+    refresh_token: Type.String({ description: 'Single use: each refresh returns a new one that replaces it' }),
+    organization_id: Type.Union([Uuid, Type.Null()], { description: 'The organization the access token is scoped to' }),
+  },
+  { $id: 'TokenResponse', title: 'TokenResponse' },
+);
 
 // /oauth/* follow RFC 6749: standard parameters are accepted and unknown ones ignored.
 export const TokenRequest = Type.Object({
@@ -24,4 +27,79 @@ export const RevokeRequest = Type.Object({
   client_id: Type.Optional(Type.String({ maxLength: 200 })),
 });
 
-export const OAuthErrorBody = Type.Object({ error: Type.String(), error_description: Type.Optional(Type.String()) });
+const OAUTH_ERRORS = [
+  'invalid_request',
+  'invalid_grant',
+  'unsupported_grant_type',
+  'invalid_client',
+  'unsupported_token_type',
+  'temporarily_unavailable',
+  'server_error',
+] as const;
+
+/** RFC 6749 §5.2 error body, used on /oauth/* instead of problem+json. */
+export const OAuthErrorBody = Type.Object(
+  {
+    error: Type.Unsafe<(typeof OAUTH_ERRORS)[number]>({ type: 'string', enum: [...OAUTH_ERRORS] }),
+    error_description: Type.Optional(Type.String()),
+  },
+  { $id: 'OAuthError', title: 'OAuthError', description: 'OAuth 2.0 error response (RFC 6749 §5.2)' },
+);
+
+/** A public Ed25519 key (RFC 8037) that verifies access tokens. */
+export const Jwk = Type.Object(
+  {
+    kty: Type.Optional(Type.String({ description: 'OKP' })),
+    crv: Type.Optional(Type.String({ description: 'Ed25519' })),
+    x: Type.Optional(Type.String({ description: 'The public key, base64url' })),
+    kid: Type.Optional(Type.String({ description: 'RFC 7638 thumbprint; the `kid` of the tokens it verifies' })),
+    alg: Type.Optional(Type.String({ description: 'EdDSA' })),
+    use: Type.Optional(Type.String({ description: 'sig' })),
+  },
+  // JWK members beyond these are sent as they are.
+  { $id: 'JWK', title: 'JWK', additionalProperties: true },
+);
+
+export const Jwks = Type.Object({ keys: Type.Array(ref(Jwk)) }, { $id: 'JWKS', title: 'JWKS', description: 'RFC 7517 JWK Set' });
+
+const Strings = Type.Array(Type.String());
+
+/** RFC 8414 authorization server metadata. */
+export const AuthorizationServerMetadata = Type.Object(
+  {
+    issuer: Type.String(),
+    token_endpoint: Type.String(),
+    revocation_endpoint: Type.String(),
+    jwks_uri: Type.String(),
+    grant_types_supported: Strings,
+    response_types_supported: Strings,
+    token_endpoint_auth_methods_supported: Strings,
+    revocation_endpoint_auth_methods_supported: Strings,
+    token_endpoint_auth_signing_alg_values_supported: Strings,
+    id_token_signing_alg_values_supported: Strings,
+    access_token_signing_alg_values_supported: Strings,
+  },
+  { $id: 'AuthorizationServerMetadata', title: 'AuthorizationServerMetadata' },
+);
+
+const OAUTH_STATUS_DESCRIPTIONS: Record<number, string> = {
+  400: 'The request or the grant is invalid (invalid_request, invalid_grant, unsupported_grant_type)',
+  413: 'The body is larger than 64 KiB (invalid_request)',
+  415: 'The body is neither form-encoded nor JSON (invalid_request)',
+  429: 'Too many attempts (invalid_request); retry after Retry-After seconds',
+  503: 'A dependency is unavailable (temporarily_unavailable); retry after Retry-After seconds',
+};
+
+/** The RFC 6749 error responses of an /oauth/* route, by status. */
+export const oauthErrors = (...statuses: number[]): Record<number, TSchema> =>
+  Object.fromEntries(
+    statuses.map((status) => [
+      status,
+      {
+        ...ref(OAuthErrorBody, OAUTH_STATUS_DESCRIPTIONS[status] ?? 'OAuth error'),
+        ...(status === 429 || status === 503
+          ? { headers: { 'Retry-After': { type: 'integer', minimum: 1, description: 'Seconds to wait before retrying' } } }
+          : {}),
+      },
+    ]),
+  );

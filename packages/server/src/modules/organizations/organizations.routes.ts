@@ -1,13 +1,12 @@
-import { Type } from '@sinclair/typebox';
 import type { App } from '../../app.js';
 import { callerOf } from '../../http/auth-plugin.js';
 import { noContent } from '../../http/no-content.js';
-import { bearer, errorResponses } from '../../http/schemas.js';
+import { AUTH_ERRORS, BODY_ERRORS, bearer, DB_ERRORS, NoContent, problems, ref } from '../../http/schemas.js';
 import {
   CreateOrganizationBody,
   ListOrganizationsQuery,
   Organization,
-  OrganizationList,
+  OrganizationPage,
   OrgParams,
   UpdateOrganizationBody,
 } from './organizations.schemas.js';
@@ -32,9 +31,12 @@ export function organizationRoutes(app: App) {
       schema: {
         ...common,
         tags,
+        operationId: 'createOrganization',
         summary: 'Create an organization; the caller becomes its owner',
+        description:
+          'Creates an active organization with the caller as its owner. `name` and `industry` are required; the slug is derived from the name when not given.',
         body: CreateOrganizationBody,
-        response: { 201: Organization, ...errorResponses(400, 401, 409) },
+        response: { 201: ref(Organization, 'The organization created'), ...problems(BODY_ERRORS, AUTH_ERRORS, 'SLUG_TAKEN', DB_ERRORS) },
       },
     },
     async (request, reply) => reply.status(201).send(await createOrganization(db, callerOf(request), request.body)),
@@ -47,9 +49,11 @@ export function organizationRoutes(app: App) {
       schema: {
         ...common,
         tags,
+        operationId: 'listOrganizations',
         summary: "The caller's organizations; every organization for platform admins",
+        description: 'Platform admins see every organization and may filter by `q` (name or slug prefix) and `status`.',
         querystring: ListOrganizationsQuery,
-        response: { 200: OrganizationList, ...errorResponses(400, 401) },
+        response: { 200: ref(OrganizationPage, 'A page of organizations'), ...problems('VALIDATION_FAILED', AUTH_ERRORS, DB_ERRORS) },
       },
     },
     async (request) => listVisibleOrganizations(db, callerOf(request), request.query),
@@ -62,9 +66,11 @@ export function organizationRoutes(app: App) {
       schema: {
         ...common,
         tags,
+        operationId: 'getOrganization',
         summary: 'Get an organization',
+        description: 'Any member, and platform admins. Another tenant’s id answers 404, like a missing one.',
         params: OrgParams,
-        response: { 200: Organization, ...errorResponses(400, 401, 404) },
+        response: { 200: ref(Organization, 'The organization'), ...problems('VALIDATION_FAILED', AUTH_ERRORS, 'NOT_FOUND', DB_ERRORS) },
       },
     },
     async (request) => getOrganization(db, callerOf(request), request.params.org_id),
@@ -77,10 +83,15 @@ export function organizationRoutes(app: App) {
       schema: {
         ...common,
         tags,
+        operationId: 'updateOrganization',
         summary: 'Update the profile (admin+)',
+        description: 'Changes the fields given (at least one).',
         params: OrgParams,
         body: UpdateOrganizationBody,
-        response: { 200: Organization, ...errorResponses(400, 401, 403, 404, 409) },
+        response: {
+          200: ref(Organization, 'The updated organization'),
+          ...problems(BODY_ERRORS, AUTH_ERRORS, 'ORGANIZATION_SUSPENDED', 'NOT_FOUND', 'SLUG_TAKEN', DB_ERRORS),
+        },
       },
     },
     async (request) => patchOrganization(db, callerOf(request), request.params.org_id, request.body),
@@ -93,9 +104,14 @@ export function organizationRoutes(app: App) {
       schema: {
         ...common,
         tags,
+        operationId: 'archiveOrganization',
         summary: 'Archive the organization (owner, platform admin)',
+        description: 'Archives the organization; its members no longer see it.',
         params: OrgParams,
-        response: { 204: Type.Null(), ...errorResponses(401, 403, 404, 409) },
+        response: {
+          204: NoContent('Archived'),
+          ...problems('VALIDATION_FAILED', AUTH_ERRORS, 'ORGANIZATION_SUSPENDED', 'NOT_FOUND', 'INVALID_STATE', DB_ERRORS),
+        },
       },
     },
     async (request, reply) => noContent(reply, transitionOrganization(db, callerOf(request), request.params.org_id, 'archive')),
@@ -109,9 +125,17 @@ export function organizationRoutes(app: App) {
         schema: {
           ...common,
           tags: ['Platform administration'],
+          operationId: `${kind}Organization`,
           summary: `${kind === 'suspend' ? 'Suspend' : 'Reactivate'} the organization (platform admins)`,
+          description:
+            kind === 'suspend'
+              ? 'A suspended organization can still be read; everything else answers 403 ORGANIZATION_SUSPENDED and no token can be scoped to it.'
+              : 'Makes a suspended organization active again.',
           params: OrgParams,
-          response: { 200: Organization, ...errorResponses(401, 403, 404, 409) },
+          response: {
+            200: ref(Organization, `The ${kind === 'suspend' ? 'suspended' : 'reactivated'} organization`),
+            ...problems('VALIDATION_FAILED', AUTH_ERRORS, 'NOT_FOUND', 'INVALID_STATE', DB_ERRORS),
+          },
         },
       },
       async (request) => transitionOrganization(db, callerOf(request), request.params.org_id, kind),

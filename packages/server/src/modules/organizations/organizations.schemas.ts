@@ -60,10 +60,10 @@ export const Organization = Type.Object(
     created_at: Timestamp,
     updated_at: Timestamp,
   },
-  { title: 'Organization' },
+  { $id: 'Organization', title: 'Organization' },
 );
 
-export const OrganizationList = Page(Organization);
+export const OrganizationPage = Page('OrganizationPage', Organization);
 
 export const ListOrganizationsQuery = Type.Object({
   ...PageQuery,

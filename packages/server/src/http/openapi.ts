@@ -1,0 +1,69 @@
+import type { FastifyDynamicSwaggerOptions } from '@fastify/swagger';
+import type { FastifyInstance } from 'fastify';
+import { AuditEvent, AuditEventPage } from '../modules/audit/audit.schemas.js';
+import { Me, Membership, SignupResponse, User } from '../modules/identity/identity.schemas.js';
+import { AcceptedInvitation, CreatedInvitation, Invitation, InvitationPage } from '../modules/invitations/invitations.schemas.js';
+import { Member, MemberPage } from '../modules/members/members.schemas.js';
+import { AuthorizationServerMetadata, Jwk, Jwks, OAuthErrorBody, TokenResponse } from '../modules/oauth/oauth.schemas.js';
+import { Organization, OrganizationPage } from '../modules/organizations/organizations.schemas.js';
+import { Health } from './ops.schemas.js';
+import { ErrorCodeSchema, FieldError, Problem } from './schemas.js';
+
+/**
+ * The named schemas of the API: each is `components.schemas.<$id>` in the OpenAPI document, and
+ * the response serializer resolves the routes' `ref`s to them, so a response is shaped (and
+ * stripped of unknown fields) exactly as if the schema were written inline.
+ */
+const COMPONENT_SCHEMAS = [
+  ErrorCodeSchema,
+  FieldError,
+  Problem,
+  OAuthErrorBody,
+  User,
+  Membership,
+  Me,
+  TokenResponse,
+  SignupResponse,
+  Organization,
+  OrganizationPage,
+  Member,
+  MemberPage,
+  Invitation,
+  InvitationPage,
+  CreatedInvitation,
+  AcceptedInvitation,
+  AuditEvent,
+  AuditEventPage,
+  Jwk,
+  Jwks,
+  AuthorizationServerMetadata,
+  Health,
+];
+
+export function registerComponentSchemas(app: FastifyInstance) {
+  for (const schema of COMPONENT_SCHEMAS) app.addSchema(schema);
+}
+
+const TAGS = [
+  { name: 'Authentication', description: 'Accounts: sign up and sign in with email and password' },
+  { name: 'OAuth 2.0', description: 'Token refresh and revocation (RFC 6749, RFC 7009), keys and metadata' },
+  { name: 'Users', description: 'The signed-in user' },
+  { name: 'Organizations', description: 'Client organizations and their profile' },
+  { name: 'Platform administration', description: 'Suspending and reactivating organizations' },
+  { name: 'Members', description: 'Who belongs to an organization, with which role' },
+  { name: 'Invitations', description: 'Inviting people by email, and accepting' },
+  { name: 'Audit log', description: 'What happened in an organization' },
+  { name: 'Operations', description: 'Liveness, readiness, metrics and this document' },
+];
+
+/** @fastify/swagger options that make the document name its components and carry the API's tags and license. */
+export const documentOptions: Pick<FastifyDynamicSwaggerOptions, 'refResolver' | 'transformObject'> = {
+  // Components are named after their `$id` (Organization, Problem…), not def-0, def-1…
+  refResolver: {
+    buildLocalReference: (json, _baseUri, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`),
+  },
+  transformObject: (doc) =>
+    'openapiObject' in doc
+      ? { ...doc.openapiObject, info: { ...doc.openapiObject.info!, license: { name: 'MIT', identifier: 'MIT' } }, tags: TAGS }
+      : doc.swaggerObject,
+};
