@@ -11,7 +11,7 @@ import { registerErrorHandling, toAppError } from './http/error-handler.js';
 import { problemOf } from './http/errors.js';
 import { registerMetrics } from './http/metrics.js';
 import { opsRoutes } from './http/ops-routes.js';
-import { MemoryStore, RateLimiter, RedisStore } from './http/rate-limit.js';
+import { CredentialLimits, MemoryStore, OrderedLimits, RateLimiter, RedisStore } from './http/rate-limit.js';
 import { validatorCompiler } from './http/validation.js';
 import { auditRoutes } from './modules/audit/audit.routes.js';
 import { identityRoutes } from './modules/identity/identity.routes.js';
@@ -45,6 +45,10 @@ export interface Services {
   /** onRequest hooks of the routes that need a bearer access token, by the principals they accept. */
   authenticate: ReturnType<typeof authenticate>;
   limiter: RateLimiter;
+  /** Attempts per address and failures per account of every credential check (SPEC §3b). */
+  credentialLimits: CredentialLimits;
+  /** Several limits in a row, where a refusal by one spends nothing of the next (invitations, refresh). */
+  limits: OrderedLimits;
 }
 
 const KEY_RELOAD_MS = 60_000;
@@ -73,11 +77,14 @@ export const LOG_REDACT = [
   'req.headers["x-api-key"]',
 ];
 
+/** A hop count trusts that many proxies nearest the socket (the form proxy-addr gives a number). */
+const trustProxyOption = (t: Config['trustProxy']) => (typeof t === 'number' ? (_address: string, hop: number) => hop < t : t);
+
 export async function buildApp(config: Readonly<Config>, db: Database): Promise<App> {
   const app = Fastify({
     logger: { level: config.logLevel, redact: { paths: LOG_REDACT, censor: '[redacted]' } },
     bodyLimit: 64 * 1024,
-    trustProxy: config.trustProxy,
+    trustProxy: trustProxyOption(config.trustProxy),
     requestIdHeader: false,
     genReqId: (req) => {
       const given = req.headers['x-request-id'];
@@ -112,14 +119,13 @@ export async function buildApp(config: Readonly<Config>, db: Database): Promise<
     () => keys.load().catch((err) => app.log.warn({ err }, 'reloading signing keys failed')),
     KEY_RELOAD_MS,
   ).unref();
-  const limiter = new RateLimiter(
-    config.redisUrl ? new RedisStore(config.redisUrl) : new MemoryStore(),
-    config.rateLimit.max,
-    config.rateLimit.windowMs,
-    (err) => app.log.warn({ err }, 'rate-limit store unavailable; request allowed'),
-  );
+  const limitStore = config.redisUrl ? new RedisStore(config.redisUrl) : new MemoryStore();
+  const onLimitStoreError = (err: unknown) => app.log.warn({ err }, 'rate-limit store unavailable; request allowed');
+  const limiter = new RateLimiter(limitStore, config.rateLimit.max, config.rateLimit.windowMs, onLimitStoreError);
+  const credentialLimits = new CredentialLimits(limitStore, config.rateLimit.max, config.rateLimit.windowMs, onLimitStoreError);
+  const limits = new OrderedLimits(limitStore, onLimitStoreError);
   const tokens = new AccessTokens(keys, config);
-  const services: Services = { keys, tokens, limiter, authenticate: authenticate(tokens) };
+  const services: Services = { keys, tokens, limiter, credentialLimits, limits, authenticate: authenticate(tokens) };
   app.decorate('services', services);
   app.addHook('onClose', async () => {
     clearInterval(keyReload);
@@ -152,13 +158,13 @@ export async function buildApp(config: Readonly<Config>, db: Database): Promise<
   await app.register(swaggerUi, { routePrefix: '/docs' });
 
   opsRoutes(app, metrics);
-  const authDeps: AuthDeps = { db, tokens: services.tokens, config };
+  const authDeps: AuthDeps = { db, tokens: services.tokens, config, limits };
   identityRoutes(app, authDeps);
   await oauthRoutes(app, authDeps);
   organizationRoutes(app);
   memberRoutes(app);
   auditRoutes(app);
-  invitationRoutes(app, { db, config });
+  invitationRoutes(app, { db, config, limits });
   await app.ready();
   return app;
 }

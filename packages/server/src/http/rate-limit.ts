@@ -1,9 +1,12 @@
+import { isIPv4, isIPv6 } from 'node:net';
 import { Redis } from 'ioredis';
 import { AppError } from './errors.js';
 
 export interface LimitStore {
   /** Counts one attempt against `key`; returns the count in the current window and ms until it resets. */
   hit(key: string, windowMs: number): Promise<{ count: number; resetMs: number }>;
+  /** The count in `key`'s current window without counting anything (0 and no window stored when none is open). */
+  peek(key: string): Promise<{ count: number; resetMs: number }>;
   close(): Promise<void>;
 }
 
@@ -24,6 +27,12 @@ export class MemoryStore implements LimitStore {
     }
     w.count++;
     return { count: w.count, resetMs: w.resetAt - now };
+  }
+
+  async peek(key: string) {
+    const now = Date.now();
+    const w = this.windows.get(key);
+    return w && w.resetAt > now ? { count: w.count, resetMs: w.resetAt - now } : { count: 0, resetMs: 0 };
   }
 
   async close() {
@@ -47,6 +56,12 @@ export class RedisStore implements LimitStore {
   async hit(key: string, windowMs: number) {
     const [count, ttl] = (await this.redis.eval(HIT, 1, `tenantry:rl:${key}`, windowMs)) as [number, number];
     return { count, resetMs: ttl > 0 ? ttl : windowMs };
+  }
+
+  async peek(key: string) {
+    const k = `tenantry:rl:${key}`;
+    const [count, ttl] = await Promise.all([this.redis.get(k), this.redis.pttl(k)]);
+    return { count: Number(count ?? 0), resetMs: Math.max(ttl, 0) };
   }
 
   async close() {
@@ -82,4 +97,91 @@ export class RateLimiter {
   close() {
     return this.store.close();
   }
+}
+
+export const rateLimited = (resetMs: number) => {
+  const retryAfter = Math.max(1, Math.ceil(resetMs / 1000));
+  return new AppError('RATE_LIMITED', `Too many attempts; retry in ${retryAfter} s`, undefined, { 'retry-after': String(retryAfter) });
+};
+
+/**
+ * The key of a client address in per-address limits: an IPv4 address as it is (also when
+ * written IPv4-mapped), an IPv6 address by its /64, which one subscriber usually holds whole.
+ */
+export function addressKey(ip: string): string {
+  const mapped = /^::ffff:(\d{1,3}(?:\.\d{1,3}){3})$/i.exec(ip);
+  if (mapped && isIPv4(mapped[1]!)) return mapped[1]!;
+  const bare = ip.replace(/%.*$/, '');
+  if (!isIPv6(bare)) return ip;
+  const groups = (part: string) => (part === '' ? [] : part.split(':').flatMap((g) => (g.includes('.') ? ['0', '0'] : [g])));
+  const [head = '', tail] = bare.split('::');
+  const h = groups(head);
+  const full = tail === undefined ? h : [...h, ...Array<string>(8 - h.length - groups(tail).length).fill('0'), ...groups(tail)];
+  return `${full
+    .slice(0, 4)
+    .map((g) => Number.parseInt(g, 16).toString(16))
+    .join(':')}::/64`;
+}
+
+/**
+ * Limits in a row (SPEC §3b): each counts one attempt and refuses when over; a request
+ * refused by one is not counted by the ones after it.
+ */
+export class OrderedLimits {
+  constructor(
+    private readonly store: LimitStore,
+    private readonly onStoreError: (err: unknown) => void = () => undefined,
+  ) {}
+
+  async check(limits: ReadonlyArray<{ key: string; max: number; windowMs: number }>): Promise<void> {
+    for (const l of limits) {
+      let r: { count: number; resetMs: number };
+      try {
+        r = await this.store.hit(l.key, l.windowMs);
+      } catch (err) {
+        this.onStoreError(err);
+        continue;
+      }
+      if (r.count > l.max) throw rateLimited(r.resetMs);
+    }
+  }
+}
+
+/**
+ * The limits of a credential check (login, current_password, reset, verification):
+ * attempts per client address, counted first, and failed attempts per account, counted
+ * only once the address was let through and only when the check fails. A request
+ * refused by the address limit leaves the account's budget alone, and a successful
+ * attempt spends none of it, so no one can lock an account out from one address.
+ */
+export class CredentialLimits {
+  constructor(
+    private readonly store: LimitStore,
+    private readonly max: number,
+    private readonly windowMs: number,
+    private readonly onStoreError: (err: unknown) => void = () => undefined,
+  ) {}
+
+  /** Counts an attempt from `ip` at `check`; over the limit → 429, and nothing else is counted. */
+  async attempt(check: string, ip: string): Promise<void> {
+    const r = await this.store.hit(`${check}:ip:${addressKey(ip)}`, this.windowMs).catch(this.failOpen);
+    if (r && r.count > this.max) throw rateLimited(r.resetMs);
+  }
+
+  /** Refuses (429) while `account` has used up its failures, before any password is hashed; counts nothing. */
+  async refuseIfLocked(account: string): Promise<void> {
+    const r = await this.store.peek(`fail:${account}`).catch(this.failOpen);
+    if (r && r.count >= this.max) throw rateLimited(r.resetMs);
+  }
+
+  /** Counts one failed check against `account`. */
+  async failed(account: string): Promise<void> {
+    await this.store.hit(`fail:${account}`, this.windowMs).catch(this.failOpen);
+  }
+
+  private readonly failOpen = (err: unknown): undefined => {
+    // An unreachable limit store must not take logins down with it.
+    this.onStoreError(err);
+    return undefined;
+  };
 }

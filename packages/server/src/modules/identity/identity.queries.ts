@@ -14,7 +14,7 @@ export const findCredentials = (tx: Tx, email: string) =>
   tx.selectFrom('users').select(['id', 'password_hash']).where('email', '=', email).executeTakeFirst();
 
 export const findPasswordHash = (tx: Tx, userId: string) =>
-  tx.selectFrom('users').select('password_hash').where('id', '=', userId).executeTakeFirstOrThrow();
+  tx.selectFrom('users').select(['email', 'password_hash']).where('id', '=', userId).executeTakeFirstOrThrow();
 
 /** How a user is addressed and named to others (invitations). */
 export const findUserContact = (tx: Tx, userId: string) =>
@@ -41,6 +41,10 @@ export const listOwnMemberships = (tx: Tx, userId: string) =>
     .orderBy('o.name')
     .orderBy('o.id')
     .execute();
+
+/** What decides whether making `email` a platform admin changes anything. */
+export const findAdminStanding = (tx: Tx, email: string) =>
+  tx.selectFrom('users').select(['id', 'password_hash', 'platform_role']).where('email', '=', email).executeTakeFirst();
 
 /** Creates a platform admin, or makes the user with this email one, with this password. */
 export const upsertPlatformAdmin = (tx: Tx, row: { id: string; email: string; name: string; password_hash: string }) =>

@@ -6,8 +6,7 @@ import { acceptOnSignup } from '../invitations/invitations.service.js';
 import { TokenResponse } from '../oauth/oauth.schemas.js';
 import type { AuthDeps } from '../oauth/oauth.service.js';
 import { LoginBody, Me, PatchMeBody, SignupBody, SignupResponse } from './identity.schemas.js';
-import { getMe, login, signup, updateMe } from './identity.service.js';
-import { canonicalEmail } from './users.js';
+import { getMe, login, signup, signupLimits, updateMe } from './identity.service.js';
 
 /** The options of a route that takes an email and a password instead of a token. */
 const credentialsEndpoint = <B extends TSchema, R extends Record<number, TSchema>>(summary: string, body: B, response: R) => ({
@@ -15,14 +14,14 @@ const credentialsEndpoint = <B extends TSchema, R extends Record<number, TSchema
 });
 
 export function identityRoutes(app: App, deps: AuthDeps) {
-  const { limiter } = app.services;
+  const { limits, credentialLimits } = app.services;
   const auth = app.services.authenticate(['user']);
 
   app.post(
     '/v1/auth/signup',
     credentialsEndpoint('Create an account', SignupBody, { 201: SignupResponse, ...errorResponses(400, 409, 413, 415, 429) }),
     async (request, reply) => {
-      await limiter.check([`signup:ip:${request.ip}`, `signup:email:${canonicalEmail(request.body.email)}`]);
+      await limits.check(signupLimits(app.config, request.ip, request.body.email));
       const { invitation_token: invitation, ...input } = request.body;
       const meta = { ip: request.ip, requestId: request.id };
       const { tokens, user } = await signup(deps, input, invitation ? acceptOnSignup(invitation, meta) : undefined);
@@ -37,9 +36,8 @@ export function identityRoutes(app: App, deps: AuthDeps) {
     '/v1/auth/login',
     credentialsEndpoint('Sign in with email and password', LoginBody, { 200: TokenResponse, ...errorResponses(400, 401, 403, 404, 429) }),
     async (request, reply) => {
-      await limiter.check([`login:ip:${request.ip}`, `login:email:${canonicalEmail(request.body.email)}`]);
       reply.header('cache-control', 'no-store');
-      return login(deps, request.body);
+      return login(deps, credentialLimits, request.ip, request.body);
     },
   );
 
@@ -66,9 +64,9 @@ export function identityRoutes(app: App, deps: AuthDeps) {
         summary: 'Change name or password (a password change ends all other sessions)',
         security: bearer,
         body: PatchMeBody,
-        response: { 200: Me, ...errorResponses(400, 401) },
+        response: { 200: Me, ...errorResponses(400, 401, 429) },
       },
     },
-    async (request) => updateMe(deps, principalOf(request), request.body),
+    async (request) => updateMe(deps, credentialLimits, principalOf(request), request.ip, request.body),
   );
 }
