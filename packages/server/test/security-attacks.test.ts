@@ -327,7 +327,9 @@ describe('TRUST_PROXY', () => {
   it.each(ENGINES)(
     'a client forging the left-most X-Forwarded-For behind an appending proxy still hits the per-address limit (%s)',
     async (engine) => {
-      const t = await startApp(engine, { ...LIMITS, trustProxy: loadConfig({ TRUST_PROXY: '1' }).trustProxy });
+      const trustProxy = loadConfig({ TRUST_PROXY: '1' }).trustProxy;
+    expect(trustProxy).toBe(1);
+    const t = await startApp(engine, { ...LIMITS, trustProxy });
       try {
         const client = freshIp();
         for (let i = 0; i < 4; i++) {
