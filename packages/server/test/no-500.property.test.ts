@@ -48,9 +48,18 @@ const hostile = fc.constantFrom(
 const anyUnit = fc.string({ unit: fc.integer({ min: 0, max: 0xffff }).map((c) => String.fromCharCode(c)), maxLength: 12 });
 /** Plausible text (an email, a word) with a NUL or a lone surrogate inside. */
 const spiked = fc
-  .tuple(fc.constantFrom('', 'ab', 'a@b.example', 'name'), fc.constantFrom('\u0000', '\uD800', '\uDFFF'), fc.constantFrom('', 'x@example.com', 'z'))
+  .tuple(
+    fc.constantFrom('', 'ab', 'a@b.example', 'name'),
+    fc.constantFrom('\u0000', '\uD800', '\uDFFF'),
+    fc.constantFrom('', 'x@example.com', 'z'),
+  )
   .map(([a, b, c]) => a + b + c);
-const text = fc.oneof({ arbitrary: spiked, weight: 3 }, { arbitrary: hostile, weight: 2 }, anyUnit, fc.string({ unit: 'binary', maxLength: 12 }));
+const text = fc.oneof(
+  { arbitrary: spiked, weight: 3 },
+  { arbitrary: hostile, weight: 2 },
+  anyUnit,
+  fc.string({ unit: 'binary', maxLength: 12 }),
+);
 
 function arbitraryOf(s: Schema, ids: string[], depth = 0): fc.Arbitrary<unknown> {
   if (s.const !== undefined) return fc.oneof(fc.constant(s.const), text);

@@ -12,7 +12,7 @@ import { type AuthDeps, type Issued, type TokenResponse, tokenResponse } from '.
 import {
   findAdminStanding,
   findCredentials,
-  findPasswordHash,
+  findOwnPasswordHash,
   findProfile,
   insertUser,
   listOwnMemberships,
@@ -130,7 +130,7 @@ export async function updateMe(
     }
     // The same limits as login's, on the same account budget: a stolen access token is no password oracle.
     await limits.attempt('current_password', ip);
-    const stored = await inUserContext(deps.db, p, (tx) => findPasswordHash(tx, p.userId));
+    const stored = await inUserContext(deps.db, p, (tx) => findOwnPasswordHash(tx));
     await limits.refuseIfLocked(stored.email);
     if (!(await verifyPassword(stored.password_hash, patch.current_password))) {
       await limits.failed(stored.email);
@@ -157,12 +157,13 @@ export async function updateMe(
 export async function ensurePlatformAdmin(db: Database, rawEmail: string, password: string): Promise<string> {
   const email = normalizeEmail(rawEmail, 'email');
   checkPassword(password, 'password');
-  const existing = await anonymous(db, (tx) => findAdminStanding(tx, email));
+  // Run as the database owner, not a request role: no request role may write platform_role.
+  const existing = await findAdminStanding(db.kysely, email);
   if (existing && existing.platform_role === 'platform_admin' && (await verifyPassword(existing.password_hash, password))) {
     return existing.id;
   }
   const passwordHash = await hashPassword(password);
-  return anonymous(db, async (tx) => {
+  return db.kysely.transaction().execute(async (tx) => {
     const name = email.split('@')[0]!.slice(0, 120) || 'Admin';
     const id = (await upsertPlatformAdmin(tx, { id: uuidv7(), email, name, password_hash: passwordHash })).id;
     await revokeUserSessions(tx, id, 'credentials_changed');
