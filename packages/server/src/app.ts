@@ -14,7 +14,7 @@ import { problemOf } from './http/errors.js';
 import { registerMetrics } from './http/metrics.js';
 import { documentOptions, registerComponentSchemas } from './http/openapi.js';
 import { opsRoutes } from './http/ops-routes.js';
-import { MemoryStore, RateLimiter, RedisStore } from './http/rate-limit.js';
+import { CredentialLimits, FallbackStore, MemoryStore, OrderedLimits, RateLimiter, RedisStore } from './http/rate-limit.js';
 import { validatorCompiler } from './http/validation.js';
 import { auditRoutes } from './modules/audit/audit.routes.js';
 import { identityRoutes } from './modules/identity/identity.routes.js';
@@ -49,6 +49,10 @@ export interface Services {
   /** onRequest hooks of the routes that need a bearer access token, by the principals they accept. */
   authenticate: ReturnType<typeof authenticate>;
   limiter: RateLimiter;
+  /** Attempts per address and failures per account of every credential check (SPEC §3b). */
+  credentialLimits: CredentialLimits;
+  /** Several limits in a row, where a refusal by one spends nothing of the next (invitations, refresh). */
+  limits: OrderedLimits;
 }
 
 const KEY_RELOAD_MS = 60_000;
@@ -77,11 +81,14 @@ export const LOG_REDACT = [
   'req.headers["x-api-key"]',
 ];
 
+/** A hop count trusts that many proxies nearest the socket (the form proxy-addr gives a number). */
+const trustProxyOption = (t: Config['trustProxy']) => (typeof t === 'number' ? (_address: string, hop: number) => hop < t : t);
+
 export async function buildApp(config: Readonly<Config>, db: Database): Promise<App> {
   const app = Fastify({
     logger: { level: config.logLevel, redact: { paths: LOG_REDACT, censor: '[redacted]' } },
     bodyLimit: 64 * 1024,
-    trustProxy: config.trustProxy,
+    trustProxy: trustProxyOption(config.trustProxy),
     requestIdHeader: false,
     genReqId: (req) => {
       const given = req.headers['x-request-id'];
@@ -117,18 +124,20 @@ export async function buildApp(config: Readonly<Config>, db: Database): Promise<
     () => keys.load().catch((err) => app.log.warn({ err }, 'reloading signing keys failed')),
     KEY_RELOAD_MS,
   ).unref();
-  const limiter = new RateLimiter(
+  // Every limit counts through one store: Redis when configured, per-process memory while it is out.
+  const limitStore = new FallbackStore(
     config.redisUrl ? new RedisStore(config.redisUrl, config.redisCommandTimeoutMs) : new MemoryStore(),
-    config.rateLimit.max,
-    config.rateLimit.windowMs,
     app.log,
   );
+  const limiter = new RateLimiter(limitStore, config.rateLimit.max, config.rateLimit.windowMs);
+  const credentialLimits = new CredentialLimits(limitStore, config.rateLimit.max, config.rateLimit.windowMs);
+  const limits = new OrderedLimits(limitStore);
   const tokens = new AccessTokens(keys, config);
-  const services: Services = { keys, tokens, limiter, authenticate: authenticate(tokens) };
+  const services: Services = { keys, tokens, limiter, credentialLimits, limits, authenticate: authenticate(tokens) };
   app.decorate('services', services);
   app.addHook('onClose', async () => {
     clearInterval(keyReload);
-    await limiter.close();
+    await limitStore.close();
   });
   app.setValidatorCompiler(validatorCompiler);
   app.addHook('onRequest', async (request, reply) => {
@@ -157,13 +166,13 @@ export async function buildApp(config: Readonly<Config>, db: Database): Promise<
   await app.register(swaggerUi, { routePrefix: '/docs' });
 
   opsRoutes(app, metrics);
-  const authDeps: AuthDeps = { db, tokens: services.tokens, config };
+  const authDeps: AuthDeps = { db, tokens: services.tokens, config, limits };
   identityRoutes(app, authDeps);
   await oauthRoutes(app, authDeps);
   organizationRoutes(app);
   memberRoutes(app);
   auditRoutes(app);
-  invitationRoutes(app, { db, config });
+  invitationRoutes(app, { db, config, limits });
   pageRoutes(app);
   await app.ready();
   return app;

@@ -1,5 +1,6 @@
 // Configuration is read from the environment once, validated, and frozen.
 // Every bad value is reported by name with the form it should take.
+import { isIP } from 'node:net';
 
 export interface Config {
   port: number;
@@ -19,7 +20,8 @@ export interface Config {
   mailFrom: string;
   bootstrapAdminEmail: string | undefined;
   bootstrapAdminPassword: string | undefined;
-  trustProxy: boolean | string[];
+  /** Fastify's trustProxy: false, true, a hop count, or the addresses/CIDRs of trusted proxies. */
+  trustProxy: boolean | number | string[];
   /** Where invitation links point: a URL with `{token}` in it. */
   invitationUrl: string;
   /** Browser origins allowed to call the API (CORS); none by default. */
@@ -38,6 +40,8 @@ export interface Config {
   shutdownTimeoutMs: number;
   redisCommandTimeoutMs: number;
   rateLimit: { max: number; windowMs: number };
+  /** Invitations (and so invitation emails) one organization and one inviter may send per window. */
+  invitationLimits: { perOrganization: number; perInviter: number; windowMs: number };
 }
 
 export class ConfigError extends Error {
@@ -134,6 +138,11 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
       max: int('RATE_LIMIT_MAX', 10, 1, 1_000_000),
       windowMs: int('RATE_LIMIT_WINDOW_MS', 60_000, 1000, 86_400_000),
     },
+    invitationLimits: {
+      perOrganization: int('INVITATION_LIMIT_PER_ORGANIZATION', 100, 1, 1_000_000),
+      perInviter: int('INVITATION_LIMIT_PER_INVITER', 30, 1, 1_000_000),
+      windowMs: int('INVITATION_LIMIT_WINDOW_MS', 3_600_000, 1000, 7 * 86_400_000),
+    },
   };
 
   if (problems.length > 0) throw new ConfigError(problems);
@@ -160,16 +169,36 @@ function dbSettings(int: (name: string, fallback: number, min: number, max: numb
   };
 }
 
-function parseTrustProxy(raw: string | undefined, problems: string[]): boolean | string[] {
+const TRUST_PROXY_FORM =
+  'TRUST_PROXY: expected false, true, a number of proxy hops (e.g. 1), or a comma-separated list of IP addresses or CIDR ranges';
+
+/** An IPv4 or IPv6 address, optionally with a prefix length that fits it. */
+function isAddressOrCidr(p: string): boolean {
+  const [address = '', prefix, extra] = p.split('/');
+  const family = isIP(address);
+  if (family === 0 || extra !== undefined) return false;
+  if (prefix === undefined) return true;
+  return /^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128);
+}
+
+function parseTrustProxy(raw: string | undefined, problems: string[]): boolean | number | string[] {
   if (raw === undefined || raw === 'false') return false;
   if (raw === 'true') return true;
+  // A hop count trusts that many proxies from the socket inwards: the client's address
+  // is the entry the nearest untrusted hop appended, never one the client wrote itself.
+  if (/^\d+$/.test(raw)) {
+    const hops = Number(raw);
+    if (hops >= 1 && hops <= 100) return hops;
+    problems.push(TRUST_PROXY_FORM);
+    return false;
+  }
   const parts = raw
     .split(',')
     .map((p) => p.trim())
     .filter(Boolean);
-  const ipOrCidr = /^(?:\d{1,3}(?:\.\d{1,3}){3}|[0-9a-fA-F:]+)(?:\/\d{1,3})?$/;
-  if (parts.length === 0 || !parts.every((p) => ipOrCidr.test(p))) {
-    problems.push('TRUST_PROXY: expected false, true, or a comma-separated list of IP addresses or CIDR ranges');
+  const bad = parts.filter((p) => !isAddressOrCidr(p));
+  if (parts.length === 0 || bad.length > 0) {
+    problems.push(`${TRUST_PROXY_FORM}; not an address or CIDR: ${bad.map((b) => JSON.stringify(b)).join(', ') || '(empty)'}`);
     return false;
   }
   return parts;
@@ -215,5 +244,13 @@ function parseCorsOrigins(raw: string | undefined, problems: string[]): string[]
 
 /** A configuration for tests and tools: defaults plus overrides, without reading the process environment. */
 export function testConfig(overrides: Partial<Config> = {}): Readonly<Config> {
-  return Object.freeze({ ...loadConfig({ LOG_LEVEL: 'silent', RATE_LIMIT_MAX: '1000000' }), ...overrides });
+  return Object.freeze({
+    ...loadConfig({
+      LOG_LEVEL: 'silent',
+      RATE_LIMIT_MAX: '1000000',
+      INVITATION_LIMIT_PER_ORGANIZATION: '1000000',
+      INVITATION_LIMIT_PER_INVITER: '1000000',
+    }),
+    ...overrides,
+  });
 }

@@ -5,7 +5,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type App, buildApp } from '../src/app.js';
 import { type Config, testConfig } from '../src/config.js';
-import { type LimiterLog, RateLimiter, RedisStore } from '../src/http/rate-limit.js';
+import { FallbackStore, type LimiterLog, RateLimiter, RedisStore } from '../src/http/rate-limit.js';
 import { startApp, type TestApp } from './helpers/app.js';
 import { ENGINES } from './helpers/db.js';
 import { PASSWORD } from './helpers/users.js';
@@ -98,8 +98,7 @@ describe.each(ENGINES)('rate limits (%s)', (engine) => {
     expect(strip(right.json())).toEqual(strip(wrong.json()));
   });
 
-  it('limits /oauth/token per address, answering in the OAuth error format', async () => {
-    const ip = freshIp();
+  it('limits /oauth/token per session (not per address), answering in the OAuth error format', async () => {
     const u = await signupUser(t.app, freshEmail());
     const refresh = (token: string) =>
       t.app.inject({
@@ -107,15 +106,15 @@ describe.each(ENGINES)('rate limits (%s)', (engine) => {
         url: '/oauth/token',
         payload: `grant_type=refresh_token&refresh_token=${encodeURIComponent(token)}`,
         headers: { 'content-type': 'application/x-www-form-urlencoded' },
-        remoteAddress: ip,
+        remoteAddress: freshIp(),
       });
+    let token = u.refresh;
     for (let i = 0; i < 3; i++) {
-      const res = await refresh(`rt_not-a-real-token-${i}`);
-      expect(res.statusCode).toBe(400);
-      expect(res.json()).toMatchObject({ error: 'invalid_grant' });
+      const res = await refresh(token);
+      expect(res.statusCode, res.body).toBe(200);
+      token = res.json().refresh_token;
     }
-    // Over the limit even with a valid refresh token, which must stay unused.
-    const limited = await refresh(u.refresh);
+    const limited = await refresh(token);
     expect(limited.statusCode).toBe(429);
     expect(limited.headers['content-type']).toMatch(/^application\/json/);
     expect(limited.headers['cache-control']).toBe('no-store');
@@ -124,14 +123,17 @@ describe.each(ENGINES)('rate limits (%s)', (engine) => {
     expect(body.error).toMatch(/^[a-z_]+$/);
     expect(body).not.toHaveProperty('code');
     expect(String(limited.headers['retry-after'])).toMatch(/^\d+$/);
-    // The refused request did not consume the token: from another address it still refreshes.
-    const ok = await t.app.inject({
-      method: 'POST',
-      url: '/oauth/token',
-      payload: { grant_type: 'refresh_token', refresh_token: u.refresh },
-      remoteAddress: freshIp(),
-    });
-    expect(ok.statusCode, ok.body).toBe(200);
+    // Invalid tokens from one address are not a session's budget: they stay invalid_grant.
+    const ip = freshIp();
+    for (let i = 0; i < 5; i++) {
+      const res = await t.app.inject({
+        method: 'POST',
+        url: '/oauth/token',
+        payload: { grant_type: 'refresh_token', refresh_token: `rt_not-a-real-token-${i}` },
+        remoteAddress: ip,
+      });
+      expect(res.json()).toMatchObject({ error: 'invalid_grant' });
+    }
   });
 
   it('a dead Redis: limits fall back to per-process memory (not fail-open), one warning per outage', async () => {
@@ -154,13 +156,14 @@ describe.each(ENGINES)('rate limits (%s)', (engine) => {
 
     const warnings: unknown[] = [];
     const log = { warn: (o: unknown) => void warnings.push(o), info: () => undefined };
-    const limiter = new RateLimiter(new RedisStore(deadUrl), 3, 60_000, log as unknown as LimiterLog);
+    const store = new FallbackStore(new RedisStore(deadUrl), log as unknown as LimiterLog);
+    const limiter = new RateLimiter(store, 3, 60_000);
     try {
       for (let i = 0; i < 3; i++) await limiter.check([`dead:${i}`]);
       await expect(limiter.check(['dead:0', 'dead:0', 'dead:0'])).rejects.toMatchObject({ code: 'RATE_LIMITED' });
       expect(warnings).toHaveLength(1);
     } finally {
-      await limiter.close();
+      await store.close();
     }
   });
 
@@ -182,7 +185,7 @@ describe.each(ENGINES)('rate limits (%s)', (engine) => {
       for (const app of apps) await app.close();
       if (redis) {
         await redis.del(
-          `tenantry:rl:login:email:${email}`,
+          `tenantry:rl:fail:${email}`,
           `tenantry:rl:login:ip:${ip}`,
           `tenantry:rl:signup:ip:${signupIp}`,
           `tenantry:rl:signup:email:${email}`,
@@ -201,11 +204,13 @@ describe.each(ENGINES)('rate limits (%s)', (engine) => {
       expectRateLimited(await login(a, email, ip));
 
       // The counters live under the documented prefix, with an expiry of at most one window.
-      const ttl = await redis.pttl(`tenantry:rl:login:email:${email}`);
+      // Attempts count per address; per account only failures, so these successful
+      // logins and the two refused by the address left no window for the email.
+      const ttl = await redis.pttl(`tenantry:rl:login:ip:${ip}`);
       expect(ttl).toBeGreaterThan(0);
       expect(ttl).toBeLessThanOrEqual(60_000);
-      expect(Number(await redis.get(`tenantry:rl:login:email:${email}`))).toBe(5);
       expect(Number(await redis.get(`tenantry:rl:login:ip:${ip}`))).toBe(5);
+      expect(await redis.exists(`tenantry:rl:fail:${email}`)).toBe(0);
     });
   });
 });

@@ -33,6 +33,7 @@ export const CODE_ORDER: ReadonlyArray<{ name: string; rendersMemberEntries?: bo
   { name: 'api-format.sql', rendersMemberEntries: true },
   { name: 'member-entry.sql', rendersMemberEntries: true },
   { name: 'reads.sql' },
+  { name: 'credentials.sql' },
   { name: 'policy-reset.sql' },
   { name: 'policies/organizations.sql' },
   { name: 'policies/memberships.sql' },

@@ -1,3 +1,4 @@
+import { isIPv4, isIPv6 } from 'node:net';
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { AppError } from './errors.js';
@@ -5,6 +6,8 @@ import { AppError } from './errors.js';
 export interface LimitStore {
   /** Counts one attempt against `key`; returns the count in the current window and ms until it resets. */
   hit(key: string, windowMs: number): Promise<{ count: number; resetMs: number }>;
+  /** The count in `key`'s current window without counting anything (0 and no window stored when none is open). */
+  peek(key: string): Promise<{ count: number; resetMs: number }>;
   close(): Promise<void>;
 }
 
@@ -25,6 +28,12 @@ export class MemoryStore implements LimitStore {
     }
     w.count++;
     return { count: w.count, resetMs: w.resetAt - now };
+  }
+
+  async peek(key: string) {
+    const now = Date.now();
+    const w = this.windows.get(key);
+    return w && w.resetAt > now ? { count: w.count, resetMs: w.resetAt - now } : { count: 0, resetMs: 0 };
   }
 
   async close() {
@@ -59,6 +68,12 @@ export class RedisStore implements LimitStore {
     return { count, resetMs: ttl > 0 ? ttl : windowMs };
   }
 
+  async peek(key: string) {
+    const k = `tenantry:rl:${key}`;
+    const [count, ttl] = await Promise.all([this.redis.get(k), this.redis.pttl(k)]);
+    return { count: Number(count ?? 0), resetMs: Math.max(ttl, 0) };
+  }
+
   async close() {
     this.redis.disconnect();
   }
@@ -66,52 +81,133 @@ export class RedisStore implements LimitStore {
 
 export type LimiterLog = Pick<Logger, 'warn' | 'info'>;
 
-export class RateLimiter {
-  /** Counts while the shared store is out: limits stay enforced, per process. */
+/**
+ * The shared store when it answers; per-process memory while it does not, so an unreachable
+ * or hung store neither takes logins down nor switches the limits off. One warning when the
+ * store goes, one notice when it is back. Every limiter counts through this one store.
+ */
+export class FallbackStore implements LimitStore {
   private readonly fallback = new MemoryStore();
   private storeDown = false;
 
   constructor(
     private readonly store: LimitStore,
-    private readonly max: number,
-    private readonly windowMs: number,
     private readonly log?: LimiterLog,
   ) {}
 
-  /** Counts one attempt against every key; over the limit on any of them → 429 RATE_LIMITED with Retry-After. */
-  async check(keys: string[]): Promise<void> {
-    const results = await this.hitAll(keys);
-    const over = results.filter((r) => r.count > this.max);
-    if (over.length > 0) {
-      const retryAfter = Math.max(1, Math.ceil(Math.max(...over.map((r) => r.resetMs)) / 1000));
-      throw new AppError('RATE_LIMITED', `Too many attempts; retry in ${retryAfter} s`, undefined, { 'retry-after': String(retryAfter) });
-    }
+  hit(key: string, windowMs: number) {
+    return this.either((s) => s.hit(key, windowMs));
   }
 
-  /**
-   * The shared store when it answers; per-process memory while it does not, so an unreachable
-   * or hung store neither takes logins down nor switches the limits off. One warning when the
-   * store goes, one notice when it is back.
-   */
-  private async hitAll(keys: string[]) {
+  peek(key: string) {
+    return this.either((s) => s.peek(key));
+  }
+
+  private async either<T>(op: (s: LimitStore) => Promise<T>): Promise<T> {
     try {
-      const results = await Promise.all(keys.map((k) => this.store.hit(k, this.windowMs)));
+      const result = await op(this.store);
       if (this.storeDown) {
         this.storeDown = false;
         this.log?.info('rate-limit store is reachable again; limits are shared again');
       }
-      return results;
+      return result;
     } catch (err) {
       if (!this.storeDown) {
         this.storeDown = true;
         this.log?.warn({ err }, 'rate-limit store unavailable; limits are counted per process until it is back');
       }
-      return Promise.all(keys.map((k) => this.fallback.hit(k, this.windowMs)));
+      return op(this.fallback);
     }
   }
 
   async close() {
     await this.fallback.close();
     await this.store.close();
+  }
+}
+
+export class RateLimiter {
+  constructor(
+    private readonly store: LimitStore,
+    private readonly max: number,
+    private readonly windowMs: number,
+  ) {}
+
+  /** Counts one attempt against every key; over the limit on any of them → 429 RATE_LIMITED with Retry-After. */
+  async check(keys: string[]): Promise<void> {
+    const results = await Promise.all(keys.map((k) => this.store.hit(k, this.windowMs)));
+    const over = results.filter((r) => r.count > this.max);
+    if (over.length > 0) throw rateLimited(Math.max(...over.map((r) => r.resetMs)));
+  }
+}
+
+export const rateLimited = (resetMs: number) => {
+  const retryAfter = Math.max(1, Math.ceil(resetMs / 1000));
+  return new AppError('RATE_LIMITED', `Too many attempts; retry in ${retryAfter} s`, undefined, { 'retry-after': String(retryAfter) });
+};
+
+/**
+ * The key of a client address in per-address limits: an IPv4 address as it is (also when
+ * written IPv4-mapped), an IPv6 address by its /64, which one subscriber usually holds whole.
+ */
+export function addressKey(ip: string): string {
+  const mapped = /^::ffff:(\d{1,3}(?:\.\d{1,3}){3})$/i.exec(ip);
+  if (mapped && isIPv4(mapped[1]!)) return mapped[1]!;
+  const bare = ip.replace(/%.*$/, '');
+  if (!isIPv6(bare)) return ip;
+  const groups = (part: string) => (part === '' ? [] : part.split(':').flatMap((g) => (g.includes('.') ? ['0', '0'] : [g])));
+  const [head = '', tail] = bare.split('::');
+  const h = groups(head);
+  const full = tail === undefined ? h : [...h, ...Array<string>(8 - h.length - groups(tail).length).fill('0'), ...groups(tail)];
+  return `${full
+    .slice(0, 4)
+    .map((g) => Number.parseInt(g, 16).toString(16))
+    .join(':')}::/64`;
+}
+
+/**
+ * Limits in a row (SPEC §3b): each counts one attempt and refuses when over; a request
+ * refused by one is not counted by the ones after it.
+ */
+export class OrderedLimits {
+  constructor(private readonly store: LimitStore) {}
+
+  async check(limits: ReadonlyArray<{ key: string; max: number; windowMs: number }>): Promise<void> {
+    for (const l of limits) {
+      const r = await this.store.hit(l.key, l.windowMs);
+      if (r.count > l.max) throw rateLimited(r.resetMs);
+    }
+  }
+}
+
+/**
+ * The limits of a credential check (login, current_password, reset, verification):
+ * attempts per client address, counted first, and failed attempts per account, counted
+ * only once the address was let through and only when the check fails. A request
+ * refused by the address limit leaves the account's budget alone, and a successful
+ * attempt spends none of it, so no one can lock an account out from one address.
+ */
+export class CredentialLimits {
+  constructor(
+    private readonly store: LimitStore,
+    private readonly max: number,
+    private readonly windowMs: number,
+  ) {}
+
+  /** Counts an attempt from `ip` at `check`; over the limit → 429, and nothing else is counted. */
+  async attempt(check: string, ip: string): Promise<void> {
+    const r = await this.store.hit(`${check}:ip:${addressKey(ip)}`, this.windowMs);
+    if (r.count > this.max) throw rateLimited(r.resetMs);
+  }
+
+  /** Refuses (429) while `account` has used up its failures, before any password is hashed; counts nothing. */
+  async refuseIfLocked(account: string): Promise<void> {
+    const r = await this.store.peek(`fail:${account}`);
+    if (r.count >= this.max) throw rateLimited(r.resetMs);
+  }
+
+  /** Counts one failed check against `account`. */
+  async failed(account: string): Promise<void> {
+    await this.store.hit(`fail:${account}`, this.windowMs);
   }
 }

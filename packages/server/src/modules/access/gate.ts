@@ -32,6 +32,15 @@ export function requireLiveSession(e: Entered): void {
   if (!e.sessionLive) throw unauthenticated('The session has ended');
 }
 
+/**
+ * A token scoped to an organization acts in that organization only: anywhere else it is
+ * the 404 of a non-member, whatever the user's memberships there. Decided from the token
+ * alone, so the entry points ask it before any query (no round trip for a refusal).
+ */
+export function requireInTokenScope(p: Principal, orgId: string): void {
+  if (p.tokenOrgId !== null && p.tokenOrgId !== orgId) throw notFound('Organization');
+}
+
 /** What a caller wants of an organization, as far as its suspension is concerned. */
 export type OrganizationUse = 'read' | 'change' | 'scope_token' | 'join';
 
@@ -52,6 +61,7 @@ export const organizationSuspended = () => new AppError('ORGANIZATION_SUSPENDED'
 export function admit(caller: Caller, orgId: string, e: Entered, permission: PlatformPermission): OrgCaller {
   requireLiveSession(e);
   const p = caller.principal;
+  requireInTokenScope(p, orgId);
   const platformAdmin = e.platformRole === 'platform_admin';
   const member = e.memberRole !== null && e.orgStatus !== 'archived';
   if (e.orgStatus === null || (!member && !platformAdmin)) throw notFound('Organization');

@@ -13,7 +13,7 @@ import {
   withTenant,
 } from '../../db/tenant-context.js';
 import { notFound } from '../../http/errors.js';
-import { admit, type Caller, type OrgCaller, requireLiveSession, tokenScope } from './gate.js';
+import { admit, type Caller, type OrgCaller, requireInTokenScope, requireLiveSession, tokenScope } from './gate.js';
 import { type Principal, tenantContextOf } from './principal.js';
 import type { PlatformPermission } from './roles.js';
 
@@ -64,6 +64,7 @@ export function inOrganization<T>(
   permission: PlatformPermission,
   fn: (tx: Tx, c: OrgCaller) => Promise<T>,
 ): Promise<T> {
+  requireInTokenScope(caller.principal, orgId);
   return withTenant(db, tenantContextOf(caller.principal, orgId), (tx, e) => fn(tx, admit(caller, orgId, e, permission)));
 }
 
@@ -80,6 +81,7 @@ export async function readInOrganization<R>(
   permission: PlatformPermission,
   statement: (ctx: TenantContext) => RawBuilder<EnteredRow & { may_see: boolean } & R>,
 ): Promise<R> {
+  requireInTokenScope(caller.principal, orgId);
   const { entered, row } = await readInContext(db, tenantContextOf(caller.principal, orgId), statement);
   admit(caller, orgId, entered, permission);
   if (!row.may_see) throw notFound('Organization');

@@ -1,3 +1,5 @@
+import { type Kysely, sql } from 'kysely';
+import type { Schema } from '../../db/schema.js';
 import type { Tx } from '../../db/tenant-context.js';
 
 /** Inserts unless the email is taken; undefined then. */
@@ -9,12 +11,16 @@ export const insertUser = (tx: Tx, row: { id: string; email: string; name: strin
     .returning('id')
     .executeTakeFirst();
 
-/** What a login checks, by canonical email. */
-export const findCredentials = (tx: Tx, email: string) =>
-  tx.selectFrom('users').select(['id', 'password_hash']).where('email', '=', email).executeTakeFirst();
+/** What a login checks, by canonical email (sql/credentials.sql: no request role reads password_hash otherwise). */
+export const findCredentials = async (tx: Tx, email: string) =>
+  (await sql<{ id: string; password_hash: string | null }>`select * from tenantry_password_hash(${email})`.execute(tx)).rows[0];
 
-export const findPasswordHash = (tx: Tx, userId: string) =>
-  tx.selectFrom('users').select('password_hash').where('id', '=', userId).executeTakeFirstOrThrow();
+/** The signed-in user's own email and password hash (sql/credentials.sql). */
+export const findOwnPasswordHash = async (tx: Tx) => {
+  const row = (await sql<{ email: string; password_hash: string | null }>`select * from tenantry_own_password_hash()`.execute(tx)).rows[0];
+  if (!row) throw new Error('the signed-in user has no row');
+  return row;
+};
 
 /** How a user is addressed and named to others (invitations). */
 export const findUserContact = (tx: Tx, userId: string) =>
@@ -42,8 +48,12 @@ export const listOwnMemberships = (tx: Tx, userId: string) =>
     .orderBy('o.id')
     .execute();
 
+/** What decides whether making `email` a platform admin changes anything. */
+export const findAdminStanding = (tx: Kysely<Schema>, email: string) =>
+  tx.selectFrom('users').select(['id', 'password_hash', 'platform_role']).where('email', '=', email).executeTakeFirst();
+
 /** Creates a platform admin, or makes the user with this email one, with this password. */
-export const upsertPlatformAdmin = (tx: Tx, row: { id: string; email: string; name: string; password_hash: string }) =>
+export const upsertPlatformAdmin = (tx: Kysely<Schema>, row: { id: string; email: string; name: string; password_hash: string }) =>
   tx
     .insertInto('users')
     .values({ ...row, platform_role: 'platform_admin' })

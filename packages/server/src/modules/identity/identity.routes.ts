@@ -6,8 +6,7 @@ import { acceptOnSignup } from '../invitations/invitations.service.js';
 import { TokenResponse } from '../oauth/oauth.schemas.js';
 import type { AuthDeps } from '../oauth/oauth.service.js';
 import { LoginBody, Me, PatchMeBody, SignupBody, SignupResponse } from './identity.schemas.js';
-import { getMe, login, signup, updateMe } from './identity.service.js';
-import { canonicalEmail } from './users.js';
+import { getMe, login, signup, signupLimits, updateMe } from './identity.service.js';
 
 /** The options of a route that takes an email and a password instead of a token. */
 const credentialsEndpoint = <B extends TSchema, R extends Record<number, TSchema>>(
@@ -19,7 +18,7 @@ const credentialsEndpoint = <B extends TSchema, R extends Record<number, TSchema
 });
 
 export function identityRoutes(app: App, deps: AuthDeps) {
-  const { limiter } = app.services;
+  const { limits, credentialLimits } = app.services;
   const auth = app.services.authenticate(['user']);
 
   app.post(
@@ -38,7 +37,7 @@ export function identityRoutes(app: App, deps: AuthDeps) {
       },
     ),
     async (request, reply) => {
-      await limiter.check([`signup:ip:${request.ip}`, `signup:email:${canonicalEmail(request.body.email)}`]);
+      await limits.check(signupLimits(app.config, request.ip, request.body.email));
       const { invitation_token: invitation, ...input } = request.body;
       const meta = { ip: request.ip, requestId: request.id };
       const { tokens, user } = await signup(deps, input, invitation ? acceptOnSignup(invitation, meta) : undefined);
@@ -65,9 +64,8 @@ export function identityRoutes(app: App, deps: AuthDeps) {
       },
     ),
     async (request, reply) => {
-      await limiter.check([`login:ip:${request.ip}`, `login:email:${canonicalEmail(request.body.email)}`]);
       reply.header('cache-control', 'no-store');
-      return login(deps, request.body);
+      return login(deps, credentialLimits, request.ip, request.body);
     },
   );
 
@@ -99,9 +97,12 @@ export function identityRoutes(app: App, deps: AuthDeps) {
           'Renames the caller or changes their password; a new password needs `current_password` and ends every other session of the user.',
         security: bearer,
         body: PatchMeBody,
-        response: { 200: ref(Me, 'The updated user'), ...problems(BODY_ERRORS, AUTH_ERRORS, 'INVALID_CREDENTIALS', DB_ERRORS) },
+        response: {
+          200: ref(Me, 'The updated user'),
+          ...problems(BODY_ERRORS, AUTH_ERRORS, 'INVALID_CREDENTIALS', 'RATE_LIMITED', DB_ERRORS),
+        },
       },
     },
-    async (request) => updateMe(deps, principalOf(request), request.body),
+    async (request) => updateMe(deps, credentialLimits, principalOf(request), request.ip, request.body),
   );
 }

@@ -1,15 +1,18 @@
+import type { Config } from '../../config.js';
 import type { Database } from '../../db/database.js';
 import { uuidv7 } from '../../db/ids.js';
 import type { Role } from '../../db/schema.js';
 import type { Tx } from '../../db/tenant-context.js';
 import { AppError } from '../../http/errors.js';
+import { addressKey, type CredentialLimits } from '../../http/rate-limit.js';
 import { organizationSuspended } from '../access/gate.js';
 import type { Principal } from '../access/principal.js';
 import { anonymous, asUserWithoutSession, inUserContext, tokenScopeIn } from '../access/transactions.js';
 import { type AuthDeps, type Issued, type TokenResponse, tokenResponse } from '../oauth/oauth.service.js';
 import {
+  findAdminStanding,
   findCredentials,
-  findPasswordHash,
+  findOwnPasswordHash,
   findProfile,
   insertUser,
   listOwnMemberships,
@@ -42,6 +45,16 @@ export interface SignupInput {
   name: string;
 }
 
+/**
+ * Signup answers 409 EMAIL_TAKEN for a registered email (a client needs to say "sign in
+ * instead"); what that tells an enumerator is bounded by these limits: attempts per
+ * address first, then per email, a refusal by the first counting nothing in the second.
+ */
+export const signupLimits = (config: Pick<Config, 'rateLimit'>, ip: string, rawEmail: string) => [
+  { key: `signup:ip:${addressKey(ip)}`, ...config.rateLimit },
+  { key: `signup:email:${canonicalEmail(rawEmail)}`, ...config.rateLimit },
+];
+
 export async function signup(
   deps: AuthDeps,
   input: SignupInput,
@@ -60,12 +73,26 @@ export async function signup(
   return { tokens: await tokenResponse(deps, issued), user: { id, email, name } };
 }
 
-export async function login(deps: AuthDeps, input: { email: string; password: string; organization_id?: string | undefined }) {
+export async function login(
+  deps: AuthDeps,
+  limits: CredentialLimits,
+  ip: string,
+  input: { email: string; password: string; organization_id?: string | undefined },
+) {
   const email = canonicalEmail(input.email);
+  // The address first: a request it refuses does not touch the account's budget.
+  await limits.attempt('login', ip);
+  // Failures are counted per email whether or not an account has it, so the limit does
+  // not tell registered emails apart; only failed attempts count, so a refusal is
+  // never spent on the account's owner.
+  await limits.refuseIfLocked(email);
   const user = await anonymous(deps.db, (tx) => findCredentials(tx, email));
   // Same work and the same answer for an unknown email and a wrong password.
   const ok = await verifyPassword(user?.password_hash, input.password);
-  if (!ok || !user) throw new AppError('INVALID_CREDENTIALS');
+  if (!ok || !user) {
+    await limits.failed(email);
+    throw new AppError('INVALID_CREDENTIALS');
+  }
   const issued = await asUserWithoutSession(deps.db, user.id, (tx) => startSession(deps, tx, user.id, input.organization_id ?? null));
   return tokenResponse(deps, issued);
 }
@@ -85,7 +112,13 @@ const readMe = async (tx: Tx, userId: string): Promise<Me> => ({
 
 export const getMe = (deps: AuthDeps, p: Principal) => inUserContext(deps.db, p, (tx) => readMe(tx, p.userId));
 
-export async function updateMe(deps: AuthDeps, p: Principal, patch: { name?: string; password?: string; current_password?: string }) {
+export async function updateMe(
+  deps: AuthDeps,
+  limits: CredentialLimits,
+  p: Principal,
+  ip: string,
+  patch: { name?: string; password?: string; current_password?: string },
+) {
   const name = patch.name === undefined ? undefined : normalizeName(patch.name);
   let passwordHash: string | undefined;
   if (patch.password !== undefined) {
@@ -95,9 +128,14 @@ export async function updateMe(deps: AuthDeps, p: Principal, patch: { name?: str
         { path: '/body/current_password', message: 'is required to change the password' },
       ]);
     }
-    const stored = await inUserContext(deps.db, p, (tx) => findPasswordHash(tx, p.userId));
-    if (!(await verifyPassword(stored.password_hash, patch.current_password)))
+    // The same limits as login's, on the same account budget: a stolen access token is no password oracle.
+    await limits.attempt('current_password', ip);
+    const stored = await inUserContext(deps.db, p, (tx) => findOwnPasswordHash(tx));
+    await limits.refuseIfLocked(stored.email);
+    if (!(await verifyPassword(stored.password_hash, patch.current_password))) {
+      await limits.failed(stored.email);
       throw new AppError('INVALID_CREDENTIALS', 'The current password is wrong');
+    }
     passwordHash = await hashPassword(patch.password);
   }
   return inUserContext(deps.db, p, async (tx) => {
@@ -109,12 +147,26 @@ export async function updateMe(deps: AuthDeps, p: Principal, patch: { name?: str
   });
 }
 
-/** Creates a platform admin, or makes an existing user one with this password (idempotent). */
+/**
+ * Creates a platform admin, or makes an existing user one with this password. A change of
+ * password or platform role ends every session of the account: tokens issued to the
+ * account before are not promoted with it, and a thief of the old password is signed out.
+ * Nothing changes (no session ends) when the account already is a platform admin with
+ * this password, so the bootstrap at every start is a no-op.
+ */
 export async function ensurePlatformAdmin(db: Database, rawEmail: string, password: string): Promise<string> {
   const email = normalizeEmail(rawEmail, 'email');
-  const passwordHash = await hashPassword(checkPassword(password, 'password'));
-  return anonymous(db, async (tx) => {
+  checkPassword(password, 'password');
+  // Run as the database owner, not a request role: no request role may write platform_role.
+  const existing = await findAdminStanding(db.kysely, email);
+  if (existing && existing.platform_role === 'platform_admin' && (await verifyPassword(existing.password_hash, password))) {
+    return existing.id;
+  }
+  const passwordHash = await hashPassword(password);
+  return db.kysely.transaction().execute(async (tx) => {
     const name = email.split('@')[0]!.slice(0, 120) || 'Admin';
-    return (await upsertPlatformAdmin(tx, { id: uuidv7(), email, name, password_hash: passwordHash })).id;
+    const id = (await upsertPlatformAdmin(tx, { id: uuidv7(), email, name, password_hash: passwordHash })).id;
+    await revokeUserSessions(tx, id, 'credentials_changed');
+    return id;
   });
 }

@@ -19,13 +19,18 @@ export function normalizeEmail(raw: string, path = '/body/email'): string {
   return email;
 }
 
+// Control characters, and the invisible ones that make a name read as another in an
+// email or a member list: zero-width (U+200B–U+200D, U+FEFF), direction marks and
+// overrides (U+200E–U+200F, U+202A–U+202E) and isolates (U+2066–U+2069).
 // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are exactly what this rejects
-const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
+const CONTROL = /[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]/;
 
 export function normalizeName(raw: string, path = '/body/name'): string {
   const name = raw.trim();
   if (name.length < 1 || name.length > 120 || CONTROL.test(name)) {
-    throw new AppError('VALIDATION_FAILED', 'Invalid name', [{ path, message: 'must be 1 to 120 characters without control characters' }]);
+    throw new AppError('VALIDATION_FAILED', 'Invalid name', [
+      { path, message: 'must be 1 to 120 characters without control, zero-width or bidirectional control characters' },
+    ]);
   }
   return name;
 }

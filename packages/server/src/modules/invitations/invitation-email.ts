@@ -3,6 +3,8 @@ import type { OutgoingEmail } from '../mail/outbox.js';
 const escapeHtml = (s: string) =>
   s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 
+export const INVITATION_SUBJECT = 'You are invited to join an organization on Tenantry';
+
 export function invitationEmail(i: {
   to: string;
   organization: string;
@@ -24,5 +26,7 @@ export function invitationEmail(i: {
 <p><a href="${escapeHtml(i.acceptUrl)}">Accept the invitation</a></p>
 <p style="color:#666">The link works once and expires on ${expires}. If you did not expect this invitation, ignore this email.</p>
 </body></html>`;
-  return { to: i.to, subject: `${i.inviter} invited you to ${i.organization}`.slice(0, 200), text, html };
+  // The subject is fixed text: names are chosen by whoever signs up, and a subject is what
+  // a mailbox shows before anything else, so it carries none of them.
+  return { to: i.to, subject: INVITATION_SUBJECT, text, html };
 }

@@ -92,3 +92,16 @@ export const markRevoked = (tx: Tx, orgId: string, id: string) =>
     .where('id', '=', id)
     .where('status', '=', 'pending')
     .executeTakeFirst();
+
+/** The inviter's current role in the organization, locked so a concurrent demotion waits for the acceptance (null: no longer a member). */
+export const lockInviterRole = async (tx: Tx, orgId: string, inviterId: string | null): Promise<Role | null> => {
+  if (inviterId === null) return null;
+  const row = await tx
+    .selectFrom('memberships')
+    .select('role')
+    .where('organization_id', '=', orgId)
+    .where('user_id', '=', inviterId)
+    .forShare()
+    .executeTakeFirst();
+  return row?.role ?? null;
+};

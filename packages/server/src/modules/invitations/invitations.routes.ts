@@ -1,6 +1,7 @@
 import type { App } from '../../app.js';
 import { callerOf } from '../../http/auth-plugin.js';
 import { noContent } from '../../http/no-content.js';
+import { addressKey } from '../../http/rate-limit.js';
 import { AUTH_ERRORS, BODY_ERRORS, bearer, DB_ERRORS, NoContent, problems, ref } from '../../http/schemas.js';
 import { rateKeyOf } from '../access/principal.js';
 import { OrgParams } from '../organizations/organizations.schemas.js';
@@ -115,7 +116,7 @@ export function invitationRoutes(app: App, deps: InvitationDeps) {
     },
     async (request) => {
       const caller = callerOf(request);
-      await app.services.limiter.check([`accept:ip:${request.ip}`, `accept:${rateKeyOf(caller.principal)}`]);
+      await app.services.limiter.check([`accept:ip:${addressKey(request.ip)}`, `accept:${rateKeyOf(caller.principal)}`]);
       return acceptInvitation(deps, caller, request.body.token);
     },
   );

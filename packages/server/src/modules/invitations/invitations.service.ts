@@ -6,6 +6,7 @@ import type { InvitationStatus, Role } from '../../db/schema.js';
 import type { Entered, Tx } from '../../db/tenant-context.js';
 import { AppError, forbidden, notFound } from '../../http/errors.js';
 import { decodeCursor, page } from '../../http/pagination.js';
+import type { OrderedLimits } from '../../http/rate-limit.js';
 import { type Caller, organizationSuspended, refusedBySuspension } from '../access/gate.js';
 import { actorOf, userActor } from '../access/principal.js';
 import { atLeast } from '../access/roles.js';
@@ -25,6 +26,7 @@ import {
   isMemberByEmail,
   listInvitations,
   lockInvitationByToken,
+  lockInviterRole,
   markAccepted,
   markRevoked,
 } from './invitations.queries.js';
@@ -51,14 +53,26 @@ const invitationEmailMismatch = () =>
 
 export interface InvitationDeps {
   db: Database;
-  config: Pick<Config, 'invitationUrl' | 'invitationTtl'>;
+  config: Pick<Config, 'invitationUrl' | 'invitationTtl' | 'invitationLimits'>;
+  limits: OrderedLimits;
 }
+
+/**
+ * Each invitation sends an email to an address of the inviter's choosing: per inviter,
+ * then per organization, so one account cannot make the service a relay. Counted after
+ * the gate admitted the caller, so outsiders cannot spend an organization's budget.
+ */
+const invitationLimits = (l: Config['invitationLimits'], orgId: string, inviterId: string) => [
+  { key: `invite:inviter:${inviterId}`, max: l.perInviter, windowMs: l.windowMs },
+  { key: `invite:org:${orgId}`, max: l.perOrganization, windowMs: l.windowMs },
+];
 
 export async function createInvitation(deps: InvitationDeps, caller: Caller, orgId: string, body: { email: string; role: Role }) {
   const email = normalizeEmail(body.email);
   return inOrganization(deps.db, caller, orgId, 'invitations:manage', async (tx, c) => {
     if (!c.role || !atLeast(c.role, body.role)) throw forbidden('You cannot invite with a role above your own');
     if (await isMemberByEmail(tx, orgId, email)) throw new AppError('ALREADY_MEMBER', 'This email already belongs to a member');
+    await deps.limits.check(invitationLimits(deps.config.invitationLimits, orgId, c.userId));
     await expireLapsed(tx, orgId, email);
     const token = newToken(orgId);
     let invitation: Awaited<ReturnType<typeof insertInvitation>>;
@@ -145,6 +159,10 @@ async function acceptInTx(
   if (inv.email !== user.email) throw wrongEmail();
   if (refusedBySuspension(entered.orgStatus, 'join')) throw organizationSuspended();
   if (entered.orgStatus !== 'active') throw invitationInvalid();
+  // An invitation grants no more than its inviter still could: removed or demoted below
+  // the invited role since, the invitation is void.
+  const inviterRole = await lockInviterRole(tx, orgId, inv.invited_by);
+  if (!inviterRole || !atLeast(inviterRole, inv.role)) throw invitationInvalid();
   if (!(await insertMember(tx, orgId, user.id, inv.role)))
     throw new AppError('ALREADY_MEMBER', 'You are already a member of this organization');
   await markAccepted(tx, orgId, inv.id, user.id);

@@ -86,7 +86,6 @@ export async function oauthRoutes(app: App, deps: AuthDeps) {
       async (request, reply) => {
         const b = request.body;
         reply.header('cache-control', 'no-store').header('pragma', 'no-cache');
-        await app.services.limiter.check([`refresh:ip:${request.ip}`]);
         const grant = GRANTS.get(b.grant_type);
         if (!grant) throw new OAuthError('unsupported_grant_type', 'Only grant_type=refresh_token is supported');
         return grant(deps, b, { ip: request.ip, requestId: request.id });

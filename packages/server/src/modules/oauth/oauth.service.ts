@@ -1,6 +1,7 @@
 import type { Config } from '../../config.js';
 import type { Database } from '../../db/database.js';
 import type { Role } from '../../db/schema.js';
+import type { OrderedLimits } from '../../http/rate-limit.js';
 import { anonymous } from '../access/transactions.js';
 import { revokeSession, sessionOfRefreshToken } from '../identity/sessions.js';
 import type { AccessTokens } from './tokens.js';
@@ -9,6 +10,7 @@ export interface AuthDeps {
   db: Database;
   tokens: AccessTokens;
   config: Readonly<Config>;
+  limits: OrderedLimits;
 }
 
 export interface TokenResponse {

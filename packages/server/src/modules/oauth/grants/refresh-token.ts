@@ -42,6 +42,9 @@ async function rotate(
     }
     if (r.kind === 'invalid') return { error: invalidGrant() };
     if (r.clientId !== deps.config.clientId) throw invalidGrant('The refresh token was not issued to this client');
+    // Limited per session, not per address: users behind one address never throttle each
+    // other. A refusal rolls back, so the presented token stays usable.
+    await deps.limits.check([{ key: `refresh:session:${r.sessionId}`, ...deps.config.rateLimit }]);
     const target = organizationId ?? r.organizationId;
     let org: Issued['org'] = null;
     if (target) {
