@@ -71,6 +71,7 @@ describe('graceful shutdown', () => {
 
   it('drain deadline: a request that never finishes does not hold shutdown past SHUTDOWN_TIMEOUT_MS', async () => {
     const dataDir = await mkdtemp(join(tmpdir(), 'tenantry-'));
+    await copyMigratedPgliteDataDir(dataDir);
     const config = testConfig({
       dataDir,
       databaseUrl: undefined,
