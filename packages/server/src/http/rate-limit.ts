@@ -84,11 +84,15 @@ export type LimiterLog = Pick<Logger, 'warn' | 'info'>;
 /**
  * The shared store when it answers; per-process memory while it does not, so an unreachable
  * or hung store neither takes logins down nor switches the limits off. One warning when the
- * store goes, one notice when it is back. Every limiter counts through this one store.
+ * store goes, one notice when it is back. While it is out, the shared store is asked again at
+ * most once per RETRY_SHARED_MS, so a request that counts several limits waits on a hung
+ * store's command timeout once at most, not once per limit. Every limiter counts through it.
  */
 export class FallbackStore implements LimitStore {
+  static readonly RETRY_SHARED_MS = 1_000;
   private readonly fallback = new MemoryStore();
-  private storeDown = false;
+  /** While the shared store is out: when it may be asked again. */
+  private retryAt: number | undefined;
 
   constructor(
     private readonly store: LimitStore,
@@ -104,18 +108,19 @@ export class FallbackStore implements LimitStore {
   }
 
   private async either<T>(op: (s: LimitStore) => Promise<T>): Promise<T> {
+    if (this.retryAt !== undefined && Date.now() < this.retryAt) return op(this.fallback);
     try {
       const result = await op(this.store);
-      if (this.storeDown) {
-        this.storeDown = false;
+      if (this.retryAt !== undefined) {
+        this.retryAt = undefined;
         this.log?.info('rate-limit store is reachable again; limits are shared again');
       }
       return result;
     } catch (err) {
-      if (!this.storeDown) {
-        this.storeDown = true;
+      if (this.retryAt === undefined) {
         this.log?.warn({ err }, 'rate-limit store unavailable; limits are counted per process until it is back');
       }
+      this.retryAt = Date.now() + FallbackStore.RETRY_SHARED_MS;
       return op(this.fallback);
     }
   }
