@@ -7,6 +7,8 @@ import { TokenResponse } from '../oauth/oauth.schemas.js';
 import type { AuthDeps } from '../oauth/oauth.service.js';
 import { LoginBody, Me, PatchMeBody, SignupBody, SignupResponse } from './identity.schemas.js';
 import { getMe, login, signup, updateMe } from './identity.service.js';
+import { currentPasswordRateKey, lifecycleRoutes } from './lifecycle.routes.js';
+import { requestEmailChange, verifiedByInvitation } from './lifecycle.service.js';
 import { canonicalEmail } from './users.js';
 
 /** The options of a route that takes an email and a password instead of a token. */
@@ -25,7 +27,7 @@ export function identityRoutes(app: App, deps: AuthDeps) {
       await limiter.check([`signup:ip:${request.ip}`, `signup:email:${canonicalEmail(request.body.email)}`]);
       const { invitation_token: invitation, ...input } = request.body;
       const meta = { ip: request.ip, requestId: request.id };
-      const { tokens, user } = await signup(deps, input, invitation ? acceptOnSignup(invitation, meta) : undefined);
+      const { tokens, user } = await signup(deps, input, invitation ? verifiedByInvitation(acceptOnSignup(invitation, meta)) : undefined);
       return reply
         .status(201)
         .header('cache-control', 'no-store')
@@ -63,12 +65,21 @@ export function identityRoutes(app: App, deps: AuthDeps) {
       onRequest: auth,
       schema: {
         tags: ['Users'],
-        summary: 'Change name or password (a password change ends all other sessions)',
+        summary: 'Change name or password (a password change ends all other sessions), or start an email change',
         security: bearer,
         body: PatchMeBody,
         response: { 200: Me, ...errorResponses(400, 401) },
       },
     },
-    async (request) => updateMe(deps, principalOf(request), request.body),
+    async (request) => {
+      const p = principalOf(request);
+      const { email, ...rest } = request.body;
+      if (request.body.current_password !== undefined) await limiter.check([currentPasswordRateKey(p)]);
+      // The address changes only once the new one is verified (POST /v1/auth/verify-email).
+      if (email !== undefined) await requestEmailChange(deps, p, email, request.body.current_password);
+      return updateMe(deps, p, rest);
+    },
   );
+
+  lifecycleRoutes(app, deps);
 }

@@ -75,6 +75,7 @@ export interface Me {
   email: string;
   name: string;
   platform_role: 'platform_admin' | null;
+  email_verified: boolean;
   memberships: Array<{ organization_id: string; name: string; slug: string; role: Role }>;
 }
 

@@ -4,6 +4,7 @@ import { callerOf } from '../../http/auth-plugin.js';
 import { noContent } from '../../http/no-content.js';
 import { bearer, errorResponses, Page } from '../../http/schemas.js';
 import { rateKeyOf } from '../access/principal.js';
+import { requireVerifiedEmail } from '../identity/lifecycle.service.js';
 import { OrgParams } from '../organizations/organizations.schemas.js';
 import {
   AcceptedInvitation,
@@ -87,6 +88,7 @@ export function invitationRoutes(app: App, deps: InvitationDeps) {
     async (request) => {
       const caller = callerOf(request);
       await app.services.limiter.check([`accept:ip:${request.ip}`, `accept:${rateKeyOf(caller.principal)}`]);
+      await requireVerifiedEmail(app, caller.principal);
       return acceptInvitation(deps, caller, request.body.token);
     },
   );

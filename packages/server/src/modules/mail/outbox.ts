@@ -14,11 +14,17 @@ export interface OutgoingEmail {
 
 /** Queues an email in the caller's transaction: it is sent if and only if the change commits. */
 export async function enqueueEmail(tx: Tx, e: OutgoingEmail): Promise<void> {
-  await tx
-    .insertInto('email_outbox')
-    .values({ id: uuidv7(), recipient: e.to, subject: e.subject, text_body: e.text, html_body: e.html })
-    .execute();
+  await tx.insertInto('email_outbox').values(outboxRow(e)).execute();
 }
+
+/** The outbox row of an email. */
+export const outboxRow = (e: OutgoingEmail) => ({
+  id: uuidv7(),
+  recipient: e.to,
+  subject: e.subject,
+  text_body: e.text,
+  html_body: e.html,
+});
 
 export type Send = (e: OutgoingEmail) => Promise<void>;
 

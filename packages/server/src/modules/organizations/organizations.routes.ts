@@ -3,6 +3,7 @@ import type { App } from '../../app.js';
 import { callerOf } from '../../http/auth-plugin.js';
 import { noContent } from '../../http/no-content.js';
 import { bearer, errorResponses } from '../../http/schemas.js';
+import { requireVerifiedEmail } from '../identity/lifecycle.service.js';
 import {
   CreateOrganizationBody,
   ListOrganizationsQuery,
@@ -34,10 +35,14 @@ export function organizationRoutes(app: App) {
         tags,
         summary: 'Create an organization; the caller becomes its owner',
         body: CreateOrganizationBody,
-        response: { 201: Organization, ...errorResponses(400, 401, 409) },
+        response: { 201: Organization, ...errorResponses(400, 401, 403, 409) },
       },
     },
-    async (request, reply) => reply.status(201).send(await createOrganization(db, callerOf(request), request.body)),
+    async (request, reply) => {
+      const caller = callerOf(request);
+      await requireVerifiedEmail(app, caller.principal);
+      return reply.status(201).send(await createOrganization(db, caller, request.body));
+    },
   );
 
   app.get(
