@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Config } from '../src/config.js';
+import { type Config, ConfigError, loadConfig } from '../src/config.js';
 import { withTenant } from '../src/db/tenant-context.js';
 import { startApp, type TestApp } from './helpers/app.js';
 import { ENGINES } from './helpers/db.js';
@@ -289,6 +289,7 @@ describe.each(ENGINES)('password reset request enumeration (%s)', (engine) => {
     const b = await ask(unknown);
     expect(a.res.statusCode).toBe(202);
     expect(b.res.statusCode).toBe(202);
+    expect(a.res.body).toBe('');
     expect(b.res.body).toBe(a.res.body);
     const headers = (r: typeof a.res) => {
       const { 'x-request-id': _id, date: _date, ...rest } = r.headers;
@@ -433,5 +434,21 @@ describe.skipIf(!process.env.TEST_DATABASE_URL)('deleting the last owner concurr
     const owners = await sql<{ n: number }>`
       select count(*)::int as n from memberships where organization_id = ${org.id} and role = 'owner'`.execute(h.t.db.kysely);
     expect(owners.rows[0]!.n).toBe(1);
+  });
+});
+
+describe('account lifecycle settings', () => {
+  it('REQUIRE_VERIFIED_EMAIL is false unless set to true, and the link templates need {token}', () => {
+    const base = { PUBLIC_URL: 'https://id.example.com' };
+    const c = loadConfig(base);
+    expect(c.requireVerifiedEmail).toBe(false);
+    expect(c.verifyEmailUrl).toBe('https://id.example.com/verify-email?token={token}');
+    expect(c.passwordResetUrl).toBe('https://id.example.com/reset-password?token={token}');
+    expect(loadConfig({ ...base, REQUIRE_VERIFIED_EMAIL: 'true' }).requireVerifiedEmail).toBe(true);
+    expect(() => loadConfig({ ...base, REQUIRE_VERIFIED_EMAIL: 'yes' })).toThrow(ConfigError);
+    expect(() => loadConfig({ ...base, PASSWORD_RESET_URL: 'https://app.example.com/reset' })).toThrow(/PASSWORD_RESET_URL/);
+    expect(loadConfig({ ...base, VERIFY_EMAIL_URL: 'https://app.example.com/v?t={token}' }).verifyEmailUrl).toBe(
+      'https://app.example.com/v?t={token}',
+    );
   });
 });

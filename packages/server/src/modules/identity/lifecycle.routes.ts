@@ -46,7 +46,7 @@ export function lifecycleRoutes(app: App, deps: LifecycleDeps) {
       const p = principalOf(request);
       await limiter.check([`verify-email-request:${rateKeyOf(p)}`]);
       await requestEmailVerification(deps, p);
-      return reply.status(202).send(null);
+      return reply.status(202).send();
     },
   );
 
@@ -81,7 +81,7 @@ export function lifecycleRoutes(app: App, deps: LifecycleDeps) {
     async (request, reply) => {
       await limiter.check([`password-reset-request:ip:${request.ip}`, `password-reset-request:${emailRateKey(request.body.email)}`]);
       await requestPasswordReset(deps, request.body.email);
-      return reply.status(202).header('cache-control', 'no-store').send(null);
+      return reply.status(202).header('cache-control', 'no-store').send();
     },
   );
 

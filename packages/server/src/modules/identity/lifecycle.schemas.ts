@@ -22,5 +22,5 @@ export const PasswordResetBody = closed(
 
 export const DeleteMeBody = closed({ current_password: Type.String({ minLength: 1, maxLength: 256 }) }, { title: 'DeleteMeBody' });
 
-export const Accepted = Type.Null({ title: 'Accepted', description: 'Accepted; no body' });
+export const Accepted = Type.Null({ title: 'Accepted', description: 'Accepted; the response has no body' });
 export const NoContent = Type.Null({ title: 'NoContent', description: 'Done; no body' });
