@@ -1,3 +1,4 @@
+import type { FastifyReply } from 'fastify';
 import type { App } from '../../app.js';
 import { callerOf, principalOf } from '../../http/auth-plugin.js';
 import { noContent } from '../../http/no-content.js';
@@ -21,6 +22,9 @@ import {
   resetPassword,
   verifyEmail,
 } from './lifecycle.service.js';
+
+/** 202 with no body at all: the same bytes whatever was (or was not) done. */
+const accepted = (reply: FastifyReply) => reply.status(202).header('cache-control', 'no-store').send();
 
 /** The limit on checks of a signed-in user's current password, shared by every route that takes one. */
 export const currentPasswordRateKey = (p: Principal) => `current-password:${rateKeyOf(p)}`;
@@ -46,7 +50,7 @@ export function lifecycleRoutes(app: App, deps: LifecycleDeps) {
       const p = principalOf(request);
       await limiter.check([`verify-email-request:${rateKeyOf(p)}`]);
       await requestEmailVerification(deps, p);
-      return reply.status(202).send();
+      return accepted(reply);
     },
   );
 
@@ -81,7 +85,7 @@ export function lifecycleRoutes(app: App, deps: LifecycleDeps) {
     async (request, reply) => {
       await limiter.check([`password-reset-request:ip:${request.ip}`, `password-reset-request:${emailRateKey(request.body.email)}`]);
       await requestPasswordReset(deps, request.body.email);
-      return reply.status(202).header('cache-control', 'no-store').send();
+      return accepted(reply);
     },
   );
 
