@@ -24,6 +24,12 @@ export interface Config {
   trustProxy: boolean | number | string[];
   /** Where invitation links point: a URL with `{token}` in it. */
   invitationUrl: string;
+  /** Where email verification (and email change) links point: a URL with `{token}` in it. */
+  verifyEmailUrl: string;
+  /** Where password reset links point: a URL with `{token}` in it. */
+  passwordResetUrl: string;
+  /** Creating an organization and accepting an invitation need a verified email address. */
+  requireVerifiedEmail: boolean;
   /** Browser origins allowed to call the API (CORS); none by default. */
   corsOrigins: string[];
   db: {
@@ -106,7 +112,12 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
   }
 
   const trustProxy = parseTrustProxy(read('TRUST_PROXY'), problems);
-  const invitationUrl = parseInvitationUrl(read('INVITATION_URL'), publicUrl, problems);
+  const tokenUrl = (name: string, page: string) => parseTokenUrl(name, read(name), `${publicUrl}${page}?token={token}`, problems);
+  const invitationUrl = tokenUrl('INVITATION_URL', '/invitations/accept');
+  const verifyEmailUrl = tokenUrl('VERIFY_EMAIL_URL', '/verify-email');
+  const passwordResetUrl = tokenUrl('PASSWORD_RESET_URL', '/reset-password');
+  const requireVerifiedRaw = read('REQUIRE_VERIFIED_EMAIL') ?? 'false';
+  if (requireVerifiedRaw !== 'true' && requireVerifiedRaw !== 'false') problems.push('REQUIRE_VERIFIED_EMAIL: expected true or false');
   const corsOrigins = parseCorsOrigins(read('CORS_ORIGINS'), problems);
   const db = dbSettings(int, problems);
 
@@ -130,6 +141,9 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     bootstrapAdminPassword: adminPassword === '' ? undefined : adminPassword,
     trustProxy,
     invitationUrl,
+    verifyEmailUrl,
+    passwordResetUrl,
+    requireVerifiedEmail: requireVerifiedRaw === 'true',
     corsOrigins,
     db,
     shutdownTimeoutMs: int('SHUTDOWN_TIMEOUT_MS', 10_000, 0, 600_000),
@@ -204,10 +218,10 @@ function parseTrustProxy(raw: string | undefined, problems: string[]): boolean |
   return parts;
 }
 
-function parseInvitationUrl(raw: string | undefined, publicUrl: string, problems: string[]): string {
-  const fallback = `${publicUrl}/invitations/accept?token={token}`;
+/** A link template of an emailed token (INVITATION_URL, VERIFY_EMAIL_URL, PASSWORD_RESET_URL). */
+function parseTokenUrl(name: string, raw: string | undefined, fallback: string, problems: string[]): string {
   if (raw === undefined) return fallback;
-  const problem = 'INVITATION_URL: expected an http:// or https:// URL containing {token}, e.g. https://app.example.com/join?token={token}';
+  const problem = `${name}: expected an http:// or https:// URL containing {token}, e.g. https://app.example.com/join?token={token}`;
   try {
     const u = new URL(raw.replaceAll('{token}', 'TOKEN'));
     if (!raw.includes('{token}') || !['http:', 'https:'].includes(u.protocol)) throw new Error('shape');

@@ -41,6 +41,7 @@ describe.each(ENGINES)('identity, sessions and tokens (%s)', (engine) => {
       email: 'flow.user@example.com',
       name: 'Test User',
       platform_role: null,
+      email_verified: false,
       memberships: [{ organization_id: org.id, name: 'Flow Org', slug: expect.any(String), role: 'admin' }],
     });
 

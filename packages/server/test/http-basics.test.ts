@@ -267,7 +267,7 @@ describe.each(ENGINES)('HTTP conventions (%s)', (engine) => {
     for (const [method, url] of [
       ['GET', '/v1/nothing-here'],
       ['POST', '/v1/auth/nothing'],
-      ['DELETE', '/v1/me'],
+      ['PUT', '/v1/me'],
       ['PUT', '/oauth/token'],
     ] as const) {
       const res = await t.app.inject({ method, url, headers: { 'x-request-id': 'unknown-route-1' } });

@@ -54,7 +54,10 @@ describe.each(ENGINES)('sql/ files (%s)', (engine) => {
       const a = await orgWithRoles(app, t.db, 'Alpha');
       const b = await orgWithRoles(app, t.db, 'Beta');
       await insertMembership(t.db, b.id, a.member.id, 'viewer');
-      expect((await authed(app, 'PATCH', '/v1/me', a.member.access, { name: 'Zoë "Q" \\ </script>' })).statusCode).toBe(200);
+      // A rename as PATCH /v1/me makes it (that route's answer needs the current schema).
+      await withTenant(t.db, { orgId: null, userId: a.member.id }, (tx) =>
+        tx.updateTable('users').set({ name: 'Zoë "Q" \\ </script>' }).where('id', '=', a.member.id).execute(),
+      );
 
       // Every answer a client could get from these organizations: member pages walked
       // by cursor, the organization, the caller's organizations, a role change, and

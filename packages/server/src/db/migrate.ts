@@ -39,6 +39,7 @@ export const CODE_ORDER: ReadonlyArray<{ name: string; rendersMemberEntries?: bo
   { name: 'policies/memberships.sql' },
   { name: 'policies/audit_events.sql' },
   { name: 'policies/invitations.sql' },
+  { name: 'policies/account_tokens.sql' },
 ];
 
 /** Memberships re-rendered per transaction when the entry's shape changes. */

@@ -14,6 +14,7 @@ export interface UsersTable {
   name: string;
   password_hash: string | null;
   platform_role: 'platform_admin' | null;
+  email_verified_at: ColumnType<Date | null, Date | string | undefined, Date | string>;
   created_at: CreatedAt;
   updated_at: UpdatedAt;
 }
@@ -95,6 +96,18 @@ export interface InvitationsTable {
   revoked_at: ColumnType<Date | null, never, Date>;
 }
 
+export type AccountTokenPurpose = 'verify_email' | 'reset_password' | 'change_email';
+
+export interface AccountTokensTable {
+  token_hash: Buffer;
+  user_id: string;
+  purpose: AccountTokenPurpose;
+  email: string;
+  created_at: CreatedAt;
+  expires_at: ColumnType<Date, Date | string, never>;
+  used_at: ColumnType<Date | null, never, Date>;
+}
+
 export interface EmailOutboxTable {
   id: string;
   recipient: string;
@@ -128,5 +141,6 @@ export interface Schema {
   audit_events: AuditEventsTable;
   invitations: InvitationsTable;
   email_outbox: EmailOutboxTable;
+  account_tokens: AccountTokensTable;
   schema_migrations: SchemaMigrationsTable;
 }

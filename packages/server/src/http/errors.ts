@@ -17,6 +17,8 @@ export const ERRORS = {
   INVITATION_PENDING: { status: 409, title: 'A pending invitation already exists for this email' },
   INVITATION_INVALID: { status: 400, title: 'Invitation is invalid, expired or already used' },
   INVITATION_EMAIL_MISMATCH: { status: 403, title: 'This invitation was sent to another email address' },
+  TOKEN_INVALID: { status: 400, title: 'Token is invalid, expired or already used' },
+  EMAIL_NOT_VERIFIED: { status: 403, title: 'Email address not verified' },
   PAYLOAD_TOO_LARGE: { status: 413, title: 'Request body is too large' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, title: 'Content-Type must be application/json' },
   RATE_LIMITED: { status: 429, title: 'Too many requests' },

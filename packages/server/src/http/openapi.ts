@@ -2,6 +2,7 @@ import type { FastifyDynamicSwaggerOptions } from '@fastify/swagger';
 import type { FastifyInstance } from 'fastify';
 import { AuditEvent, AuditEventPage } from '../modules/audit/audit.schemas.js';
 import { Me, Membership, SignupResponse, User } from '../modules/identity/identity.schemas.js';
+import { EmailVerified } from '../modules/identity/lifecycle.schemas.js';
 import { AcceptedInvitation, CreatedInvitation, Invitation, InvitationPage } from '../modules/invitations/invitations.schemas.js';
 import { Member, MemberPage } from '../modules/members/members.schemas.js';
 import { AuthorizationServerMetadata, Jwk, Jwks, OAuthErrorBody, TokenResponse } from '../modules/oauth/oauth.schemas.js';
@@ -22,6 +23,7 @@ const COMPONENT_SCHEMAS = [
   User,
   Membership,
   Me,
+  EmailVerified,
   TokenResponse,
   SignupResponse,
   Organization,
@@ -48,6 +50,7 @@ const TAGS = [
   { name: 'Authentication', description: 'Accounts: sign up and sign in with email and password' },
   { name: 'OAuth 2.0', description: 'Token refresh and revocation (RFC 6749, RFC 7009), keys and metadata' },
   { name: 'Users', description: 'The signed-in user' },
+  { name: 'Account lifecycle', description: 'Email verification, password reset and email change, each through an emailed link' },
   { name: 'Organizations', description: 'Client organizations and their profile' },
   { name: 'Platform administration', description: 'Suspending and reactivating organizations' },
   { name: 'Members', description: 'Who belongs to an organization, with which role' },

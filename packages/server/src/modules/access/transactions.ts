@@ -91,6 +91,9 @@ export async function readInOrganization<R>(
 /** Moves an open transaction into `orgId`, as `userId` or as nobody (an audit event on the system's behalf). */
 export const switchToOrganization = (tx: Tx, orgId: string, userId: string | null): Promise<Entered> => enterTenant(tx, { orgId, userId });
 
+/** Moves an open transaction to user-level work as `userId` (or as nobody): acting on an account a presented token named. */
+export const switchToUser = (tx: Tx, userId: string | null): Promise<Entered> => enterTenant(tx, { orgId: null, userId });
+
 /** Inside the transaction that issues a token: the scope a token of `userId` in `orgId` may carry (see tokenScope). */
 export const tokenScopeIn = async (tx: Tx, orgId: string, userId: string) => tokenScope(await switchToOrganization(tx, orgId, userId));
 

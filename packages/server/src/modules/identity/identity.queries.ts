@@ -34,7 +34,11 @@ export const updateUser = (tx: Tx, userId: string, set: { name?: string; passwor
     .execute();
 
 export const findProfile = (tx: Tx, userId: string) =>
-  tx.selectFrom('users').select(['id', 'email', 'name', 'platform_role']).where('id', '=', userId).executeTakeFirstOrThrow();
+  tx
+    .selectFrom('users')
+    .select(['id', 'email', 'name', 'platform_role', sql<boolean>`email_verified_at is not null`.as('email_verified')])
+    .where('id', '=', userId)
+    .executeTakeFirstOrThrow();
 
 /** The user's memberships in organizations that are not archived, by organization name. */
 export const listOwnMemberships = (tx: Tx, userId: string) =>

@@ -7,6 +7,8 @@ import { TokenResponse } from '../oauth/oauth.schemas.js';
 import type { AuthDeps } from '../oauth/oauth.service.js';
 import { LoginBody, Me, PatchMeBody, SignupBody, SignupResponse } from './identity.schemas.js';
 import { getMe, login, signup, signupLimits, updateMe } from './identity.service.js';
+import { lifecycleRoutes } from './lifecycle.routes.js';
+import { verifiedByInvitation } from './lifecycle.service.js';
 
 /** The options of a route that takes an email and a password instead of a token. */
 const credentialsEndpoint = <B extends TSchema, R extends Record<number, TSchema>>(
@@ -40,7 +42,7 @@ export function identityRoutes(app: App, deps: AuthDeps) {
       await limits.check(signupLimits(app.config, request.ip, request.body.email));
       const { invitation_token: invitation, ...input } = request.body;
       const meta = { ip: request.ip, requestId: request.id };
-      const { tokens, user } = await signup(deps, input, invitation ? acceptOnSignup(invitation, meta) : undefined);
+      const { tokens, user } = await signup(deps, input, invitation ? verifiedByInvitation(acceptOnSignup(invitation, meta)) : undefined);
       return reply
         .status(201)
         .header('cache-control', 'no-store')
@@ -92,17 +94,19 @@ export function identityRoutes(app: App, deps: AuthDeps) {
       schema: {
         tags: ['Users'],
         operationId: 'updateMe',
-        summary: 'Change name or password (a password change ends all other sessions)',
+        summary: 'Change name or password (a password change ends all other sessions), or start an email change',
         description:
-          'Renames the caller or changes their password; a new password needs `current_password` and ends every other session of the user.',
+          'Renames the caller, changes their password or starts an email change. A new password or email needs `current_password` (limited as login is). A new password ends every other session of the user; a new email receives a link, and the account switches to it once the link is used (`POST /v1/auth/verify-email`).',
         security: bearer,
         body: PatchMeBody,
         response: {
           200: ref(Me, 'The updated user'),
-          ...problems(BODY_ERRORS, AUTH_ERRORS, 'INVALID_CREDENTIALS', 'RATE_LIMITED', DB_ERRORS),
+          ...problems(BODY_ERRORS, AUTH_ERRORS, 'INVALID_CREDENTIALS', 'EMAIL_TAKEN', 'RATE_LIMITED', DB_ERRORS),
         },
       },
     },
     async (request) => updateMe(deps, credentialLimits, principalOf(request), request.ip, request.body),
   );
+
+  lifecycleRoutes(app, deps);
 }

@@ -40,6 +40,7 @@ export const Me = Type.Object(
     email: Type.String(),
     name: Type.String(),
     platform_role: Type.Union([Type.Literal('platform_admin'), Type.Null()]),
+    email_verified: Type.Boolean(),
     memberships: Type.Array(ref(Membership)),
   },
   { $id: 'Me', title: 'Me' },
@@ -48,6 +49,13 @@ export const Me = Type.Object(
 export const PatchMeBody = closed(
   {
     name: Type.Optional(Name),
+    email: Type.Optional(
+      Type.String({
+        minLength: 3,
+        maxLength: 320,
+        description: 'A new address: it receives a link, and the account switches to it once the link is used',
+      }),
+    ),
     password: Type.Optional(Password),
     current_password: Type.Optional(Type.String({ minLength: 1, maxLength: 256 })),
   },

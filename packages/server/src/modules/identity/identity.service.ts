@@ -9,16 +9,17 @@ import { organizationSuspended } from '../access/gate.js';
 import type { Principal } from '../access/principal.js';
 import { anonymous, asUserWithoutSession, inUserContext, tokenScopeIn } from '../access/transactions.js';
 import { type AuthDeps, type Issued, type TokenResponse, tokenResponse } from '../oauth/oauth.service.js';
+import { checkCurrentPassword } from './current-password.js';
 import {
   findAdminStanding,
   findCredentials,
-  findOwnPasswordHash,
   findProfile,
   insertUser,
   listOwnMemberships,
   updateUser,
   upsertPlatformAdmin,
 } from './identity.queries.js';
+import { startEmailChange } from './lifecycle.service.js';
 import { hashPassword, verifyPassword } from './passwords.js';
 import { createSession, revokeUserSessions } from './sessions.js';
 import { canonicalEmail, checkPassword, normalizeEmail, normalizeName } from './users.js';
@@ -102,6 +103,7 @@ export interface Me {
   email: string;
   name: string;
   platform_role: 'platform_admin' | null;
+  email_verified: boolean;
   memberships: Array<{ organization_id: string; name: string; slug: string; role: Role }>;
 }
 
@@ -112,33 +114,35 @@ const readMe = async (tx: Tx, userId: string): Promise<Me> => ({
 
 export const getMe = (deps: AuthDeps, p: Principal) => inUserContext(deps.db, p, (tx) => readMe(tx, p.userId));
 
+/** Asks for the current password when a change needs it (a new password or email). */
+function requireCurrentPassword(patch: { current_password?: string | undefined }, what: 'password' | 'email'): string {
+  if (patch.current_password === undefined) {
+    throw new AppError('VALIDATION_FAILED', `Changing the ${what} needs the current password`, [
+      { path: '/body/current_password', message: `is required to change the ${what}` },
+    ]);
+  }
+  return patch.current_password;
+}
+
 export async function updateMe(
   deps: AuthDeps,
   limits: CredentialLimits,
   p: Principal,
   ip: string,
-  patch: { name?: string; password?: string; current_password?: string },
+  patch: { name?: string; email?: string; password?: string; current_password?: string },
 ) {
   const name = patch.name === undefined ? undefined : normalizeName(patch.name);
-  let passwordHash: string | undefined;
-  if (patch.password !== undefined) {
-    checkPassword(patch.password);
-    if (patch.current_password === undefined) {
-      throw new AppError('VALIDATION_FAILED', 'Changing the password needs the current one', [
-        { path: '/body/current_password', message: 'is required to change the password' },
-      ]);
-    }
-    // The same limits as login's, on the same account budget: a stolen access token is no password oracle.
-    await limits.attempt('current_password', ip);
-    const stored = await inUserContext(deps.db, p, (tx) => findOwnPasswordHash(tx));
-    await limits.refuseIfLocked(stored.email);
-    if (!(await verifyPassword(stored.password_hash, patch.current_password))) {
-      await limits.failed(stored.email);
-      throw new AppError('INVALID_CREDENTIALS', 'The current password is wrong');
-    }
-    passwordHash = await hashPassword(patch.password);
+  const email = patch.email === undefined ? undefined : normalizeEmail(patch.email);
+  if (patch.password !== undefined) checkPassword(patch.password);
+  if (patch.password !== undefined || email !== undefined) {
+    // One check for both changes: a request counts once against the limits.
+    const current = requireCurrentPassword(patch, patch.password !== undefined ? 'password' : 'email');
+    await checkCurrentPassword(deps.db, limits, p, ip, current);
   }
+  const passwordHash = patch.password === undefined ? undefined : await hashPassword(patch.password);
   return inUserContext(deps.db, p, async (tx) => {
+    // The address changes only once the new one is verified (POST /v1/auth/verify-email).
+    if (email !== undefined) await startEmailChange(tx, deps.config, p.userId, email);
     if (name !== undefined || passwordHash !== undefined) {
       await updateUser(tx, p.userId, { ...(name !== undefined ? { name } : {}), ...(passwordHash ? { password_hash: passwordHash } : {}) });
     }

@@ -1,6 +1,6 @@
 import type { OutgoingEmail } from '../mail/outbox.js';
 
-const escapeHtml = (s: string) =>
+export const escapeHtml = (s: string) =>
   s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 
 export const INVITATION_SUBJECT = 'You are invited to join an organization on Tenantry';

@@ -4,6 +4,7 @@ import { noContent } from '../../http/no-content.js';
 import { addressKey } from '../../http/rate-limit.js';
 import { AUTH_ERRORS, BODY_ERRORS, bearer, DB_ERRORS, NoContent, problems, ref } from '../../http/schemas.js';
 import { rateKeyOf } from '../access/principal.js';
+import { requireVerifiedEmail } from '../identity/lifecycle.service.js';
 import { OrgParams } from '../organizations/organizations.schemas.js';
 import {
   AcceptedInvitation,
@@ -106,6 +107,7 @@ export function invitationRoutes(app: App, deps: InvitationDeps) {
             AUTH_ERRORS,
             'INVITATION_INVALID',
             'INVITATION_EMAIL_MISMATCH',
+            'EMAIL_NOT_VERIFIED',
             'ORGANIZATION_SUSPENDED',
             'ALREADY_MEMBER',
             'RATE_LIMITED',
@@ -117,6 +119,7 @@ export function invitationRoutes(app: App, deps: InvitationDeps) {
     async (request) => {
       const caller = callerOf(request);
       await app.services.limiter.check([`accept:ip:${addressKey(request.ip)}`, `accept:${rateKeyOf(caller.principal)}`]);
+      await requireVerifiedEmail(app, caller.principal);
       return acceptInvitation(deps, caller, request.body.token);
     },
   );

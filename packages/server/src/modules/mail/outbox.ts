@@ -1,6 +1,7 @@
 import nodemailer from 'nodemailer';
 import type { Logger } from 'pino';
 import type { Database } from '../../db/database.js';
+import { uuidv7 } from '../../db/ids.js';
 import { type Tx, withTenant } from '../../db/tenant-context.js';
 import { claimDueEmails, insertOutboxEmail, markEmailFailed, markEmailSent } from './mail.queries.js';
 
@@ -15,6 +16,15 @@ export interface OutgoingEmail {
 export async function enqueueEmail(tx: Tx, e: OutgoingEmail): Promise<void> {
   await insertOutboxEmail(tx, { recipient: e.to, subject: e.subject, text: e.text, html: e.html });
 }
+
+/** The outbox row of an email. */
+export const outboxRow = (e: OutgoingEmail) => ({
+  id: uuidv7(),
+  recipient: e.to,
+  subject: e.subject,
+  text_body: e.text,
+  html_body: e.html,
+});
 
 export type Send = (e: OutgoingEmail) => Promise<void>;
 

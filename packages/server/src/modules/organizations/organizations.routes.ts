@@ -2,6 +2,7 @@ import type { App } from '../../app.js';
 import { callerOf } from '../../http/auth-plugin.js';
 import { noContent } from '../../http/no-content.js';
 import { AUTH_ERRORS, BODY_ERRORS, bearer, DB_ERRORS, NoContent, problems, ref } from '../../http/schemas.js';
+import { requireVerifiedEmail } from '../identity/lifecycle.service.js';
 import {
   CreateOrganizationBody,
   ListOrganizationsQuery,
@@ -36,10 +37,17 @@ export function organizationRoutes(app: App) {
         description:
           'Creates an active organization with the caller as its owner. `name` and `industry` are required; the slug is derived from the name when not given.',
         body: CreateOrganizationBody,
-        response: { 201: ref(Organization, 'The organization created'), ...problems(BODY_ERRORS, AUTH_ERRORS, 'SLUG_TAKEN', DB_ERRORS) },
+        response: {
+          201: ref(Organization, 'The organization created'),
+          ...problems(BODY_ERRORS, AUTH_ERRORS, 'EMAIL_NOT_VERIFIED', 'SLUG_TAKEN', DB_ERRORS),
+        },
       },
     },
-    async (request, reply) => reply.status(201).send(await createOrganization(db, callerOf(request), request.body)),
+    async (request, reply) => {
+      const caller = callerOf(request);
+      await requireVerifiedEmail(app, caller.principal);
+      return reply.status(201).send(await createOrganization(db, caller, request.body));
+    },
   );
 
   app.get(
