@@ -39,6 +39,9 @@ export const CODE_ORDER: ReadonlyArray<{ name: string; rendersMemberEntries?: bo
   { name: 'policies/memberships.sql' },
   { name: 'policies/audit_events.sql' },
   { name: 'policies/invitations.sql' },
+  { name: 'policies/audit_chain_heads.sql' },
+  { name: 'policies/audit_checkpoints.sql' },
+  { name: 'audit-chain.sql' },
 ];
 
 /** Memberships re-rendered per transaction when the entry's shape changes. */

@@ -1,6 +1,6 @@
 import type { FastifyDynamicSwaggerOptions } from '@fastify/swagger';
 import type { FastifyInstance } from 'fastify';
-import { AuditEvent, AuditEventPage } from '../modules/audit/audit.schemas.js';
+import { AuditEvent, AuditEventPage, AuditVerification } from '../modules/audit/audit.schemas.js';
 import { Me, Membership, SignupResponse, User } from '../modules/identity/identity.schemas.js';
 import { AcceptedInvitation, CreatedInvitation, Invitation, InvitationPage } from '../modules/invitations/invitations.schemas.js';
 import { Member, MemberPage } from '../modules/members/members.schemas.js';
@@ -34,6 +34,7 @@ const COMPONENT_SCHEMAS = [
   AcceptedInvitation,
   AuditEvent,
   AuditEventPage,
+  AuditVerification,
   Jwk,
   Jwks,
   AuthorizationServerMetadata,
