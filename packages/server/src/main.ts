@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { parseArgs, USAGE } from './cli/args.js';
-import { adminCreate, keysRotate, processOutput, refuseAdminInput } from './cli/commands.js';
+import { adminCreate, auditVerify, keysRotate, processOutput, refuseAdminInput } from './cli/commands.js';
 import { type Config, ConfigError, loadConfig } from './config.js';
 import type { Database } from './db/database.js';
 
@@ -42,6 +42,8 @@ async function main(argv: string[]): Promise<number> {
       return refuseAdminInput(command, processOutput) ?? withDatabase(config, (db) => adminCreate(db, command, processOutput));
     case 'keys rotate':
       return withDatabase(config, (db) => keysRotate(db, processOutput));
+    case 'audit verify':
+      return withDatabase(config, (db) => auditVerify(db, command.org, processOutput));
   }
 }
 

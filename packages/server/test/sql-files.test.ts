@@ -21,10 +21,10 @@ import { authed } from './helpers/users.js';
 // applies a file again, after the numbered migrations and inside the same lock,
 // whenever its checksum differs from the one recorded in schema_code.
 
-/** What a database of the previous release (001–008) still lacks: every later migration, by name. */
-const migrationsAfter008 = async () =>
-  (await loadMigrations()).filter((m) => m.version > 8).map((m) => `${String(m.version).padStart(3, '0')}_${m.name}`);
 const ALL_CODE = CODE_ORDER.map((c) => `sql/${c.name}`);
+/** The migrations a database of the previous release (001–008) has still to apply. */
+const afterPrevious = async () =>
+  (await loadMigrations()).filter((m) => m.version > 8).map((m) => `${String(m.version).padStart(3, '0')}_${m.name}`);
 
 /** The sql/ files with one of them changed by `edit`. */
 async function codeWith(name: string, edit: (text: string) => string): Promise<CodeFile[]> {
@@ -89,7 +89,7 @@ describe.each(ENGINES)('sql/ files (%s)', (engine) => {
       const before = await answers();
       expect(before.length).toBeGreaterThan(8);
 
-      expect(await migrate(t.db)).toEqual([...(await migrationsAfter008()), ...ALL_CODE]);
+      expect(await migrate(t.db)).toEqual([...(await afterPrevious()), ...ALL_CODE]);
       expect(await answers()).toStrictEqual(before);
       await expect(assertIsolation(t.db)).resolves.toBeUndefined();
       // The tenant's rows, as the application role: its own only, none with no tenant.
@@ -112,7 +112,7 @@ describe.each(ENGINES)('sql/ files (%s)', (engine) => {
     const t = await createTestDatabase(engine, { upTo: 8 });
     try {
       const both = await Promise.all([migrate(t.db), migrate(t.db)]);
-      expect(both.filter((r) => r.length > 0)).toEqual([[...(await migrationsAfter008()), ...ALL_CODE]]);
+      expect(both.filter((r) => r.length > 0)).toEqual([[...(await afterPrevious()), ...ALL_CODE]]);
       expect(both.filter((r) => r.length === 0)).toHaveLength(1);
       const rows = await sql<{ name: string }>`select name from schema_code order by name`.execute(t.db.kysely);
       expect(rows.rows.map((r) => r.name)).toEqual(CODE_ORDER.map((c) => c.name).sort());

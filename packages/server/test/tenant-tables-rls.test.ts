@@ -14,9 +14,12 @@ import { authed } from './helpers/users.js';
 
 type AnyTx = Transaction<unknown>;
 
+/** The checkpoint key the checkpoint rows below name, stored once per engine. */
+const CHECKPOINT_KID = `rls-check-${randomBytes(4).toString('hex')}`;
+
 /** How each tenant table is written to in these checks. */
 interface TenantTable {
-  name: 'organizations' | 'memberships' | 'invitations' | 'audit_events';
+  name: 'organizations' | 'memberships' | 'invitations' | 'audit_events' | 'audit_chain_heads' | 'audit_checkpoints';
   /** The column that names the tenant. */
   tenant: 'id' | 'organization_id';
   /** A harmless change to every matching row. */
@@ -57,6 +60,27 @@ const TABLES: TenantTable[] = [
     update: `action = 'organization.forged'`,
     row: (org) => ({ organization_id: org, id: randomUUID(), actor_type: 'system', action: 'organization.forged' }),
   },
+  {
+    // Made by the chain trigger with an organization's first event.
+    name: 'audit_chain_heads',
+    tenant: 'organization_id',
+    update: 'seq = seq + 1',
+    row: (org) => ({ organization_id: org }),
+  },
+  {
+    name: 'audit_checkpoints',
+    tenant: 'organization_id',
+    update: 'signed_at = now()',
+    row: (org) => ({
+      organization_id: org,
+      chain_seq: 1,
+      last_event_id: randomUUID(),
+      hash: randomBytes(32),
+      signed_at: new Date(),
+      kid: CHECKPOINT_KID,
+      signature: randomBytes(64),
+    }),
+  },
 ];
 
 const insertSql = (table: TenantTable, values: Record<string, unknown>) => {
@@ -82,6 +106,8 @@ describe.each(ENGINES)('RLS on every tenant table (%s)', (engine) => {
   beforeAll(async () => {
     t = await startApp(engine);
     kysely = t.db.kysely as unknown as Kysely<unknown>;
+    await sql`insert into audit_signing_keys (kid, public_jwk, private_pkcs8, retired_at)
+              values (${CHECKPOINT_KID}, '{}'::jsonb, 'unused', now())`.execute(kysely);
   });
   afterAll(() => t.close());
 
@@ -91,7 +117,8 @@ describe.each(ENGINES)('RLS on every tenant table (%s)', (engine) => {
       const org = await insertOrganization(t.db, 'Tenant');
       const user = await insertUser(t.db);
       await insertMembership(t.db, org.id, user.id, 'owner');
-      for (const table of TABLES.filter((x) => x.name === 'invitations' || x.name === 'audit_events')) {
+      // The event makes the organization's chain head.
+      for (const table of TABLES.filter((x) => ['invitations', 'audit_events', 'audit_checkpoints'].includes(x.name))) {
         await insertSql(table, table.row(org.id, user.id)).execute(kysely);
       }
       return { org: org.id, user: user.id };

@@ -1,6 +1,8 @@
 // The command line as data: parsing is a pure function, so every accepted and
 // refused form is unit-tested without starting anything.
 
+import { isUuid } from '../db/ids.js';
+
 export const USAGE = `Usage: tenantry <command> [options]
 
 Commands:
@@ -10,6 +12,10 @@ Commands:
                             create a platform admin, or make an existing user one with this password
   keys rotate               make a new signing key and print its kid; the previous key keeps
                             verifying tokens it signed until they expire
+  audit verify --org <organization id>
+                            recompute the organization's audit chain and check its latest signed
+                            checkpoint; prints {ok, checked, first_mismatch} and exits 0 when it
+                            verifies, 1 when it does not
   help                      show this text
 
 Options take a value as "--name value" or "--name=value" (the latter for a value that starts with --).
@@ -21,7 +27,8 @@ export type Command =
   | { name: 'serve' }
   | { name: 'migrate' }
   | { name: 'admin create'; email: string; password: string }
-  | { name: 'keys rotate' };
+  | { name: 'keys rotate' }
+  | { name: 'audit verify'; org: string };
 
 export type ParseResult = { ok: true; command: Command } | { ok: false; error: string };
 
@@ -49,6 +56,8 @@ export function parseArgs(argv: readonly string[]): ParseResult {
         );
       return extra.length === 0 ? ok({ name: 'keys rotate' }) : fail(`keys rotate takes no arguments (got ${quote(extra[0]!)})`);
     }
+    case 'audit':
+      return parseAudit(rest);
     default:
       return fail(`Unknown command ${quote(command)}`);
   }
@@ -65,6 +74,20 @@ function parseAdmin(rest: string[]): ParseResult {
   const missing = ['email', 'password'].filter((f) => flags.values[f] === undefined);
   if (missing.length > 0) return fail(`admin create: missing ${missing.map((f) => `--${f}`).join(' and ')}`);
   return ok({ name: 'admin create', email: flags.values.email!, password: flags.values.password! });
+}
+
+function parseAudit(rest: string[]): ParseResult {
+  const [sub, ...args] = rest;
+  if (sub !== 'verify')
+    return fail(
+      sub === undefined ? 'audit needs a subcommand: audit verify' : `Unknown audit subcommand ${quote(sub)}: expected audit verify`,
+    );
+  const flags = parseFlags(args, ['org']);
+  if ('error' in flags) return fail(`audit verify: ${flags.error}`);
+  const org = flags.values.org;
+  if (org === undefined) return fail('audit verify: missing --org');
+  if (!isUuid(org)) return fail(`audit verify: --org must be an organization id (a UUID), got ${quote(org)}`);
+  return ok({ name: 'audit verify', org: org.toLowerCase() });
 }
 
 /** `--name value` and `--name=value` for the allowed names; anything else is refused. */

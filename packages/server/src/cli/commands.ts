@@ -2,6 +2,7 @@
 // and closes it, tests hand in a test database.
 import type { Database } from '../db/database.js';
 import { AppError } from '../http/errors.js';
+import { verifyAuditLogAsOperator } from '../modules/audit/audit.service.js';
 import { ensurePlatformAdmin } from '../modules/identity/identity.service.js';
 import { canonicalEmail, checkPassword, normalizeEmail } from '../modules/identity/users.js';
 import { rotateSigningKey } from '../modules/oauth/keys.js';
@@ -55,4 +56,18 @@ export async function keysRotate(db: Database, io: Output): Promise<ExitCode> {
     'New signing key made current. Running servers start signing with it within a minute; the previous key keeps verifying the tokens it signed until they expire.\n',
   );
   return 0;
+}
+
+/** `tenantry audit verify --org`: the verification as JSON on stdout; 0 when the chain verifies, 1 when not. */
+export async function auditVerify(db: Database, orgId: string, io: Output): Promise<ExitCode> {
+  try {
+    const v = await verifyAuditLogAsOperator(db, orgId);
+    io.out(`${JSON.stringify(v)}\n`);
+    if (!v.ok) io.err(`tenantry audit verify: the audit log does not verify: event ${v.first_mismatch?.id} ${v.first_mismatch?.reason}\n`);
+    return v.ok ? 0 : 1;
+  } catch (err) {
+    if (!(err instanceof AppError && err.code === 'NOT_FOUND')) throw err;
+    io.err(`tenantry audit verify: organization ${orgId} not found\n`);
+    return 1;
+  }
 }

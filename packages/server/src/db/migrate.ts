@@ -40,6 +40,9 @@ export const CODE_ORDER: ReadonlyArray<{ name: string; rendersMemberEntries?: bo
   { name: 'policies/audit_events.sql' },
   { name: 'policies/invitations.sql' },
   { name: 'policies/account_tokens.sql' },
+  { name: 'policies/audit_chain_heads.sql' },
+  { name: 'policies/audit_checkpoints.sql' },
+  { name: 'audit-chain.sql' },
 ];
 
 /** Memberships re-rendered per transaction when the entry's shape changes. */

@@ -19,6 +19,7 @@ export const TABLES_WITHOUT_RLS: Readonly<Record<string, string>> = {
   refresh_tokens: 'global: only hashes; tenantry_app may add a token but reads none',
   email_outbox: 'global: written in the transaction of a change; tenantry_app may queue but reads no body',
   signing_keys: 'global: no request role has any privilege on it',
+  audit_signing_keys: 'global: the checkpoint keys; no request or maintenance role has any privilege on it (030_audit_chain)',
   schema_migrations: "the migrator's own record; no request role has any privilege on it",
   schema_code: "the migrator's own record of sql/; no request role has any privilege on it",
 };

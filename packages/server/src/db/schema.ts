@@ -79,6 +79,36 @@ export interface AuditEventsTable {
   ip: string | null;
   request_id: string | null;
   occurred_at: ColumnType<Date, never, never>;
+  /** Set by the chain trigger (sql/audit-chain.sql), whatever an insert says. */
+  chain_seq: ColumnType<string | null, never, never>;
+  prev_hash: ColumnType<Buffer | null, never, never>;
+  hash: ColumnType<Buffer | null, never, never>;
+}
+
+export interface AuditChainHeadsTable {
+  organization_id: string;
+  seq: ColumnType<string, never, never>;
+  last_event_id: ColumnType<string | null, never, never>;
+  prev_hash: ColumnType<Buffer | null, never, never>;
+  hash: ColumnType<Buffer | null, never, never>;
+}
+
+export interface AuditSigningKeysTable {
+  kid: string;
+  public_jwk: ColumnType<Record<string, unknown>, string, never>;
+  private_pkcs8: string;
+  created_at: CreatedAt;
+  retired_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
+}
+
+export interface AuditCheckpointsTable {
+  organization_id: string;
+  chain_seq: ColumnType<string, string, never>;
+  last_event_id: string;
+  hash: ColumnType<Buffer, Buffer, never>;
+  signed_at: ColumnType<Date, Date, never>;
+  kid: string;
+  signature: ColumnType<Buffer, Buffer, never>;
 }
 
 export interface InvitationsTable {
@@ -139,6 +169,9 @@ export interface Schema {
   sessions: SessionsTable;
   refresh_tokens: RefreshTokensTable;
   audit_events: AuditEventsTable;
+  audit_chain_heads: AuditChainHeadsTable;
+  audit_signing_keys: AuditSigningKeysTable;
+  audit_checkpoints: AuditCheckpointsTable;
   invitations: InvitationsTable;
   email_outbox: EmailOutboxTable;
   account_tokens: AccountTokensTable;

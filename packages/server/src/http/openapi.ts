@@ -1,6 +1,6 @@
 import type { FastifyDynamicSwaggerOptions } from '@fastify/swagger';
 import type { FastifyInstance } from 'fastify';
-import { AuditEvent, AuditEventPage } from '../modules/audit/audit.schemas.js';
+import { AuditEvent, AuditEventPage, AuditVerification } from '../modules/audit/audit.schemas.js';
 import { Me, Membership, SignupResponse, User } from '../modules/identity/identity.schemas.js';
 import { EmailVerified } from '../modules/identity/lifecycle.schemas.js';
 import { AcceptedInvitation, CreatedInvitation, Invitation, InvitationPage } from '../modules/invitations/invitations.schemas.js';
@@ -36,6 +36,7 @@ const COMPONENT_SCHEMAS = [
   AcceptedInvitation,
   AuditEvent,
   AuditEventPage,
+  AuditVerification,
   Jwk,
   Jwks,
   AuthorizationServerMetadata,

@@ -105,3 +105,13 @@ export const tokenScopeIn = async (tx: Tx, orgId: string, userId: string) => tok
 export async function widenToPlatform(tx: Tx, p: Principal, entered: Entered): Promise<boolean> {
   return entered.platformRole === 'platform_admin' && enterPlatform(tx, tenantContextOf(p, null));
 }
+
+/**
+ * The operator's work in one organization, on nobody's behalf (the CLI): the organization's
+ * tenant context with no user, refused when the organization does not exist.
+ */
+export const asOperatorInOrganization = <T>(db: Database, orgId: string, fn: (tx: Tx) => Promise<T>): Promise<T> =>
+  withTenant(db, { orgId, userId: null }, (tx, e) => {
+    if (e.orgStatus === null) throw notFound('Organization');
+    return fn(tx);
+  });

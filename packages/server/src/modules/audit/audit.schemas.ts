@@ -12,6 +12,9 @@ export const AuditEvent = Type.Object(
     ip: Type.Union([Type.String(), Type.Null()]),
     request_id: Type.Union([Type.String(), Type.Null()]),
     occurred_at: Timestamp,
+    /** The chain (README, "Audit log integrity"): the hash of the event before it, null for the first. */
+    prev_hash: Type.Union([Type.String(), Type.Null()]),
+    hash: Type.Union([Type.String(), Type.Null()]),
   },
   { $id: 'AuditEvent', title: 'AuditEvent' },
 );
@@ -24,3 +27,28 @@ export const AuditQuery = Type.Object({
   since: Type.Optional(Type.String({ format: 'date-time' })),
   until: Type.Optional(Type.String({ format: 'date-time' })),
 });
+
+export const AuditExportQuery = Type.Object({
+  format: Type.Optional(Type.Union([Type.Literal('ndjson'), Type.Literal('csv')], { default: 'ndjson' })),
+  since: Type.Optional(Type.String({ format: 'date-time' })),
+  until: Type.Optional(Type.String({ format: 'date-time' })),
+});
+
+export const AuditVerification = Type.Object(
+  {
+    ok: Type.Boolean(),
+    checked: Type.Integer({ description: 'Events whose hash and link were checked' }),
+    first_mismatch: Type.Union([
+      Type.Object({ id: Uuid, reason: Type.String() }, { description: 'The first event that does not match, and why' }),
+      Type.Null(),
+    ]),
+    checkpoint: Type.Union([
+      Type.Object(
+        { chain_seq: Type.Integer(), last_event_id: Uuid, hash: Type.String(), signed_at: Timestamp, kid: Type.String() },
+        { description: 'The latest signed checkpoint (Ed25519)' },
+      ),
+      Type.Null(),
+    ]),
+  },
+  { $id: 'AuditVerification', title: 'AuditVerification' },
+);

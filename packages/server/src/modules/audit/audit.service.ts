@@ -2,7 +2,9 @@ import type { Database } from '../../db/database.js';
 import { isUuid } from '../../db/ids.js';
 import { decodeCursor, page } from '../../http/pagination.js';
 import type { Caller } from '../access/gate.js';
-import { inOrganization } from '../access/transactions.js';
+import { asOperatorInOrganization, inOrganization } from '../access/transactions.js';
+import { type ExportFormat, exportStream, toAuditEvent } from './audit.export.js';
+import { type InOrganization, verifyChain } from './audit.integrity.js';
 import { listAuditEvents } from './audit.queries.js';
 
 export interface AuditQuery {
@@ -30,17 +32,29 @@ export async function getAuditEvents(db: Database, caller: Caller, orgId: string
     const result = page(rows, limit, (r) => r.id);
     return {
       next_cursor: result.next_cursor,
-      data: result.data.map((r) => ({
-        id: r.id,
-        organization_id: r.organization_id,
-        actor: { type: r.actor_type, id: r.actor_id },
-        action: r.action,
-        target: r.target_type ? { type: r.target_type, id: r.target_id } : null,
-        data: r.data,
-        ip: r.ip,
-        request_id: r.request_id,
-        occurred_at: r.occurred_at,
-      })),
+      data: result.data.map(toAuditEvent),
     };
+  });
+}
+
+/** Each call is one short transaction that admits the caller afresh. */
+const asReader =
+  (db: Database, caller: Caller, orgId: string): InOrganization =>
+  (fn) =>
+    inOrganization(db, caller, orgId, 'audit:read', (tx) => fn(tx));
+
+/** Recomputes the organization's chain (admin+); see verifyChain. */
+export const verifyAuditLog = (db: Database, caller: Caller, orgId: string) => verifyChain(db, asReader(db, caller, orgId), orgId);
+
+/** `tenantry audit verify`: the same verification, by the operator. */
+export const verifyAuditLogAsOperator = (db: Database, orgId: string) =>
+  verifyChain(db, (fn) => asOperatorInOrganization(db, orgId, fn), orgId);
+
+/** The organization's log as a stream (admin+); see exportStream. */
+export function exportAuditLog(db: Database, caller: Caller, orgId: string, q: { format?: ExportFormat; since?: string; until?: string }) {
+  return exportStream(asReader(db, caller, orgId), orgId, {
+    format: q.format ?? 'ndjson',
+    since: q.since ? new Date(q.since) : undefined,
+    until: q.until ? new Date(q.until) : undefined,
   });
 }
