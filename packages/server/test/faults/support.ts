@@ -31,6 +31,10 @@ export interface Link {
   heldSince: number | undefined;
   /** The service (client side) or the server ended it. */
   closed: boolean;
+  /** Sent the armed loss's `after` text (loseReplyAfter): its marker is looked for next. */
+  primed: boolean;
+  /** Sent the armed marker (loseReplyAfter): the server's next bytes end the connection instead. */
+  losing: boolean;
 }
 
 /**
@@ -43,6 +47,7 @@ export interface Link {
 export class FaultProxy {
   private server: Server | undefined;
   private mode: 'pass' | 'cut' | 'stall' = 'pass';
+  private loss: { marker: string; after: string } | undefined;
   readonly links = new Set<Link>();
   port = 0;
 
@@ -67,14 +72,28 @@ export class FaultProxy {
       held: this.mode === 'stall' ? { up: [], down: [] } : undefined,
       heldSince: undefined,
       closed: false,
+      primed: false,
+      losing: false,
     };
     this.links.add(link);
     client.on('data', (d: Buffer) => {
+      if (this.loss) {
+        const text = d.toString('latin1').toLowerCase();
+        if (!link.primed && text.includes(this.loss.after)) link.primed = true;
+        else if (link.primed && text.includes(this.loss.marker)) {
+          this.loss = undefined;
+          link.losing = true;
+        }
+      }
       if (!link.held) return void upstream.write(d);
       link.heldSince ??= performance.now();
       link.held.up.push(d);
     });
-    upstream.on('data', (d: Buffer) => (link.held ? link.held.down.push(d) : client.write(d)));
+    upstream.on('data', (d: Buffer) => {
+      if (link.losing) return drop();
+      if (link.held) link.held.down.push(d);
+      else client.write(d);
+    });
     const drop = () => {
       link.closed = true;
       client.destroy();
@@ -106,6 +125,16 @@ export class FaultProxy {
       l.upstream.destroy();
     }
     this.links.clear();
+  }
+
+  /**
+   * Arms a one-shot loss: on the first connection that sends `after` and then `marker`
+   * (case-insensitive, e.g. an insert, then 'commit'), the marker is delivered to the server
+   * and the server's reply is not; the connection ends instead, as when the network fails
+   * right after the server acted.
+   */
+  loseReplyAfter(marker: string, after: string) {
+    this.loss = { marker: marker.toLowerCase(), after: after.toLowerCase() };
   }
 
   /** Holds every connection; returns those open now. */
