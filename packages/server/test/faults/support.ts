@@ -1,8 +1,11 @@
 // Tools of the fault suite: a TCP proxy that passes, cuts or stalls, free ports, a database of
 // one's own on the suite's cluster, the service in process or as the built CLI, bounded load.
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { chownSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { type AddressInfo, connect, createServer, type Server, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { expect, inject } from 'vitest';
@@ -414,6 +417,86 @@ export async function ownRedis() {
       proc.kill('SIGCONT');
       proc.kill('SIGKILL');
       await exit();
+    },
+  };
+}
+
+/** The suite's servers refuse to run as root: run them as the postgres OS user then. */
+export const asPostgres = (cmd: string, args: string[]): [string, string[]] =>
+  process.getuid?.() === 0 ? ['runuser', ['-u', 'postgres', '--', cmd, ...args]] : [cmd, args];
+
+/** A temp directory the postgres OS user owns (when running as root). */
+export function postgresOwnedDir(prefix: string): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  if (process.getuid?.() === 0) {
+    const uid = Number(execFileSync('id', ['-u', 'postgres']).toString().trim());
+    const gid = Number(execFileSync('id', ['-g', 'postgres']).toString().trim());
+    chownSync(dir, uid, gid);
+  }
+  return dir;
+}
+
+export async function waitForPort(port: number, boundMs = 10_000) {
+  const deadline = Date.now() + boundMs;
+  while (Date.now() < deadline) {
+    const up = await new Promise<boolean>((resolve) => {
+      const s = connect(port, '127.0.0.1', () => {
+        s.destroy();
+        resolve(true);
+      });
+      s.on('error', () => resolve(false));
+    });
+    if (up) return;
+    await sleep(50);
+  }
+  throw new Error(`nothing listens on ${port}`);
+}
+
+/**
+ * A PgBouncer of its own in transaction mode in front of the suite's cluster, on a free port:
+ * `serverConnections` server connections per database and user, shared by every client.
+ */
+export async function ownPgbouncer(targetPort: number, serverConnections: number) {
+  const dir = postgresOwnedDir('tenantry-faults-pgbouncer-');
+  const port = await freePort();
+  const ini = join(dir, 'pgbouncer.ini');
+  writeFileSync(join(dir, 'users.txt'), '"postgres" ""\n');
+  writeFileSync(
+    ini,
+    [
+      '[databases]',
+      `* = host=127.0.0.1 port=${targetPort}`,
+      '[pgbouncer]',
+      'listen_addr = 127.0.0.1',
+      `listen_port = ${port}`,
+      'unix_socket_dir =',
+      'auth_type = trust',
+      `auth_file = ${join(dir, 'users.txt')}`,
+      'pool_mode = transaction',
+      `default_pool_size = ${serverConnections}`,
+      'min_pool_size = 0',
+      'max_client_conn = 500',
+      // The service's pool sends these at connect; a transaction-mode pooler cannot keep
+      // per-client session settings, so it must ignore them (set them on the role instead).
+      'ignore_startup_parameters = extra_float_digits,statement_timeout,idle_in_transaction_session_timeout',
+      `logfile = ${join(dir, 'log')}`,
+      '',
+    ].join('\n'),
+  );
+  if (process.getuid?.() === 0) execFileSync('chown', ['-R', 'postgres', dir]);
+  const [cmd, args] = asPostgres('pgbouncer', [ini]);
+  const proc = spawn(cmd, args, { stdio: 'ignore' });
+  await waitForPort(port);
+  return {
+    port,
+    async close() {
+      if (proc.exitCode === null && proc.signalCode === null) {
+        const exited = new Promise<void>((r) => proc.once('exit', () => r()));
+        // runuser forwards the signal to pgbouncer.
+        proc.kill('SIGTERM');
+        await exited;
+      }
+      rmSync(dir, { recursive: true, force: true });
     },
   };
 }
