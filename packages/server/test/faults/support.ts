@@ -54,7 +54,7 @@ export class FaultProxy {
   readonly links = new Set<Link>();
   port = 0;
 
-  constructor(private readonly targetPort: number) {}
+  constructor(private targetPort: number) {}
 
   async listen(): Promise<this> {
     this.server = createServer((client) => this.accept(client));
@@ -138,6 +138,13 @@ export class FaultProxy {
    */
   loseReplyAfter(marker: string, after: string) {
     this.loss = { marker: marker.toLowerCase(), after: after.toLowerCase() };
+  }
+
+  /** Sends new connections to another server and ends those to the old one (an address that moved). */
+  switchTo(port: number) {
+    this.targetPort = port;
+    this.cut();
+    this.mode = 'pass';
   }
 
   /** Holds every connection; returns those open now. */
