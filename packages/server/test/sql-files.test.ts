@@ -83,7 +83,7 @@ describe.each(ENGINES)('sql/ files (%s)', (engine) => {
       const before = await answers();
       expect(before.length).toBeGreaterThan(8);
 
-      expect(await migrate(t.db)).toEqual(['009_maintenance_role', ...ALL_CODE]);
+      expect(await migrate(t.db)).toEqual(['009_maintenance_role', '010_outbox_lease', '050_idempotency_records', ...ALL_CODE]);
       expect(await answers()).toStrictEqual(before);
       await expect(assertIsolation(t.db)).resolves.toBeUndefined();
       // The tenant's rows, as the application role: its own only, none with no tenant.
@@ -106,7 +106,9 @@ describe.each(ENGINES)('sql/ files (%s)', (engine) => {
     const t = await createTestDatabase(engine, { upTo: 8 });
     try {
       const both = await Promise.all([migrate(t.db), migrate(t.db)]);
-      expect(both.filter((r) => r.length > 0)).toEqual([['009_maintenance_role', ...ALL_CODE]]);
+      expect(both.filter((r) => r.length > 0)).toEqual([
+        ['009_maintenance_role', '010_outbox_lease', '050_idempotency_records', ...ALL_CODE],
+      ]);
       expect(both.filter((r) => r.length === 0)).toHaveLength(1);
       const rows = await sql<{ name: string }>`select name from schema_code order by name`.execute(t.db.kysely);
       expect(rows.rows.map((r) => r.name)).toEqual(CODE_ORDER.map((c) => c.name).sort());

@@ -38,6 +38,7 @@ export const CODE_ORDER: ReadonlyArray<{ name: string; rendersMemberEntries?: bo
   { name: 'policies/memberships.sql' },
   { name: 'policies/audit_events.sql' },
   { name: 'policies/invitations.sql' },
+  { name: 'policies/idempotency_records.sql' },
 ];
 
 /** Memberships re-rendered per transaction when the entry's shape changes. */
