@@ -94,6 +94,29 @@ describe.each(ENGINES)('Idempotency-Key (%s)', (engine) => {
     expect(await recordCount()).toBe(before);
   });
 
+  it('the OpenAPI document shows the header and its codes on every route that answers 201', async () => {
+    const doc = (await t.app.inject({ method: 'GET', url: '/openapi.json' })).json();
+    const creating = Object.values(
+      doc.paths as Record<
+        string,
+        Record<string, { operationId: string; responses: Record<string, unknown>; parameters?: Array<{ in: string; name: string }> }>
+      >,
+    )
+      .flatMap((ops) => Object.values(ops))
+      .filter((op) => '201' in op.responses);
+    expect(creating.map((op) => op.operationId).sort()).toEqual(
+      expect.arrayContaining(['createInvitation', 'createOrganization', 'signup']),
+    );
+    for (const op of creating) {
+      expect(
+        op.parameters?.some((p) => p.in === 'header' && p.name === 'idempotency-key'),
+        op.operationId,
+      ).toBe(true);
+      const text = JSON.stringify(op.responses);
+      expect(text, op.operationId).toContain(op.operationId === 'signup' ? 'IDEMPOTENCY_KEY_UNSUPPORTED' : 'IDEMPOTENCY_KEY_REUSED');
+    }
+  });
+
   it('refuses the header on signup, whose email uniqueness makes a retry safe', async () => {
     const res = await t.app.inject({
       method: 'POST',

@@ -5,7 +5,8 @@ import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from
 import type { App } from '../app.js';
 import { storedAnswerOf } from '../modules/idempotency/idempotency.js';
 import { inUse, principalKeyOf, withSlot } from '../modules/idempotency/slot.js';
-import { AppError } from './errors.js';
+import { AppError, type ErrorCode } from './errors.js';
+import { problems } from './schemas.js';
 
 const HEADER = 'idempotency-key';
 /** Printable ASCII without spaces, as UUIDs and random tokens are. */
@@ -35,6 +36,36 @@ const createsOnPost = (route: RouteOptions) => {
   return methods.includes('POST') && response !== undefined && '201' in response;
 };
 
+/** The catalogue codes a documented problem response lists (see problems()). */
+function codesOf(response: Record<string, unknown>): ErrorCode[] {
+  return Object.values(response).flatMap((r) => {
+    const schema = (r as { content?: Record<string, { schema?: { allOf?: Array<{ properties?: { code?: { enum?: ErrorCode[] } } }> } }> })
+      .content?.['application/problem+json']?.schema;
+    return schema?.allOf?.[1]?.properties?.code?.enum ?? [];
+  });
+}
+
+/** The header and the codes it adds, in the route's schema, so the OpenAPI document shows them. */
+function documentKey(route: RouteOptions) {
+  const schema = route.schema!;
+  const response = schema.response as Record<string, unknown>;
+  const anonymous = Array.isArray(schema.security) && schema.security.length === 0;
+  const added: ErrorCode[] = anonymous ? ['IDEMPOTENCY_KEY_UNSUPPORTED'] : ['IDEMPOTENCY_KEY_REUSED', 'IDEMPOTENCY_KEY_IN_USE'];
+  const documented = problems(...codesOf(response), ...added, 'VALIDATION_FAILED');
+  for (const [status, problem] of Object.entries(documented)) response[status] = problem;
+  schema.headers ??= {
+    type: 'object',
+    properties: {
+      [HEADER]: {
+        type: 'string',
+        description: anonymous
+          ? 'Not accepted here (400 IDEMPOTENCY_KEY_UNSUPPORTED): this route has no caller to own the key.'
+          : 'Makes a retry safe: the same key with the same request within 24 h answers the original 201 again (Idempotent-Replayed: true); with another request 422 IDEMPOTENCY_KEY_REUSED; while the first is in progress 409 IDEMPOTENCY_KEY_IN_USE.',
+      },
+    },
+  };
+}
+
 /** Keys in flight in this process; a duplicate committing on another instance is caught by the record's key (storeAnswerIn). */
 const inFlight = new Set<string>();
 
@@ -48,6 +79,7 @@ const inFlight = new Set<string>();
 export function registerIdempotency(app: App) {
   app.addHook('onRoute', (route) => {
     if (!createsOnPost(route)) return;
+    documentKey(route);
     const handler = route.handler;
     route.handler = async function idempotent(this: FastifyInstance, request: FastifyRequest, reply: FastifyReply) {
       const key = request.headers[HEADER];
