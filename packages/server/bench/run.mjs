@@ -11,7 +11,10 @@ import { fileURLToPath } from 'node:url';
 // and rewrites the generated section of BENCHMARKS.md.
 //
 // Environment: BENCH_DURATION (s per scenario, 10), BENCH_WARMUP (s, 2; 0 = none),
-// BENCH_ONLY=startup (only the embedded engine's start-up: npm start → /healthz, idle RSS),
+// BENCH_ONLY=startup (only the embedded engine's start-up: npm start → /healthz, idle RSS), or
+// BENCH_ONLY=s3,s5 (a comma-separated choice of hello, s1, s2, naive, pgbench, login, s3, s5, s6;
+// for short checks of a scenario: the ceiling and start-up are skipped unless named), BENCH_LARGE=1
+// (after the rest, grows the data set to 100,000 organizations and 1,000,000 memberships and runs S1 again),
 // BENCH_CONNECTIONS (50), BENCH_POOL_MAX (the server's DATABASE_POOL_MAX, 8), BENCH_PG_URL (an administrative URL on 127.0.0.1,
 // postgres://postgres@127.0.0.1:5432/postgres). Every target is 127.0.0.1.
 import autocannon from 'autocannon';
@@ -20,7 +23,7 @@ import { withForeignCpu } from './cpu.mjs';
 import { childPids, freePort, startChild, stopAll, stopChild, waitChild, waitReady } from './processes.mjs';
 import { machine, markdown, startupTable, writeSection } from './report.mjs';
 import { s1PgbenchScript } from './s1-transaction.mjs';
-import { seed, TARGET_MEMBERS } from './seed.mjs';
+import { growLarge, seed, TARGET_MEMBERS } from './seed.mjs';
 import { measureStartup } from './startup.mjs';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -44,6 +47,10 @@ const CONNECTIONS = intEnv('BENCH_CONNECTIONS', 50, 1);
 const POOL_MAX = intEnv('BENCH_POOL_MAX', 8, 1);
 const ADMIN_URL = new URL(process.env.BENCH_PG_URL ?? `postgres://postgres@${HOST}:5432/postgres`);
 if (ADMIN_URL.hostname !== HOST) throw new Error(`BENCH_PG_URL must point at ${HOST} (got ${ADMIN_URL.hostname})`);
+const ONLY = process.env.BENCH_ONLY && process.env.BENCH_ONLY !== 'startup' ? new Set(process.env.BENCH_ONLY.split(',')) : null;
+/** Whether a scenario runs: all of them unless BENCH_ONLY names some. */
+const only = (name) => ONLY === null || ONLY.has(name);
+const LARGE = process.env.BENCH_LARGE === '1';
 const BENCH_URL = new URL(ADMIN_URL);
 BENCH_URL.pathname = `/${DB_NAME}`;
 
@@ -127,10 +134,10 @@ async function load(scenario, opts) {
 }
 
 /** pgbench with S1's transaction: tps, and latency percentiles from its per-transaction log. */
-async function pgbench(bin, script, variables) {
+async function pgbench(bin, script, variables, scenario = 'pgbench: S1 SQL transaction') {
   const dir = await mkdtemp(join(tmpdir(), 'tenantry-bench-'));
   try {
-    const file = join(dir, 's1.sql');
+    const file = join(dir, 'script.sql');
     await writeFile(file, script);
     const args = [
       '-h',
@@ -156,14 +163,14 @@ async function pgbench(bin, script, variables) {
       DB_NAME,
     ];
     const env = { ...process.env, ...(ADMIN_URL.password ? { PGPASSWORD: decodeURIComponent(ADMIN_URL.password) } : {}) };
-    log(`pgbench: ${DURATION} s`);
+    log(`${scenario}: ${DURATION} s`);
     const child = startChild('pgbench', bin, args, { env });
     const { result: ended, foreign } = await withForeignCpu(DURATION, childPids, () => waitChild(child, (DURATION + 60) * 1000));
     const out = child.output();
     const tps = Number((/tps = ([\d.]+) \(without initial connection time\)/.exec(out) ?? /tps = ([\d.]+)/.exec(out))?.[1]);
     if (ended.code !== 0 || !Number.isFinite(tps)) {
       return {
-        scenario: 'pgbench: S1 SQL transaction',
+        scenario,
         rps: null,
         p50: null,
         p99: null,
@@ -182,7 +189,7 @@ async function pgbench(bin, script, variables) {
     latencies.sort((a, b) => a - b);
     const pct = (p) => (latencies.length ? latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))] : null);
     const failed = Number(/number of failed transactions: (\d+)/.exec(out)?.[1] ?? 0);
-    return { scenario: 'pgbench: S1 SQL transaction', rps: tps, p50: pct(50), p99: pct(99), errors: failed, non2xx: null, foreign };
+    return { scenario, rps: tps, p50: pct(50), p99: pct(99), errors: failed, non2xx: null, foreign };
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
@@ -191,8 +198,8 @@ async function pgbench(bin, script, variables) {
 async function main() {
   if (!existsSync(join(ROOT, 'dist/main.js'))) throw new Error('dist/main.js is missing: run `npm run build` (npm run bench does)');
   // First, before anything loads the machine: a newcomer's start on the embedded engine.
-  log('start-up on the embedded engine (npm start → /healthz, then idle RSS)');
-  const startup = await measureStartup(join(ROOT, '../..'));
+  if (only('startup')) log('start-up on the embedded engine (npm start → /healthz, then idle RSS)');
+  const startup = only('startup') ? await measureStartup(join(ROOT, '../..')) : undefined;
   if (process.env.BENCH_ONLY === 'startup') {
     process.stdout.write(`\n${startupTable(startup)}\n\n`);
     return;
@@ -204,7 +211,7 @@ async function main() {
   const notes = [];
 
   // 1. The ceiling: Fastify answering a constant, same machine, same load.
-  {
+  if (only('hello')) {
     const port = await freePort();
     const hello = startChild('hello-world', process.execPath, [join(ROOT, 'bench/hello.mjs')], {
       env: { ...process.env, PORT: String(port) },
@@ -279,11 +286,11 @@ async function main() {
     const problem = probe.status === 200 ? check(probe.json) : `answered ${probe.status}${probe.json?.code ? ` ${probe.json.code}` : ''}`;
     if (problem) notes.push(`⚠ ${name} (GET ${path.replace(orgId, '{org_id}')}) ${problem} before the run.`);
   }
-  results.s1 = await load('S1: list 50 members', { url: base + s1Path, headers: auth });
-  results.s2 = await load('S2: get organization', { url: base + s2Path, headers: auth });
+  if (only('s1') || LARGE) results.s1 = await load('S1: list 50 members', { url: base + s1Path, headers: auth });
+  if (only('s2')) results.s2 = await load('S2: get organization', { url: base + s2Path, headers: auth });
 
   // 5. The naive reference (bench/naive.mjs) on the same data, token and pool size.
-  {
+  if (only('naive')) {
     const naivePort = await freePort();
     const { iss, aud } = claims(access);
     const naive = startChild('naive', process.execPath, [join(ROOT, 'bench/naive.mjs')], {
@@ -308,53 +315,118 @@ async function main() {
 
   // 6. The database's own ceiling for S1: the same statements, through pgbench.
   const { script, variables, source } = await s1PgbenchScript({ org: orgId, user: userId, sid: sessionId });
-  results.pgbench = await pgbench(pgbenchBin, script, variables);
-  if (results.pgbench.failure) notes.push(`⚠ pgbench failed: ${results.pgbench.failure}`);
+  if (only('pgbench')) {
+    results.pgbench = await pgbench(pgbenchBin, script, variables);
+    if (results.pgbench.failure) notes.push(`⚠ pgbench failed: ${results.pgbench.failure}`);
+  }
+
+  // S6: the member list's read with row-level security (the request role, the tenant set, no
+  // WHERE on the tenant) against the same read as the superuser (RLS bypassed) with an explicit
+  // WHERE; the same transaction shape otherwise, so the difference is what RLS costs.
+  if (only('s6')) {
+    const shape = (role, where) => `begin;
+select set_config('role', '${role}', true), set_config('app.org_id', :org, true), set_config('app.user_id', :user, true);
+select array(select m.entry from memberships m ${where} order by m.user_id limit 51);
+commit;
+`;
+    const vars = { org: orgId, user: userId };
+    results.s6rls = await pgbench(pgbenchBin, shape('tenantry_app', ''), vars, 'S6: member list with RLS (pgbench)');
+    results.s6plain = await pgbench(
+      pgbenchBin,
+      shape(decodeURIComponent(ADMIN_URL.username || 'postgres'), 'where m.organization_id = :org::uuid'),
+      vars,
+      'S6: same read without RLS, explicit WHERE (pgbench)',
+    );
+    for (const r of [results.s6rls, results.s6plain]) if (r.failure) notes.push(`⚠ ${r.scenario} failed: ${r.failure}`);
+  }
+
+  // S5: creating an organization, transactional with its owner membership and audit event;
+  // every request a new name, so no slug is retried.
+  if (only('s5')) {
+    const signedUp = signup.json.access_token;
+    let n = 0;
+    results.s5 = await load('S5: create organization', {
+      url: `${base}/v1/organizations`,
+      requests: [
+        {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${signedUp}` },
+          setupRequest: (req) => ({
+            ...req,
+            body: JSON.stringify({ name: `Bench Created ${process.pid}-${n++}`, industry: 'technology' }),
+          }),
+        },
+      ],
+    });
+    const incomplete = await sql(
+      BENCH_URL,
+      `select count(*)::int as n from organizations o where o.name like 'Bench Created %' and (
+         not exists (select 1 from memberships m where m.organization_id = o.id and m.role = 'owner')
+         or not exists (select 1 from audit_events a where a.organization_id = o.id and a.action = 'organization.created'))`,
+    );
+    if (incomplete.rows[0].n > 0) notes.push(`⚠ S5: ${incomplete.rows[0].n} created organizations lack their owner or audit event.`);
+  }
 
   // 7. login (argon2id verification dominates by design).
-  results.login = await load('login', {
-    url: `${base}/v1/auth/login`,
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ email: TARGET_EMAIL, password: PASSWORD }),
-  });
+  if (only('login'))
+    results.login = await load('login', {
+      url: `${base}/v1/auth/login`,
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ email: TARGET_EMAIL, password: PASSWORD }),
+    });
 
   // 8. refresh: every request presents a token never presented before. Each answer's
   // new token goes back into the queue; the warm-up strands one token per connection
   // (in flight when it stops), hence the pool size. An empty queue sends a token that
   // cannot work, so running dry shows up as errors rather than as reuse.
-  const poolSize = CONNECTIONS * (WARMUP > 0 ? 2 : 1) + 20;
-  log(`logging in ${poolSize} sessions for the refresh scenario`);
-  const fresh = await loginMany(base, poolSize, orgId);
-  let exhausted = 0;
-  results.refresh = await load('refresh', {
-    url: `${base}/oauth/token`,
-    requests: [
-      {
-        method: 'POST',
-        headers: { 'content-type': 'application/x-www-form-urlencoded' },
-        setupRequest: (req) => {
-          let token = fresh.shift();
-          if (token === undefined) {
-            exhausted++;
-            token = 'rt_pool-exhausted';
-          }
-          return { ...req, body: `grant_type=refresh_token&refresh_token=${encodeURIComponent(token)}` };
+  if (only('s3')) {
+    const poolSize = CONNECTIONS * (WARMUP > 0 ? 2 : 1) + 20;
+    log(`logging in ${poolSize} sessions for the refresh scenario`);
+    const fresh = await loginMany(base, poolSize, orgId);
+    let exhausted = 0;
+    results.refresh = await load('S3: refresh-token rotation', {
+      url: `${base}/oauth/token`,
+      requests: [
+        {
+          method: 'POST',
+          headers: { 'content-type': 'application/x-www-form-urlencoded' },
+          setupRequest: (req) => {
+            let token = fresh.shift();
+            if (token === undefined) {
+              exhausted++;
+              token = 'rt_pool-exhausted';
+            }
+            return { ...req, body: `grant_type=refresh_token&refresh_token=${encodeURIComponent(token)}` };
+          },
+          onResponse: (status, body) => {
+            if (status === 200) fresh.push(JSON.parse(body).refresh_token);
+          },
         },
-        onResponse: (status, body) => {
-          if (status === 200) fresh.push(JSON.parse(body).refresh_token);
-        },
-      },
-    ],
-  });
-  const reuse = await sql(BENCH_URL, `select count(*)::int as n from sessions where revoked_reason = 'refresh_token_reuse'`);
-  const reused = reuse.rows[0].n;
-  if (exhausted > 0 || reused > 0) {
-    notes.push(`⚠ refresh: ${exhausted} requests found no fresh token; ${reused} sessions were ended by reuse detection.`);
-  } else {
-    notes.push(
-      'refresh: every request presented a token never used before (0 sessions ended by reuse detection); sessions are scoped to the organization, so each refresh also re-checks the membership.',
-    );
+      ],
+    });
+    const reuse = await sql(BENCH_URL, `select count(*)::int as n from sessions where revoked_reason = 'refresh_token_reuse'`);
+    const reused = reuse.rows[0].n;
+    if (exhausted > 0 || reused > 0) {
+      notes.push(`⚠ refresh: ${exhausted} requests found no fresh token; ${reused} sessions were ended by reuse detection.`);
+    } else {
+      notes.push(
+        'refresh: every request presented a token never used before (0 sessions ended by reuse detection); sessions are scoped to the organization, so each refresh also re-checks the membership.',
+      );
+    }
+  }
+
+  // The large data set: 100,000 organizations and 1,000,000 memberships, then S1 again.
+  if (LARGE) {
+    log('growing the data set to 100,000 organizations and 1,000,000 memberships');
+    const client = new pg.Client({ connectionString: BENCH_URL.toString() });
+    await client.connect();
+    try {
+      await growLarge(client);
+    } finally {
+      await client.end();
+    }
+    results.s1large = await load('S1 on 100,000 organizations / 1,000,000 memberships', { url: base + s1Path, headers: auth });
   }
 
   await stopChild(server);
@@ -365,7 +437,35 @@ async function main() {
   if (serverErrors.length > 0) notes.push(`⚠ the server logged ${serverErrors.length} errors, e.g. ${serverErrors[0].slice(0, 300)}`);
 
   // 9. The report.
-  const rows = [results.hello, results.login, results.refresh, results.s1, results.s2, results.naive, results.pgbench];
+  // Each target, next to the figure it judges.
+  const ratio = (a, b) => (a?.rps && b?.rps ? a.rps / b.rps : null);
+  const targets = [
+    ['S3', results.refresh, (r) => r.rps >= 1500, '≥ 1,500/s'],
+    ['S5', results.s5, (r) => r.rps >= 1000, '≥ 1,000/s'],
+  ];
+  for (const [name, r, met, target] of targets) {
+    if (r)
+      notes.push(`${name} target ${target}: ${Math.round(r.rps ?? 0).toLocaleString('en-US')}/s, ${r.rps && met(r) ? 'met' : 'missed'}.`);
+  }
+  const s6 = ratio(results.s6rls, results.s6plain);
+  if (s6 !== null) notes.push(`S6 target: RLS overhead ≤ 10 %: ${(100 * (1 - s6)).toFixed(1)} % (${s6 >= 0.9 ? 'met' : 'missed'}).`);
+  const large = ratio(results.s1large, results.s1);
+  if (large !== null)
+    notes.push(`S1 on the large data set, target ≥ 80 % of S1: ${(100 * large).toFixed(0)} % (${large >= 0.8 ? 'met' : 'missed'}).`);
+
+  const rows = [
+    results.hello,
+    results.login,
+    results.refresh,
+    results.s1,
+    results.s2,
+    results.naive,
+    results.pgbench,
+    results.s5,
+    results.s6rls,
+    results.s6plain,
+    results.s1large,
+  ].filter(Boolean);
   // Other work on the machine (a test suite, a build) takes CPU from the scenarios: say so.
   const foreign = rows.filter((r) => r.foreign !== null && r.foreign !== undefined);
   if (foreign.length > 0) {
@@ -389,11 +489,12 @@ async function main() {
           .filter((r) => !clean(r))
           .map((r) => r.scenario.split(':')[0])
           .join(' and ')} failed)`;
-  notes.unshift(
-    `S1 runs at ${pct(results.s1, results.pgbench)} of pgbench's rate for the same SQL transaction, and at ${pct(results.s1, results.hello)} of the hello-world ceiling; S2 at ${pct(results.s2, results.hello)} of the ceiling.`,
-    `S1 runs at ${pct(results.s1, results.naive)} of the naive reference's rate (bench/naive.mjs: the same route as a naive Fastify + pg version of this design, with no session, membership or permission check and no row-level security, on the same data, token and pool size).`,
-    `pgbench runs S1's transaction (${source}) with -M prepared -c ${CONNECTIONS} -j 2; its p50/p99 come from its per-transaction log, its errors column is failed transactions.`,
-  );
+  if (results.s1 && results.pgbench && results.hello && results.naive && results.s2)
+    notes.unshift(
+      `S1 runs at ${pct(results.s1, results.pgbench)} of pgbench's rate for the same SQL transaction, and at ${pct(results.s1, results.hello)} of the hello-world ceiling; S2 at ${pct(results.s2, results.hello)} of the ceiling.`,
+      `S1 runs at ${pct(results.s1, results.naive)} of the naive reference's rate (bench/naive.mjs: the same route as a naive Fastify + pg version of this design, with no session, membership or permission check and no row-level security, on the same data, token and pool size).`,
+      `pgbench runs S1's transaction (${source}) with -M prepared -c ${CONNECTIONS} -j 2; its p50/p99 come from its per-transaction log, its errors column is failed transactions.`,
+    );
   const autocannonVersion = createRequire(import.meta.url)('autocannon/package.json').version;
   const m = machine(postgresVersion);
   const settings =
@@ -404,8 +505,11 @@ async function main() {
     `S1 and S2 read an organization of ${TARGET_MEMBERS} members with a member's token.`;
   const section = markdown({ m, settings, rows, notes, pgbenchScript: script, startup });
   process.stdout.write(`\n${section}\n\n`);
-  writeSection(join(ROOT, '../../BENCHMARKS.md'), section);
-  log('BENCHMARKS.md updated');
+  // A run of some scenarios only is a check, not a set of figures to keep.
+  if (ONLY === null) {
+    writeSection(join(ROOT, '../../BENCHMARKS.md'), section);
+    log('BENCHMARKS.md updated');
+  }
 }
 
 let interrupted = false;

@@ -86,3 +86,37 @@ export async function seed(client, targetUserId) {
   }
   return { orgId: r.target_org, counts: { organizations: r.organizations, users: r.users, memberships: r.memberships } };
 }
+
+export const LARGE_ORGANIZATIONS = 100_000;
+export const LARGE_MEMBERSHIPS = 1_000_000;
+
+/**
+ * Grows the seeded data set to LARGE_ORGANIZATIONS and LARGE_MEMBERSHIPS: organizations
+ * 10,001..100,000 with ten members each. Member k of organization i is user
+ * 1 + (7i + 5003k) mod USERS, distinct for k < 10 (5003k is never a multiple of USERS), so no
+ * pair repeats; k = 0 is the owner. The target organization is untouched.
+ */
+export async function growLarge(client) {
+  const added = LARGE_ORGANIZATIONS - ORGANIZATIONS;
+  const perOrg = (LARGE_MEMBERSHIPS - MEMBERSHIPS) / added;
+  await client.query('begin');
+  await client.query(`
+    insert into organizations (id, name, slug, industry, size)
+    select md5('bench-org-' || i)::uuid, 'Bench Org ' || i, 'bench-org-' || i,
+           (${sqlArray(INDUSTRIES)})[1 + i % ${INDUSTRIES.length}], (${sqlArray(SIZES)})[1 + i % ${SIZES.length}]
+    from generate_series(${ORGANIZATIONS + 1}, ${LARGE_ORGANIZATIONS}) i`);
+  await client.query(`
+    insert into memberships (organization_id, user_id, role)
+    select md5('bench-org-' || i)::uuid, md5('bench-user-' || (1 + (7 * i + 5003 * k) % ${USERS}))::uuid,
+           case when k = 0 then 'owner' else (array['admin', 'member', 'member', 'member', 'viewer'])[1 + k % 5] end
+    from generate_series(${ORGANIZATIONS + 1}, ${LARGE_ORGANIZATIONS}) i, generate_series(0, ${perOrg - 1}) k`);
+  await client.query('commit');
+  await client.query('vacuum (analyze) organizations, memberships');
+  await client.query('checkpoint');
+  const { rows } = await client.query(
+    'select (select count(*) from organizations)::int as organizations, (select count(*) from memberships)::int as memberships',
+  );
+  if (rows[0].organizations < LARGE_ORGANIZATIONS || rows[0].memberships < LARGE_MEMBERSHIPS) {
+    throw new Error(`growing the data set produced unexpected counts: ${JSON.stringify(rows[0])}`);
+  }
+}

@@ -11,12 +11,14 @@ import { authenticate } from './http/auth-plugin.js';
 import { refuseWhileDraining } from './http/draining.js';
 import { registerErrorHandling, toAppError } from './http/error-handler.js';
 import { problemOf } from './http/errors.js';
+import { registerIdempotency } from './http/idempotency.js';
 import { registerMetrics } from './http/metrics.js';
 import { documentOptions, registerComponentSchemas } from './http/openapi.js';
 import { opsRoutes } from './http/ops-routes.js';
 import { CredentialLimits, FallbackStore, MemoryStore, OrderedLimits, RateLimiter, RedisStore } from './http/rate-limit.js';
 import { validatorCompiler } from './http/validation.js';
 import { auditRoutes } from './modules/audit/audit.routes.js';
+import { IdempotencyExpiry } from './modules/idempotency/idempotency.js';
 import { identityRoutes } from './modules/identity/identity.routes.js';
 import { prepareDummyHash } from './modules/identity/passwords.js';
 import { invitationRoutes } from './modules/invitations/invitations.routes.js';
@@ -135,8 +137,12 @@ export async function buildApp(config: Readonly<Config>, db: Database): Promise<
   const tokens = new AccessTokens(keys, config);
   const services: Services = { keys, tokens, limiter, credentialLimits, limits, authenticate: authenticate(tokens) };
   app.decorate('services', services);
+  // Idempotency records live 24 h; expired ones are removed in batches in the background.
+  const idempotencyExpiry = new IdempotencyExpiry(db, app.log);
+  idempotencyExpiry.start();
   app.addHook('onClose', async () => {
     clearInterval(keyReload);
+    await idempotencyExpiry.stop();
     await limitStore.close();
   });
   app.setValidatorCompiler(validatorCompiler);
@@ -145,6 +151,7 @@ export async function buildApp(config: Readonly<Config>, db: Database): Promise<
   });
   refuseWhileDraining(app);
   registerErrorHandling(app);
+  registerIdempotency(app);
   if (config.corsOrigins.length > 0) await app.register(cors, corsOptions(config.corsOrigins));
   const metrics = registerMetrics(app, db);
 
@@ -184,8 +191,8 @@ function corsOptions(origins: string[]) {
     origin: origins,
     credentials: false,
     methods: ['GET', 'HEAD', 'POST', 'PATCH', 'DELETE'],
-    allowedHeaders: ['authorization', 'content-type', 'x-request-id'],
-    exposedHeaders: ['x-request-id', 'retry-after', 'www-authenticate'],
+    allowedHeaders: ['authorization', 'content-type', 'x-request-id', 'idempotency-key'],
+    exposedHeaders: ['x-request-id', 'retry-after', 'www-authenticate', 'idempotent-replayed'],
     maxAge: 600,
   };
 }

@@ -41,6 +41,12 @@ export interface Config {
     /** Client-side limit on one query; catches a stalled server that statement_timeout cannot. */
     queryTimeoutMs: number;
     keepAliveInitialDelayMs: number;
+    /**
+     * `named`: each distinct statement is prepared once per connection. `unnamed`: parsed on
+     * every use, for poolers that hand a client another server connection per transaction
+     * (PgBouncer in transaction mode before 1.21 loses named statements).
+     */
+    preparedStatements: 'named' | 'unnamed';
   };
   /** How long SIGTERM lets in-flight requests finish before closing what remains. */
   shutdownTimeoutMs: number;
@@ -119,7 +125,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
   const requireVerifiedRaw = read('REQUIRE_VERIFIED_EMAIL') ?? 'false';
   if (requireVerifiedRaw !== 'true' && requireVerifiedRaw !== 'false') problems.push('REQUIRE_VERIFIED_EMAIL: expected true or false');
   const corsOrigins = parseCorsOrigins(read('CORS_ORIGINS'), problems);
-  const db = dbSettings(int, problems);
+  const db = dbSettings(int, problems, read('DATABASE_PREPARED_STATEMENTS'));
 
   const config: Config = {
     port,
@@ -163,7 +169,15 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
   return Object.freeze(config);
 }
 
-function dbSettings(int: (name: string, fallback: number, min: number, max: number) => number, problems: string[]): Config['db'] {
+function dbSettings(
+  int: (name: string, fallback: number, min: number, max: number) => number,
+  problems: string[],
+  preparedRaw: string | undefined,
+): Config['db'] {
+  const preparedStatements = preparedRaw ?? 'named';
+  if (preparedStatements !== 'named' && preparedStatements !== 'unnamed') {
+    problems.push(`DATABASE_PREPARED_STATEMENTS=${preparedRaw}: expected named or unnamed`);
+  }
   const statementTimeoutMs = int('DATABASE_STATEMENT_TIMEOUT_MS', 10_000, 0, 3_600_000);
   // A second above statement_timeout, so the server's own timeout (a clean 57014) normally comes first.
   const queryTimeoutMs = int('DATABASE_QUERY_TIMEOUT_MS', statementTimeoutMs === 0 ? 0 : statementTimeoutMs + 1000, 0, 3_600_000);
@@ -180,6 +194,7 @@ function dbSettings(int: (name: string, fallback: number, min: number, max: numb
     idleInTransactionTimeoutMs: int('DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS', 10_000, 0, 3_600_000),
     queryTimeoutMs,
     keepAliveInitialDelayMs: int('DATABASE_KEEPALIVE_INITIAL_DELAY_MS', 10_000, 0, 3_600_000),
+    preparedStatements: preparedStatements === 'unnamed' ? 'unnamed' : 'named',
   };
 }
 

@@ -43,6 +43,7 @@ export const CODE_ORDER: ReadonlyArray<{ name: string; rendersMemberEntries?: bo
   { name: 'policies/audit_chain_heads.sql' },
   { name: 'policies/audit_checkpoints.sql' },
   { name: 'audit-chain.sql' },
+  { name: 'policies/idempotency_records.sql' },
 ];
 
 /** Memberships re-rendered per transaction when the entry's shape changes. */

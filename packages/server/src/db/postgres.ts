@@ -15,7 +15,9 @@ export interface PoolStats {
 }
 
 // Queries with parameters run as named prepared statements: PostgreSQL parses and
-// plans each distinct statement once per connection instead of on every request.
+// plans each distinct statement once per connection instead of on every request. With
+// DATABASE_PREPARED_STATEMENTS=unnamed they run unnamed (parsed per use): a transaction-mode
+// pooler may run each transaction on another server connection, where a name is unknown.
 const MAX_NAMED = 1_000;
 const statementNames = new Map<string, string>();
 function statementName(sql: string): string | undefined {
@@ -56,13 +58,14 @@ export function postgresSource(
   // without a listener it would crash the process. The pool drops that client.
   pool.on('error', onError);
   const connections = new WeakMap<pg.PoolClient, PgConnection>();
+  const nameOf = cfg.preparedStatements === 'unnamed' ? () => undefined : statementName;
 
   const wrap = (client: pg.PoolClient): PgConnection => {
     const conn: PgConnection = {
       client,
       failed: false,
       query: (text, values) =>
-        values.length === 0 ? client.query(text) : client.query({ text, values: values as unknown[], name: statementName(text) }),
+        values.length === 0 ? client.query(text) : client.query({ text, values: values as unknown[], name: nameOf(text) }),
       exec: async (script) => void (await client.query(script)),
     };
     // A checked-out client that loses its connection emits 'error' on itself; pg only

@@ -1,8 +1,11 @@
 // Tools of the fault suite: a TCP proxy that passes, cuts or stalls, free ports, a database of
 // one's own on the suite's cluster, the service in process or as the built CLI, bounded load.
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { chownSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { type AddressInfo, connect, createServer, type Server, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { expect, inject } from 'vitest';
@@ -31,6 +34,10 @@ export interface Link {
   heldSince: number | undefined;
   /** The service (client side) or the server ended it. */
   closed: boolean;
+  /** Sent the armed loss's `after` text (loseReplyAfter): its marker is looked for next. */
+  primed: boolean;
+  /** Sent the armed marker (loseReplyAfter): the server's next bytes end the connection instead. */
+  losing: boolean;
 }
 
 /**
@@ -43,10 +50,11 @@ export interface Link {
 export class FaultProxy {
   private server: Server | undefined;
   private mode: 'pass' | 'cut' | 'stall' = 'pass';
+  private loss: { marker: string; after: string } | undefined;
   readonly links = new Set<Link>();
   port = 0;
 
-  constructor(private readonly targetPort: number) {}
+  constructor(private targetPort: number) {}
 
   async listen(): Promise<this> {
     this.server = createServer((client) => this.accept(client));
@@ -67,14 +75,28 @@ export class FaultProxy {
       held: this.mode === 'stall' ? { up: [], down: [] } : undefined,
       heldSince: undefined,
       closed: false,
+      primed: false,
+      losing: false,
     };
     this.links.add(link);
     client.on('data', (d: Buffer) => {
+      if (this.loss) {
+        const text = d.toString('latin1').toLowerCase();
+        if (!link.primed && text.includes(this.loss.after)) link.primed = true;
+        else if (link.primed && text.includes(this.loss.marker)) {
+          this.loss = undefined;
+          link.losing = true;
+        }
+      }
       if (!link.held) return void upstream.write(d);
       link.heldSince ??= performance.now();
       link.held.up.push(d);
     });
-    upstream.on('data', (d: Buffer) => (link.held ? link.held.down.push(d) : client.write(d)));
+    upstream.on('data', (d: Buffer) => {
+      if (link.losing) return drop();
+      if (link.held) link.held.down.push(d);
+      else client.write(d);
+    });
     const drop = () => {
       link.closed = true;
       client.destroy();
@@ -106,6 +128,23 @@ export class FaultProxy {
       l.upstream.destroy();
     }
     this.links.clear();
+  }
+
+  /**
+   * Arms a one-shot loss: on the first connection that sends `after` and then `marker`
+   * (case-insensitive, e.g. an insert, then 'commit'), the marker is delivered to the server
+   * and the server's reply is not; the connection ends instead, as when the network fails
+   * right after the server acted.
+   */
+  loseReplyAfter(marker: string, after: string) {
+    this.loss = { marker: marker.toLowerCase(), after: after.toLowerCase() };
+  }
+
+  /** Sends new connections to another server and ends those to the old one (an address that moved). */
+  switchTo(port: number) {
+    this.targetPort = port;
+    this.cut();
+    this.mode = 'pass';
   }
 
   /** Holds every connection; returns those open now. */
@@ -385,6 +424,86 @@ export async function ownRedis() {
       proc.kill('SIGCONT');
       proc.kill('SIGKILL');
       await exit();
+    },
+  };
+}
+
+/** The suite's servers refuse to run as root: run them as the postgres OS user then. */
+export const asPostgres = (cmd: string, args: string[]): [string, string[]] =>
+  process.getuid?.() === 0 ? ['runuser', ['-u', 'postgres', '--', cmd, ...args]] : [cmd, args];
+
+/** A temp directory the postgres OS user owns (when running as root). */
+export function postgresOwnedDir(prefix: string): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  if (process.getuid?.() === 0) {
+    const uid = Number(execFileSync('id', ['-u', 'postgres']).toString().trim());
+    const gid = Number(execFileSync('id', ['-g', 'postgres']).toString().trim());
+    chownSync(dir, uid, gid);
+  }
+  return dir;
+}
+
+export async function waitForPort(port: number, boundMs = 10_000) {
+  const deadline = Date.now() + boundMs;
+  while (Date.now() < deadline) {
+    const up = await new Promise<boolean>((resolve) => {
+      const s = connect(port, '127.0.0.1', () => {
+        s.destroy();
+        resolve(true);
+      });
+      s.on('error', () => resolve(false));
+    });
+    if (up) return;
+    await sleep(50);
+  }
+  throw new Error(`nothing listens on ${port}`);
+}
+
+/**
+ * A PgBouncer of its own in transaction mode in front of the suite's cluster, on a free port:
+ * `serverConnections` server connections per database and user, shared by every client.
+ */
+export async function ownPgbouncer(targetPort: number, serverConnections: number) {
+  const dir = postgresOwnedDir('tenantry-faults-pgbouncer-');
+  const port = await freePort();
+  const ini = join(dir, 'pgbouncer.ini');
+  writeFileSync(join(dir, 'users.txt'), '"postgres" ""\n');
+  writeFileSync(
+    ini,
+    [
+      '[databases]',
+      `* = host=127.0.0.1 port=${targetPort}`,
+      '[pgbouncer]',
+      'listen_addr = 127.0.0.1',
+      `listen_port = ${port}`,
+      'unix_socket_dir =',
+      'auth_type = trust',
+      `auth_file = ${join(dir, 'users.txt')}`,
+      'pool_mode = transaction',
+      `default_pool_size = ${serverConnections}`,
+      'min_pool_size = 0',
+      'max_client_conn = 500',
+      // The service's pool sends these at connect; a transaction-mode pooler cannot keep
+      // per-client session settings, so it must ignore them (set them on the role instead).
+      'ignore_startup_parameters = extra_float_digits,statement_timeout,idle_in_transaction_session_timeout',
+      `logfile = ${join(dir, 'log')}`,
+      '',
+    ].join('\n'),
+  );
+  if (process.getuid?.() === 0) execFileSync('chown', ['-R', 'postgres', dir]);
+  const [cmd, args] = asPostgres('pgbouncer', [ini]);
+  const proc = spawn(cmd, args, { stdio: 'ignore' });
+  await waitForPort(port);
+  return {
+    port,
+    async close() {
+      if (proc.exitCode === null && proc.signalCode === null) {
+        const exited = new Promise<void>((r) => proc.once('exit', () => r()));
+        // runuser forwards the signal to pgbouncer.
+        proc.kill('SIGTERM');
+        await exited;
+      }
+      rmSync(dir, { recursive: true, force: true });
     },
   };
 }

@@ -13,11 +13,25 @@ import {
   withTenant,
 } from '../../db/tenant-context.js';
 import { notFound } from '../../http/errors.js';
+import { storeAnswerIn } from '../idempotency/slot.js';
 import { admit, type Caller, type OrgCaller, requireInTokenScope, requireLiveSession, tokenScope } from './gate.js';
 import { type Principal, tenantContextOf } from './principal.js';
 import type { PlatformPermission } from './roles.js';
 
 const NOBODY: TenantContext = { orgId: null, userId: null };
+
+/**
+ * A request sent with an Idempotency-Key stores its answer in the same transaction as its
+ * change, just before COMMIT, so a commit whose reply was lost still has its record (see
+ * modules/idempotency). Without a key this does nothing.
+ */
+const storingAnswer =
+  <A extends unknown[], T>(fn: (tx: Tx, ...rest: A) => Promise<T>) =>
+  async (tx: Tx, ...rest: A): Promise<T> => {
+    const result = await fn(tx, ...rest);
+    await storeAnswerIn(tx, result);
+    return result;
+  };
 
 /** Work on nobody's behalf, in no organization: signup, the login lookup, refresh, revocation, the CLI. */
 export const anonymous = <T>(db: Database, fn: (tx: Tx) => Promise<T>): Promise<T> => withTenant(db, NOBODY, (tx) => fn(tx));
@@ -31,10 +45,14 @@ export const asUserWithoutSession = <T>(db: Database, userId: string, fn: (tx: T
  * rides on the statement that enters the context, so it costs no round trip.
  */
 function asLivePrincipal<T>(db: Database, p: Principal, orgId: string | null, fn: (tx: Tx, entered: Entered) => Promise<T>): Promise<T> {
-  return withTenant(db, tenantContextOf(p, orgId), async (tx, e) => {
-    requireLiveSession(e);
-    return fn(tx, e);
-  });
+  return withTenant(
+    db,
+    tenantContextOf(p, orgId),
+    storingAnswer(async (tx, e) => {
+      requireLiveSession(e);
+      return fn(tx, e);
+    }),
+  );
 }
 
 /** A principal's work outside any organization: their own profile, the organizations they see. */
@@ -65,7 +83,11 @@ export function inOrganization<T>(
   fn: (tx: Tx, c: OrgCaller) => Promise<T>,
 ): Promise<T> {
   requireInTokenScope(caller.principal, orgId);
-  return withTenant(db, tenantContextOf(caller.principal, orgId), (tx, e) => fn(tx, admit(caller, orgId, e, permission)));
+  return withTenant(
+    db,
+    tenantContextOf(caller.principal, orgId),
+    storingAnswer((tx, e) => fn(tx, admit(caller, orgId, e, permission))),
+  );
 }
 
 /**
