@@ -15,6 +15,9 @@ import { opsRoutes } from './http/ops-routes.js';
 import { MemoryStore, RateLimiter, RedisStore } from './http/rate-limit.js';
 import { validatorCompiler } from './http/validation.js';
 import { auditRoutes } from './modules/audit/audit.routes.js';
+import { eventRoutes } from './modules/events/events.routes.js';
+import { registerWebhookMetrics, type WebhookMetrics } from './modules/events/metrics.js';
+import { webhookRoutes } from './modules/events/webhooks.routes.js';
 import { identityRoutes } from './modules/identity/identity.routes.js';
 import { prepareDummyHash } from './modules/identity/passwords.js';
 import { invitationRoutes } from './modules/invitations/invitations.routes.js';
@@ -47,6 +50,8 @@ export interface Services {
   /** onRequest hooks of the routes that need a bearer access token, by the principals they accept. */
   authenticate: ReturnType<typeof authenticate>;
   limiter: RateLimiter;
+  /** Counted by the webhook worker this process runs. */
+  webhookMetrics?: WebhookMetrics;
 }
 
 const KEY_RELOAD_MS = 60_000;
@@ -139,6 +144,7 @@ export async function buildApp(config: Readonly<Config>, db: Database): Promise<
   registerErrorHandling(app);
   if (config.corsOrigins.length > 0) await app.register(cors, corsOptions(config.corsOrigins));
   const metrics = registerMetrics(app, db);
+  services.webhookMetrics = registerWebhookMetrics(metrics, db);
 
   await app.register(swagger, {
     openapi: {
@@ -162,6 +168,8 @@ export async function buildApp(config: Readonly<Config>, db: Database): Promise<
   organizationRoutes(app);
   memberRoutes(app);
   auditRoutes(app);
+  eventRoutes(app);
+  webhookRoutes(app);
   invitationRoutes(app, { db, config });
   pageRoutes(app);
   await app.ready();

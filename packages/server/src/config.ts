@@ -32,6 +32,10 @@ export interface Config {
     idleInTransactionTimeoutMs: number;
   };
   rateLimit: { max: number; windowMs: number };
+  /** Days an event is kept for the pull API and replay. */
+  eventRetentionDays: number;
+  /** Webhooks may target private, loopback and link-local addresses (development and tests only). */
+  webhookAllowPrivate: boolean;
 }
 
 export class ConfigError extends Error {
@@ -98,6 +102,8 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
   const trustProxy = parseTrustProxy(read('TRUST_PROXY'), problems);
   const invitationUrl = parseInvitationUrl(read('INVITATION_URL'), publicUrl, problems);
   const corsOrigins = parseCorsOrigins(read('CORS_ORIGINS'), problems);
+  const allowPrivate = read('WEBHOOK_ALLOW_PRIVATE') ?? 'false';
+  if (allowPrivate !== 'true' && allowPrivate !== 'false') problems.push('WEBHOOK_ALLOW_PRIVATE: expected true or false');
 
   const config: Config = {
     port,
@@ -131,6 +137,8 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
       max: int('RATE_LIMIT_MAX', 10, 1, 1_000_000),
       windowMs: int('RATE_LIMIT_WINDOW_MS', 60_000, 1000, 86_400_000),
     },
+    eventRetentionDays: int('EVENT_RETENTION_DAYS', 30, 1, 3650),
+    webhookAllowPrivate: allowPrivate === 'true',
   };
 
   if (problems.length > 0) throw new ConfigError(problems);

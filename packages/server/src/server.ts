@@ -8,6 +8,8 @@ import { type Database, openDatabase } from './db/database.js';
 import { migrate } from './db/migrate.js';
 import { assertIsolation } from './db/rls-check.js';
 import { AppError } from './http/errors.js';
+import { WebhookDeliverer } from './modules/events/deliverer.js';
+import { loadWebhookKey } from './modules/events/signing.js';
 import { ensurePlatformAdmin } from './modules/identity/identity.service.js';
 import { mailTransport, OutboxDeliverer } from './modules/mail/outbox.js';
 
@@ -87,6 +89,12 @@ export async function serve(config: Readonly<Config>, opts: { mailPollMs?: numbe
   // Invitation emails: sent over SMTP_URL, or logged when it is not set.
   const mail = new OutboxDeliverer(db, mailTransport(config.smtpUrl, config.mailFrom, app.log), app.log);
   mail.start(opts.mailPollMs);
+  // Webhooks: fan-out, delivery and event retention.
+  const webhooks = new WebhookDeliverer(db, await loadWebhookKey(db.kysely), app.log, app.services.webhookMetrics, {
+    allowPrivate: config.webhookAllowPrivate,
+    retentionDays: config.eventRetentionDays,
+  });
+  webhooks.start(opts.mailPollMs);
 
   let stopped: Promise<void> | undefined;
   const stop = () =>
@@ -95,6 +103,7 @@ export async function serve(config: Readonly<Config>, opts: { mailPollMs?: numbe
       app.state.draining = true;
       await app.close();
       await mail.stop();
+      await webhooks.stop();
       await db.close();
       app.log.info('stopped');
     })());

@@ -1,4 +1,5 @@
 import type { Tx } from '../../db/tenant-context.js';
+import { emitEvent } from '../events/events.js';
 import { insertAuditEvent } from './audit.queries.js';
 
 export type ActorType = 'user' | 'platform_admin' | 'system';
@@ -26,7 +27,8 @@ export type AuditAction =
   | 'invitation.created'
   | 'invitation.revoked'
   | 'invitation.accepted'
-  | 'session.refresh_reuse_detected';
+  | 'session.refresh_reuse_detected'
+  | 'session.revoked';
 
 /** Where an event happens and who does it: an admitted caller (OrgCaller) is one. */
 export interface AuditSource {
@@ -45,6 +47,10 @@ export interface AuditEvent {
 /**
  * Records an event inside the caller's transaction, so a rolled-back change leaves
  * no event and a committed change always has one. The transaction must be in the
- * event's organization (RLS refuses anything else).
+ * event's organization (RLS refuses anything else). The change's event (the outbox of
+ * webhooks and the pull API) is written with it.
  */
-export const record = (tx: Tx, by: AuditSource, e: AuditEvent): Promise<void> => insertAuditEvent(tx, by, e);
+export async function record(tx: Tx, by: AuditSource, e: AuditEvent): Promise<void> {
+  await insertAuditEvent(tx, by, e);
+  await emitEvent(tx, by, e);
+}

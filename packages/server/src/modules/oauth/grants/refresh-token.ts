@@ -37,6 +37,15 @@ async function rotate(
           { organizationId: r.organizationId, actor: SYSTEM_ACTOR, meta },
           { action: 'session.refresh_reuse_detected', target: { type: 'session', id: r.sessionId }, data: { user_id: r.userId } },
         );
+        await record(
+          tx,
+          { organizationId: r.organizationId, actor: SYSTEM_ACTOR, meta },
+          {
+            action: 'session.revoked',
+            target: { type: 'session', id: r.sessionId },
+            data: { user_id: r.userId, reason: 'refresh_token_reuse' },
+          },
+        );
       }
       return { error: invalidGrant('The refresh token was already used; the session has been ended') };
     }
