@@ -10,6 +10,7 @@ import type { Database } from '../../db/database.js';
 import type { Schema } from '../../db/schema.js';
 import type { Tx } from '../../db/tenant-context.js';
 import { inTenantTransaction } from '../../db/tenant-pattern.js';
+import { AppError } from '../../http/errors.js';
 import {
   type ClaimedDelivery,
   claimDue,
@@ -19,7 +20,7 @@ import {
   markFailed,
   recordEndpointFailure,
 } from './deliveries.queries.js';
-import { deleteExpiredEvents, envelopeOf } from './events.queries.js';
+import { deleteExpiredEvents, envelopeOf, eventHorizon } from './events.queries.js';
 import type { WebhookMetrics } from './metrics.js';
 import { ed25519Signature, hmacSignature, type WebhookKey } from './signing.js';
 import { parseWebhookUrl, resolveTarget } from './ssrf.js';
@@ -97,7 +98,7 @@ export class WebhookDeliverer {
   async dispatch(): Promise<number> {
     let created = 0;
     for (;;) {
-      const r = await this.asWorker((tx) => fanOut(tx, 500));
+      const r = await this.asWorker(async (tx) => fanOut(tx, await eventHorizon(tx), 500));
       created += r.deliveries;
       if (r.events < 500) return created;
     }
@@ -253,4 +254,5 @@ const byPosition = (a: ClaimedDelivery, b: ClaimedDelivery) => {
   return pos === 0n ? 0 : pos < 0n ? -1 : 1;
 };
 
-const errorText = (err: unknown) => String((err as Error)?.message ?? err).slice(0, 500);
+const errorText = (err: unknown) =>
+  (err instanceof AppError && err.errors?.[0] ? err.errors[0].message : String((err as Error)?.message ?? err)).slice(0, 500);

@@ -11,17 +11,17 @@ export const enterWorker = async (tx: Tx) => {
 /**
  * Fans the next events out to deliveries, one per event and matching endpoint, and moves
  * the cursor past them, in one transaction. It reads the same safe prefix as the pull
- * API (transactions older than the oldest one running), so an event that commits late
- * is never passed over. The cursor row is locked with SKIP LOCKED: one instance fans out
+ * API (transactions below the event horizon, read just before), so an event that
+ * commits late is never passed over. The cursor row is locked with SKIP LOCKED: one instance fans out
  * at a time and the others go on delivering.
  */
-export async function fanOut(tx: Tx, batch: number): Promise<{ events: number; deliveries: number }> {
+export async function fanOut(tx: Tx, horizon: string, batch: number): Promise<{ events: number; deliveries: number }> {
   const { rows } = await sql<{ events: string; deliveries: string }>`
     with c as (select tx, pos from webhook_dispatch_cursor for update skip locked),
     batch as (
       select e.organization_id, e.id, e.tx, e.pos, e.type, e.occurred_at
       from events e, c
-      where (e.tx, e.pos) > (c.tx, c.pos) and e.tx < pg_snapshot_xmin(pg_current_snapshot())
+      where (e.tx, e.pos) > (c.tx, c.pos) and e.tx < ${horizon}::xid8
       order by e.tx, e.pos
       limit ${batch}),
     ins as (

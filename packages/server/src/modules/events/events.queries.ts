@@ -27,17 +27,29 @@ export interface EventPosition {
 }
 
 /**
- * A page of events after `after`, in (tx, pos) order, only from transactions older than
- * the oldest one still running (the snapshot's xmin). A transaction that commits later
- * has an id at or above that xmin, so it can only add events after the page's end:
- * a reader that resumes from the last position it saw never skips one. The cost is
- * that events wait for every older transaction still open to end.
+ * The event horizon (sql/events.sql): read in a statement of its own, before the events,
+ * so that every transaction below it has ended before the events are read.
  */
-export function listEvents(tx: Tx, f: { organizationId?: string; after?: EventPosition; types?: string[]; limit: number }) {
+export async function eventHorizon(tx: Tx): Promise<string> {
+  const { rows } = await sql<{ h: string }>`select tenantry_events_horizon()::text as h`.execute(tx);
+  return rows[0]!.h;
+}
+
+/**
+ * A page of events after `after`, in (tx, pos) order, only from transactions below
+ * `horizon`. A transaction that commits later has an id at or above it, so it can only
+ * add events after the page's end: a reader that resumes from the last position it saw
+ * never skips one. The cost is that events wait for older transactions still open.
+ */
+export function listEvents(
+  tx: Tx,
+  horizon: string,
+  f: { organizationId?: string; after?: EventPosition; types?: string[]; limit: number },
+) {
   let q = tx
     .selectFrom('events')
     .select(['id', 'type', 'organization_id', 'actor_type', 'actor_id', 'data', 'occurred_at', 'tx', 'pos'])
-    .where(sql<boolean>`tx < pg_snapshot_xmin(pg_current_snapshot())`)
+    .where(sql<boolean>`tx < ${horizon}::xid8`)
     .orderBy('tx')
     .orderBy('pos')
     .limit(f.limit + 1);

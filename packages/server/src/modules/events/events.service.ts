@@ -4,7 +4,7 @@ import type { Tx } from '../../db/tenant-context.js';
 import { AppError, forbidden } from '../../http/errors.js';
 import type { Caller } from '../access/gate.js';
 import { inOrganization, inUserContext, widenToPlatform } from '../access/transactions.js';
-import { type EventPosition, envelopeOf, listEvents, positionOfEvent } from './events.queries.js';
+import { type EventPosition, envelopeOf, eventHorizon, listEvents, positionOfEvent } from './events.queries.js';
 
 export interface EventsQuery {
   after?: string | undefined;
@@ -41,7 +41,8 @@ async function eventPage(tx: Tx, q: EventsQuery, organizationId?: string) {
     ?.split(',')
     .map((t) => t.trim())
     .filter(Boolean);
-  const rows = await listEvents(tx, { organizationId, after, types, limit });
+  const horizon = await eventHorizon(tx);
+  const rows = await listEvents(tx, horizon, { organizationId, after, types, limit });
   const more = rows.length > limit;
   const data = more ? rows.slice(0, limit) : rows;
   const last = data[data.length - 1];
