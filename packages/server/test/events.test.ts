@@ -1,6 +1,7 @@
 import Ajv2020 from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
 import { sql } from 'kysely';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { withTenant } from '../src/db/tenant-context.js';
 import { record } from '../src/modules/audit/audit.js';
@@ -266,5 +267,21 @@ describe.runIf(process.env.TEST_DATABASE_URL)('event paging under concurrent com
     await slow;
     const after = await list(during.next_after);
     expect(after.data.map((e) => e.data.to)).toEqual(['viewer', 'admin']);
+  });
+
+  it('an open transaction in another database of the cluster does not hold events back', async () => {
+    const o = await orgWithRoles(t.app, t.db);
+    const other = new pg.Client({ connectionString: process.env.TEST_DATABASE_URL });
+    await other.connect();
+    try {
+      await other.query('begin');
+      await other.query('select pg_current_xact_id()');
+      await authed(t.app, 'PATCH', `/v1/organizations/${o.id}/members/${o.member.id}`, o.owner.access, { role: 'viewer' });
+      const events = (await authed(t.app, 'GET', `/v1/organizations/${o.id}/events?types=member.role_changed`, o.owner.access)).json().data;
+      expect(events).toHaveLength(1);
+    } finally {
+      await other.query('rollback');
+      await other.end();
+    }
   });
 });
