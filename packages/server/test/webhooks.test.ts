@@ -200,6 +200,17 @@ describe.each(ENGINES)('webhooks (%s)', (engine) => {
     expect(retried.statusCode).toBe(202);
     await worker.runOnce();
     expect(header(receiver.received.at(-1)!, 'webhook-id')).toBe(latest.event_id);
+    // The delivery log pages newest first, each delivery once.
+    const seen: string[] = [];
+    let cursor = '';
+    for (let i = 0; i < 5; i++) {
+      const p = (await req('GET', `/v1/webhook-endpoints/${ep.id}/deliveries?limit=1${cursor}`)).json();
+      seen.push(...p.data.map((d: { id: string }) => d.id));
+      if (!p.next_cursor) break;
+      cursor = `&cursor=${p.next_cursor}`;
+    }
+    expect(seen).toEqual((await deliveriesOf(ep.id)).map((d: { id: string }) => d.id));
+    expect(seen).toHaveLength(4);
     await req('DELETE', `/v1/webhook-endpoints/${ep.id}`);
   });
 

@@ -62,16 +62,17 @@ export const DELIVERY_COLUMNS = [
   'created_at',
 ] as const;
 
-/** Newest first, keyed by (created_at, id). */
+/** Newest first, keyed by (created_at to the millisecond, as the cursor carries it, and id). */
 export const listDeliveries = (tx: Tx, endpointId: string, before: { at: string; id: string } | undefined, limit: number) => {
+  const at = sql`date_trunc('milliseconds', created_at)`;
   let q = tx
     .selectFrom('webhook_deliveries')
     .select(DELIVERY_COLUMNS)
     .where('endpoint_id', '=', endpointId)
-    .orderBy('created_at', 'desc')
+    .orderBy(sql`${at} desc`)
     .orderBy('id', 'desc')
     .limit(limit + 1);
-  if (before) q = q.where(sql<boolean>`(created_at, id) < (${before.at}::timestamptz, ${before.id}::uuid)`);
+  if (before) q = q.where(sql<boolean>`(${at}, id) < (${before.at}::timestamptz, ${before.id}::uuid)`);
   return q.execute();
 };
 
