@@ -106,6 +106,10 @@ describe.each(ENGINES)('webhooks (%s)', (engine) => {
     // A tampered body fails both.
     expect(() => new Webhook(ep.secret).verify(r.body.replace('viewer', 'owner'), headersOf(r))).toThrow();
     expect((await deliveriesOf(ep.id))[0]).toMatchObject({ status: 'delivered', attempts: 1, last_status_code: 200 });
+    const metrics = (await t.app.inject({ method: 'GET', url: '/metrics' })).body;
+    expect(metrics).toMatch(/webhook_deliveries_total\{outcome="delivered"\} [1-9]/);
+    expect(metrics).toMatch(/webhook_delivery_duration_seconds_count [1-9]/);
+    expect(metrics).toMatch(/webhook_outbox_lag_seconds 0/);
     await req('DELETE', `/v1/webhook-endpoints/${ep.id}`);
   });
 
