@@ -27,8 +27,7 @@ export type AuditAction =
   | 'invitation.created'
   | 'invitation.revoked'
   | 'invitation.accepted'
-  | 'session.refresh_reuse_detected'
-  | 'session.revoked';
+  | 'session.refresh_reuse_detected';
 
 /** Where an event happens and who does it: an admitted caller (OrgCaller) is one. */
 export interface AuditSource {

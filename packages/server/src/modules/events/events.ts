@@ -2,6 +2,7 @@
 import { uuidv7 } from '../../db/ids.js';
 import type { Tx } from '../../db/tenant-context.js';
 import type { AuditEvent, AuditSource } from '../audit/audit.js';
+import type { EventType } from './event-types.js';
 import { isEventType } from './event-types.js';
 import { insertEvent } from './events.queries.js';
 import './tables.js';
@@ -18,7 +19,11 @@ const TARGET_FIELD: Readonly<Record<string, string>> = {
  * organization): it commits or rolls back with the change. An audit action that is not
  * an event type (refresh-token reuse, told by its session.revoked) emits nothing.
  */
-export async function emitEvent(tx: Tx, by: AuditSource, e: AuditEvent): Promise<void> {
+export async function emitEvent(
+  tx: Tx,
+  by: AuditSource,
+  e: AuditEvent | (Omit<AuditEvent, 'action'> & { action: EventType }),
+): Promise<void> {
   if (!isEventType(e.action)) return;
   const field = e.target ? TARGET_FIELD[e.target.type] : undefined;
   const data = { ...(field && e.target ? { [field]: e.target.id } : {}), ...e.data };

@@ -8,7 +8,7 @@ import type { Caller, OrgCaller } from '../access/gate.js';
 import { atLeast, can } from '../access/roles.js';
 import { inOrganization, readInOrganization } from '../access/transactions.js';
 import { record } from '../audit/audit.js';
-import { recordSessionsRevoked } from '../events/session-events.js';
+import { emitSessionsRevoked } from '../events/session-events.js';
 import { revokeUserSessions } from '../identity/sessions.js';
 import { deleteMember, lockMembers, memberEntry, membersPage, updateRole } from './members.queries.js';
 
@@ -66,6 +66,6 @@ export async function removeMember(db: Database, caller: Caller, orgId: string, 
     const reason = leaving ? 'left_organization' : 'removed_from_organization';
     const ended = await revokeUserSessions(tx, targetId, reason, { organizationId: orgId });
     await record(tx, c, { action: 'member.removed', target: { type: 'user', id: targetId }, data: { role: now.target, left: leaving } });
-    await recordSessionsRevoked(tx, c, ended, reason);
+    await emitSessionsRevoked(tx, c, ended, reason);
   });
 }

@@ -3,7 +3,7 @@ import type { Database } from '../../db/database.js';
 import type { Role } from '../../db/schema.js';
 import { userActor } from '../access/principal.js';
 import { anonymous, switchToOrganization } from '../access/transactions.js';
-import { recordSessionsRevoked } from '../events/session-events.js';
+import { emitSessionsRevoked } from '../events/session-events.js';
 import { revokeSession, sessionOfRefreshToken } from '../identity/sessions.js';
 import type { AccessTokens } from './tokens.js';
 
@@ -58,7 +58,7 @@ export async function revoke(deps: AuthDeps, token: string): Promise<void> {
       // The organization the session was scoped to hears of its end (session.revoked).
       await switchToOrganization(tx, s.active_organization_id, null);
       const by = { organizationId: s.active_organization_id, actor: userActor(s.user_id), meta: { ip: null, requestId: null } };
-      await recordSessionsRevoked(tx, by, [s], 'logout');
+      await emitSessionsRevoked(tx, by, [s], 'logout');
     }
   });
 }

@@ -7,7 +7,7 @@ import type { Caller } from '../access/gate.js';
 import { actorOf } from '../access/principal.js';
 import { enteringOrganization, inOrganization, inUserContext, readInOrganization, widenToPlatform } from '../access/transactions.js';
 import { type AuditAction, record } from '../audit/audit.js';
-import { recordSessionsRevoked } from '../events/session-events.js';
+import { emitSessionsRevoked } from '../events/session-events.js';
 import { revokeOrganizationSessions } from '../identity/sessions.js';
 import { insertMember } from '../members/members.queries.js';
 import {
@@ -126,7 +126,7 @@ export async function transitionOrganization(db: Database, caller: Caller, orgId
     // No token may stay scoped to an organization its members cannot use.
     const ended = t.to !== 'active' ? await revokeOrganizationSessions(tx, orgId, `organization_${t.to}`) : [];
     await record(tx, c, { action: t.action, target: { type: 'organization', id: orgId }, data: { from: c.orgStatus, to: t.to } });
-    await recordSessionsRevoked(tx, c, ended, `organization_${t.to}`);
+    await emitSessionsRevoked(tx, c, ended, `organization_${t.to}`);
     return org;
   });
 }
