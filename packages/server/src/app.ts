@@ -17,6 +17,9 @@ import { opsRoutes } from './http/ops-routes.js';
 import { CredentialLimits, FallbackStore, MemoryStore, OrderedLimits, RateLimiter, RedisStore } from './http/rate-limit.js';
 import { validatorCompiler } from './http/validation.js';
 import { auditRoutes } from './modules/audit/audit.routes.js';
+import { eventRoutes } from './modules/events/events.routes.js';
+import { registerWebhookMetrics, type WebhookMetrics } from './modules/events/metrics.js';
+import { webhookRoutes } from './modules/events/webhooks.routes.js';
 import { identityRoutes } from './modules/identity/identity.routes.js';
 import { prepareDummyHash } from './modules/identity/passwords.js';
 import { invitationRoutes } from './modules/invitations/invitations.routes.js';
@@ -53,6 +56,8 @@ export interface Services {
   credentialLimits: CredentialLimits;
   /** Several limits in a row, where a refusal by one spends nothing of the next (invitations, refresh). */
   limits: OrderedLimits;
+  /** Counted by the webhook worker this process runs. */
+  webhookMetrics?: WebhookMetrics;
 }
 
 const KEY_RELOAD_MS = 60_000;
@@ -147,6 +152,7 @@ export async function buildApp(config: Readonly<Config>, db: Database): Promise<
   registerErrorHandling(app);
   if (config.corsOrigins.length > 0) await app.register(cors, corsOptions(config.corsOrigins));
   const metrics = registerMetrics(app, db);
+  services.webhookMetrics = registerWebhookMetrics(metrics, db);
 
   registerComponentSchemas(app);
   await app.register(swagger, {
@@ -172,6 +178,8 @@ export async function buildApp(config: Readonly<Config>, db: Database): Promise<
   organizationRoutes(app);
   memberRoutes(app);
   auditRoutes(app);
+  eventRoutes(app);
+  webhookRoutes(app);
   invitationRoutes(app, { db, config, limits });
   pageRoutes(app);
   await app.ready();

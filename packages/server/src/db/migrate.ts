@@ -39,6 +39,9 @@ export const CODE_ORDER: ReadonlyArray<{ name: string; rendersMemberEntries?: bo
   { name: 'policies/memberships.sql' },
   { name: 'policies/audit_events.sql' },
   { name: 'policies/invitations.sql' },
+  { name: 'events.sql' },
+  { name: 'policies/events.sql' },
+  { name: 'policies/webhook_deliveries.sql' },
 ];
 
 /** Memberships re-rendered per transaction when the entry's shape changes. */

@@ -5,7 +5,7 @@ export const APP_ROLE = 'tenantry_app';
 /** Every role requests run as: none may own a table or bypass RLS. */
 export const REQUEST_ROLES = [APP_ROLE, 'tenantry_user', 'tenantry_platform'];
 /** Roles bound by RLS like the request roles, for work that is not a request (re-rendering entries). */
-export const MAINTENANCE_ROLES = ['tenantry_maintenance'];
+export const MAINTENANCE_ROLES = ['tenantry_maintenance', 'tenantry_worker'];
 const RLS_BOUND_ROLES = [...REQUEST_ROLES, ...MAINTENANCE_ROLES];
 
 /**
