@@ -70,12 +70,12 @@ export const EventEnvelope = Type.Object(
     actor: Type.Object({ type: Type.String(), id: Type.Union([Uuid, Type.Null()]) }),
     data: Type.Record(Type.String(), Type.Unknown()),
   },
-  { title: 'Event' },
+  { $id: 'Event', title: 'Event', description: 'An event: what changed in an organization, who changed it and when' },
 );
 
 export const EventTypeEntry = Type.Object(
   { type: Type.String(), description: Type.String(), schema: Type.Record(Type.String(), Type.Unknown()) },
-  { title: 'EventType' },
+  { $id: 'EventType', title: 'EventType', description: 'An event type and the JSON Schema of its data' },
 );
 
 /** The catalogue as GET /v1/event-types answers it: plain JSON Schemas. */

@@ -1,25 +1,11 @@
 import { Type } from '@sinclair/typebox';
 import type { App } from '../../app.js';
 import { callerOf } from '../../http/auth-plugin.js';
-import { bearer, errorResponses } from '../../http/schemas.js';
+import { AUTH_ERRORS, bearer, DB_ERRORS, problems, ref } from '../../http/schemas.js';
 import { OrgParams } from '../organizations/organizations.schemas.js';
-import { EVENT_TYPE_NAMES, EVENT_TYPES, EventEnvelope, EventTypeEntry, eventTypeList } from './event-types.js';
+import { EVENT_TYPE_NAMES, EVENT_TYPES, EventTypeEntry, eventTypeList } from './event-types.js';
+import { EventPage, EventsQuery } from './events.schemas.js';
 import { getAllEvents, getOrganizationEvents } from './events.service.js';
-
-const EventsQuery = Type.Object({
-  after: Type.Optional(Type.String({ maxLength: 64, description: 'An event id, or the next_after of the previous page' })),
-  types: Type.Optional(Type.String({ maxLength: 2000, description: 'Comma-separated event types' })),
-  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 100 })),
-});
-
-const EventPage = Type.Object(
-  {
-    data: Type.Array(EventEnvelope),
-    has_more: Type.Boolean(),
-    next_after: Type.Union([Type.String(), Type.Null()], { description: 'Pass as `after` to read on; null before any event' }),
-  },
-  { title: 'EventPage' },
-);
 
 export function eventRoutes(app: App) {
   const { db } = app;
@@ -34,8 +20,11 @@ export function eventRoutes(app: App) {
     {
       schema: {
         tags: ['Events'],
+        security: [],
+        operationId: 'listEventTypes',
         summary: 'Every event type with the JSON Schema of its data',
-        response: { 200: Type.Object({ data: Type.Array(EventTypeEntry) }) },
+        description: 'The event types the events API and webhooks carry, each with the JSON Schema of its `data`.',
+        response: { 200: Type.Object({ data: Type.Array(ref(EventTypeEntry)) }, { description: 'The event types' }) },
       },
     },
     async () => ({ data: types }),
@@ -48,9 +37,12 @@ export function eventRoutes(app: App) {
       schema: {
         security: bearer,
         tags: ['Events'],
+        operationId: 'listAllEvents',
         summary: 'Events of every organization, oldest first (platform admins)',
+        description:
+          'Events of every organization in the order their transactions wrote them, oldest first; page on with `after`, filter with `types`. Platform admins.',
         querystring: EventsQuery,
-        response: { 200: EventPage, ...errorResponses(400, 401, 403) },
+        response: { 200: ref(EventPage, 'A page of events'), ...problems('VALIDATION_FAILED', AUTH_ERRORS, DB_ERRORS) },
       },
     },
     async (request) => getAllEvents(db, callerOf(request), request.query),
@@ -63,10 +55,16 @@ export function eventRoutes(app: App) {
       schema: {
         security: bearer,
         tags: ['Events'],
+        operationId: 'listOrganizationEvents',
         summary: 'The organization’s events, oldest first (admin+)',
+        description:
+          'The organization’s events in the order their transactions wrote them, oldest first; page on with `after`, filter with `types`. Admins, owners and platform admins.',
         params: OrgParams,
         querystring: EventsQuery,
-        response: { 200: EventPage, ...errorResponses(400, 401, 403, 404) },
+        response: {
+          200: ref(EventPage, 'A page of events'),
+          ...problems('VALIDATION_FAILED', AUTH_ERRORS, 'NOT_FOUND', DB_ERRORS),
+        },
       },
     },
     async (request) => getOrganizationEvents(db, callerOf(request), request.params.org_id, request.query),

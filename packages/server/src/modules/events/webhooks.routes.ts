@@ -2,9 +2,21 @@ import { Type } from '@sinclair/typebox';
 import type { App } from '../../app.js';
 import { callerOf } from '../../http/auth-plugin.js';
 import { noContent } from '../../http/no-content.js';
-import { bearer, closed, errorResponses, Page, PageQuery, Timestamp, Uuid } from '../../http/schemas.js';
-import { EventTypeName } from './event-types.js';
+import { AUTH_ERRORS, BODY_ERRORS, bearer, closed, DB_ERRORS, NoContent, PageQuery, problems, ref, Uuid } from '../../http/schemas.js';
 import { publishedWebhookKeys } from './signing.js';
+import {
+  CreatedWebhookEndpoint,
+  DateTime,
+  DeliveryParams,
+  EndpointParams,
+  EventTypes,
+  Url,
+  Delivery as WebhookDelivery,
+  WebhookDeliveryPage,
+  Endpoint as WebhookEndpoint,
+  WebhookEndpointPage,
+  WebhookKeys,
+} from './webhooks.schemas.js';
 import {
   createEndpoint,
   getDeliveries,
@@ -18,51 +30,25 @@ import {
   type WebhookDeps,
 } from './webhooks.service.js';
 
-const Url = Type.String({ minLength: 8, maxLength: 2048 });
-const EventTypes = Type.Array(EventTypeName, { minItems: 1, maxItems: 100 });
-const Status = Type.Union([Type.Literal('enabled'), Type.Literal('disabled'), Type.Literal('failing')]);
-
-const Endpoint = Type.Object(
-  {
-    id: Uuid,
-    url: Type.String(),
-    event_types: Type.Array(Type.String()),
-    tool_id: Type.Union([Uuid, Type.Null()]),
-    status: Status,
-    disabled_reason: Type.Union([Type.String(), Type.Null()]),
-    created_at: Timestamp,
-    updated_at: Timestamp,
-  },
-  { title: 'WebhookEndpoint' },
-);
-const Delivery = Type.Object(
-  {
-    id: Uuid,
-    organization_id: Uuid,
-    event_id: Uuid,
-    status: Type.Union([Type.Literal('pending'), Type.Literal('delivered'), Type.Literal('failed')]),
-    attempts: Type.Integer(),
-    last_status_code: Type.Union([Type.Integer(), Type.Null()]),
-    last_error: Type.Union([Type.String(), Type.Null()]),
-    next_attempt_at: Timestamp,
-    last_attempt_at: Type.Union([Timestamp, Type.Null()]),
-    delivered_at: Type.Union([Timestamp, Type.Null()]),
-    created_at: Timestamp,
-  },
-  { title: 'WebhookDelivery' },
-);
-const EndpointParams = Type.Object({ id: Uuid });
-const DeliveryParams = Type.Object({ id: Uuid, delivery_id: Uuid });
-const DateTime = Type.String({ format: 'date-time' });
-
 export function webhookRoutes(app: App) {
   const deps: WebhookDeps = { db: app.db, allowPrivate: app.config.webhookAllowPrivate };
   const auth = app.services.authenticate(['user']);
   const common = { security: bearer, tags: ['Webhooks'] };
+  /** The errors of a platform-admin route on one endpoint. */
+  const onEndpoint = problems('VALIDATION_FAILED', AUTH_ERRORS, 'NOT_FOUND', DB_ERRORS);
 
   app.get(
     '/.well-known/webhook-keys.json',
-    { schema: { tags: ['Webhooks'], summary: 'Public Ed25519 keys of the v1a webhook signatures' } },
+    {
+      schema: {
+        tags: ['Webhooks'],
+        security: [],
+        operationId: 'getWebhookKeys',
+        summary: 'Public Ed25519 keys of the v1a webhook signatures',
+        description: 'The keys a receiver verifies `v1a` (Ed25519) webhook signatures with, newest first; retired keys stay listed.',
+        response: { 200: ref(WebhookKeys, 'The webhook signing keys'), ...problems(DB_ERRORS) },
+      },
+    },
     async () => ({ keys: await publishedWebhookKeys(app.db.kysely) }),
   );
 
@@ -72,9 +58,14 @@ export function webhookRoutes(app: App) {
       onRequest: auth,
       schema: {
         ...common,
-        summary: 'Register an endpoint; the signing secret is shown only in this answer (platform admins)',
+        operationId: 'createWebhookEndpoint',
+        summary: 'Register an endpoint (platform admins)',
+        description: 'Registers a URL for the given event types. The signing secret is shown only in this answer. Platform admins.',
         body: closed({ url: Url, event_types: EventTypes, tool_id: Type.Optional(Uuid) }),
-        response: { 201: Type.Intersect([Endpoint, Type.Object({ secret: Type.String() })]), ...errorResponses(400, 401, 403) },
+        response: {
+          201: ref(CreatedWebhookEndpoint, 'The endpoint and its signing secret'),
+          ...problems(BODY_ERRORS, AUTH_ERRORS, DB_ERRORS),
+        },
       },
     },
     async (request, reply) => reply.status(201).send(await createEndpoint(deps, callerOf(request), request.body)),
@@ -86,9 +77,14 @@ export function webhookRoutes(app: App) {
       onRequest: auth,
       schema: {
         ...common,
-        summary: 'Webhook endpoints',
+        operationId: 'listWebhookEndpoints',
+        summary: 'Webhook endpoints (platform admins)',
+        description: 'Every registered webhook endpoint, a page at a time. Platform admins.',
         querystring: Type.Object(PageQuery),
-        response: { 200: Page(Endpoint), ...errorResponses(400, 401, 403) },
+        response: {
+          200: ref(WebhookEndpointPage, 'A page of webhook endpoints'),
+          ...problems('VALIDATION_FAILED', AUTH_ERRORS, DB_ERRORS),
+        },
       },
     },
     async (request) => getEndpoints(deps, callerOf(request), request.query),
@@ -100,9 +96,11 @@ export function webhookRoutes(app: App) {
       onRequest: auth,
       schema: {
         ...common,
-        summary: 'A webhook endpoint',
+        operationId: 'getWebhookEndpoint',
+        summary: 'A webhook endpoint (platform admins)',
+        description: 'One webhook endpoint, with its status and why it was disabled, if it was. Platform admins.',
         params: EndpointParams,
-        response: { 200: Endpoint, ...errorResponses(400, 401, 403, 404) },
+        response: { 200: ref(WebhookEndpoint, 'The webhook endpoint'), ...onEndpoint },
       },
     },
     async (request) => getEndpoint(deps, callerOf(request), request.params.id),
@@ -114,14 +112,16 @@ export function webhookRoutes(app: App) {
       onRequest: auth,
       schema: {
         ...common,
-        summary: 'Change an endpoint’s URL, event types or status (enabling clears a failure)',
+        operationId: 'updateWebhookEndpoint',
+        summary: 'Change an endpoint (platform admins)',
+        description: 'Changes the URL, the event types or the status; enabling a failing endpoint clears its failure. Platform admins.',
         params: EndpointParams,
         body: closed({
           url: Type.Optional(Url),
           event_types: Type.Optional(EventTypes),
           status: Type.Optional(Type.Union([Type.Literal('enabled'), Type.Literal('disabled')])),
         }),
-        response: { 200: Endpoint, ...errorResponses(400, 401, 403, 404) },
+        response: { 200: ref(WebhookEndpoint, 'The changed endpoint'), ...problems(BODY_ERRORS, AUTH_ERRORS, 'NOT_FOUND', DB_ERRORS) },
       },
     },
     async (request) => patchEndpoint(deps, callerOf(request), request.params.id, request.body),
@@ -133,9 +133,11 @@ export function webhookRoutes(app: App) {
       onRequest: auth,
       schema: {
         ...common,
-        summary: 'Delete an endpoint',
+        operationId: 'deleteWebhookEndpoint',
+        summary: 'Delete an endpoint (platform admins)',
+        description: 'Deletes the endpoint with its pending deliveries. Platform admins.',
         params: EndpointParams,
-        response: { 204: Type.Null(), ...errorResponses(400, 401, 403, 404) },
+        response: { 204: NoContent('Deleted'), ...onEndpoint },
       },
     },
     async (request, reply) => noContent(reply, removeEndpoint(deps, callerOf(request), request.params.id)),
@@ -147,11 +149,16 @@ export function webhookRoutes(app: App) {
       onRequest: auth,
       schema: {
         ...common,
-        summary: 'A new signing secret; the old one keeps signing for 24 hours',
+        operationId: 'rotateWebhookSecret',
+        summary: 'A new signing secret (platform admins)',
+        description: 'Issues a new signing secret; the old one keeps signing next to it for 24 hours. Platform admins.',
         params: EndpointParams,
         response: {
-          200: Type.Object({ secret: Type.String(), previous_secret_expires_in: Type.Integer() }),
-          ...errorResponses(400, 401, 403, 404),
+          200: Type.Object(
+            { secret: Type.String(), previous_secret_expires_in: Type.Integer({ description: 'Seconds' }) },
+            { description: 'The new secret' },
+          ),
+          ...onEndpoint,
         },
       },
     },
@@ -164,10 +171,12 @@ export function webhookRoutes(app: App) {
       onRequest: auth,
       schema: {
         ...common,
-        summary: 'The endpoint’s deliveries, newest first',
+        operationId: 'listWebhookDeliveries',
+        summary: 'The endpoint’s deliveries, newest first (platform admins)',
+        description: 'The delivery log of the endpoint, newest first, with each delivery’s attempts and last answer. Platform admins.',
         params: EndpointParams,
         querystring: Type.Object(PageQuery),
-        response: { 200: Page(Delivery), ...errorResponses(400, 401, 403, 404) },
+        response: { 200: ref(WebhookDeliveryPage, 'A page of deliveries'), ...onEndpoint },
       },
     },
     async (request) => getDeliveries(deps, callerOf(request), request.params.id, request.query),
@@ -179,9 +188,11 @@ export function webhookRoutes(app: App) {
       onRequest: auth,
       schema: {
         ...common,
-        summary: 'Send a delivery again now',
+        operationId: 'retryWebhookDelivery',
+        summary: 'Send a delivery again now (platform admins)',
+        description: 'Schedules the delivery for an attempt now, whatever its status. Platform admins.',
         params: DeliveryParams,
-        response: { 202: Delivery, ...errorResponses(400, 401, 403, 404) },
+        response: { 202: ref(WebhookDelivery, 'The delivery, due now'), ...onEndpoint },
       },
     },
     async (request, reply) => reply.status(202).send(await retry(deps, callerOf(request), request.params.id, request.params.delivery_id)),
@@ -193,10 +204,16 @@ export function webhookRoutes(app: App) {
       onRequest: auth,
       schema: {
         ...common,
-        summary: 'Send the endpoint’s events of a period again, with their original webhook-id',
+        operationId: 'replayWebhookEvents',
+        summary: 'Send a period’s events again (platform admins)',
+        description:
+          'Sends the endpoint’s events of a period again, with their original `webhook-id`, so receivers can deduplicate. Platform admins.',
         params: EndpointParams,
         body: closed({ since: DateTime, until: Type.Optional(DateTime) }),
-        response: { 202: Type.Object({ replayed: Type.Integer() }), ...errorResponses(400, 401, 403, 404) },
+        response: {
+          202: Type.Object({ replayed: Type.Integer() }, { description: 'How many deliveries were scheduled' }),
+          ...problems(BODY_ERRORS, AUTH_ERRORS, 'NOT_FOUND', DB_ERRORS),
+        },
       },
     },
     async (request, reply) => reply.status(202).send(await replay(deps, callerOf(request), request.params.id, request.body)),
