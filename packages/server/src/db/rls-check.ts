@@ -19,6 +19,9 @@ export const TABLES_WITHOUT_RLS: Readonly<Record<string, string>> = {
   refresh_tokens: 'global: only hashes; tenantry_app may add a token but reads none',
   email_outbox: 'global: written in the transaction of a change; tenantry_app may queue but reads no body',
   signing_keys: 'global: no request role has any privilege on it',
+  webhook_endpoints: "the platform's, not a tenant's: only tenantry_platform (platform admins) and tenantry_worker hold grants",
+  webhook_dispatch_cursor: 'one row, how far the fan-out has read the events; only tenantry_worker holds a grant',
+  webhook_signing_keys: 'global: no request role has any privilege on it',
   schema_migrations: "the migrator's own record; no request role has any privilege on it",
   schema_code: "the migrator's own record of sql/; no request role has any privilege on it",
 };
