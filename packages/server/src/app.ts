@@ -18,6 +18,9 @@ import { opsRoutes } from './http/ops-routes.js';
 import { CredentialLimits, FallbackStore, MemoryStore, OrderedLimits, RateLimiter, RedisStore } from './http/rate-limit.js';
 import { validatorCompiler } from './http/validation.js';
 import { auditRoutes } from './modules/audit/audit.routes.js';
+import { eventRoutes } from './modules/events/events.routes.js';
+import { registerWebhookMetrics, type WebhookMetrics } from './modules/events/metrics.js';
+import { webhookRoutes } from './modules/events/webhooks.routes.js';
 import { IdempotencyExpiry } from './modules/idempotency/idempotency.js';
 import { identityRoutes } from './modules/identity/identity.routes.js';
 import { prepareDummyHash } from './modules/identity/passwords.js';
@@ -55,6 +58,8 @@ export interface Services {
   credentialLimits: CredentialLimits;
   /** Several limits in a row, where a refusal by one spends nothing of the next (invitations, refresh). */
   limits: OrderedLimits;
+  /** Counted by the webhook worker this process runs. */
+  webhookMetrics?: WebhookMetrics;
 }
 
 const KEY_RELOAD_MS = 60_000;
@@ -154,6 +159,7 @@ export async function buildApp(config: Readonly<Config>, db: Database): Promise<
   registerIdempotency(app);
   if (config.corsOrigins.length > 0) await app.register(cors, corsOptions(config.corsOrigins));
   const metrics = registerMetrics(app, db);
+  services.webhookMetrics = registerWebhookMetrics(metrics, db);
 
   registerComponentSchemas(app);
   await app.register(swagger, {
@@ -179,6 +185,8 @@ export async function buildApp(config: Readonly<Config>, db: Database): Promise<
   organizationRoutes(app);
   memberRoutes(app);
   auditRoutes(app);
+  eventRoutes(app);
+  webhookRoutes(app);
   invitationRoutes(app, { db, config, limits });
   pageRoutes(app);
   await app.ready();

@@ -54,6 +54,10 @@ export interface Config {
   rateLimit: { max: number; windowMs: number };
   /** Invitations (and so invitation emails) one organization and one inviter may send per window. */
   invitationLimits: { perOrganization: number; perInviter: number; windowMs: number };
+  /** Days an event is kept for the pull API and replay. */
+  eventRetentionDays: number;
+  /** Webhooks may target private, loopback and link-local addresses (development and tests only). */
+  webhookAllowPrivate: boolean;
 }
 
 export class ConfigError extends Error {
@@ -126,6 +130,8 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
   if (requireVerifiedRaw !== 'true' && requireVerifiedRaw !== 'false') problems.push('REQUIRE_VERIFIED_EMAIL: expected true or false');
   const corsOrigins = parseCorsOrigins(read('CORS_ORIGINS'), problems);
   const db = dbSettings(int, problems, read('DATABASE_PREPARED_STATEMENTS'));
+  const allowPrivate = read('WEBHOOK_ALLOW_PRIVATE') ?? 'false';
+  if (allowPrivate !== 'true' && allowPrivate !== 'false') problems.push('WEBHOOK_ALLOW_PRIVATE: expected true or false');
 
   const config: Config = {
     port,
@@ -163,6 +169,8 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
       perInviter: int('INVITATION_LIMIT_PER_INVITER', 30, 1, 1_000_000),
       windowMs: int('INVITATION_LIMIT_WINDOW_MS', 3_600_000, 1000, 7 * 86_400_000),
     },
+    eventRetentionDays: int('EVENT_RETENTION_DAYS', 30, 1, 3650),
+    webhookAllowPrivate: allowPrivate === 'true',
   };
 
   if (problems.length > 0) throw new ConfigError(problems);

@@ -8,6 +8,8 @@ import { type Database, openDatabase } from './db/database.js';
 import { migrate } from './db/migrate.js';
 import { assertIsolation } from './db/rls-check.js';
 import { AppError } from './http/errors.js';
+import { WebhookDeliverer } from './modules/events/deliverer.js';
+import { loadWebhookKey } from './modules/events/signing.js';
 import { ensurePlatformAdmin } from './modules/identity/identity.service.js';
 import { mailTransport, OutboxDeliverer } from './modules/mail/outbox.js';
 
@@ -87,9 +89,15 @@ export async function serve(config: Readonly<Config>, opts: { mailPollMs?: numbe
   // Invitation emails: sent over SMTP_URL, or logged when it is not set.
   const mail = new OutboxDeliverer(db, mailTransport(config.smtpUrl, config.mailFrom, app.log), app.log);
   mail.start(opts.mailPollMs);
+  // Webhooks: fan-out, delivery and event retention.
+  const webhooks = new WebhookDeliverer(db, await loadWebhookKey(db.kysely), app.log, app.services.webhookMetrics, {
+    allowPrivate: config.webhookAllowPrivate,
+    retentionDays: config.eventRetentionDays,
+  });
+  webhooks.start(opts.mailPollMs);
 
   let stopped: Promise<void> | undefined;
-  const stop = () => (stopped ??= drain(app, db, mail, config.shutdownTimeoutMs));
+  const stop = () => (stopped ??= drain(app, db, [mail, webhooks], config.shutdownTimeoutMs));
   return { app, db, stop };
 }
 
@@ -98,7 +106,7 @@ export async function serve(config: Readonly<Config>, opts: { mailPollMs?: numbe
  * deadline to finish. Then the sockets still open are closed and the pool is ended without
  * waiting for connections stuck on a stalled database (their sockets are abandoned).
  */
-async function drain(app: App, db: Database, mail: OutboxDeliverer, timeoutMs: number): Promise<void> {
+async function drain(app: App, db: Database, workers: readonly (OutboxDeliverer | WebhookDeliverer)[], timeoutMs: number): Promise<void> {
   app.log.info({ timeoutMs }, 'draining');
   app.state.draining = true;
   const deadline = Date.now() + timeoutMs;
@@ -123,7 +131,7 @@ async function drain(app: App, db: Database, mail: OutboxDeliverer, timeoutMs: n
   const closing = app.close();
   await untilDeadline(closing, 'in-flight requests');
   app.server.closeAllConnections();
-  await untilDeadline(mail.stop(), 'the email sender');
+  await untilDeadline(Promise.all(workers.map((w) => w.stop())), 'the background workers');
   await untilDeadline(db.close(), 'the database');
   app.log.info('stopped');
 }

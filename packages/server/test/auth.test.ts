@@ -65,6 +65,7 @@ describe.each(ENGINES)('identity, sessions and tokens (%s)', (engine) => {
         'members:manage',
         'invitations:manage',
         'audit:read',
+        'events:read',
       ],
       sid: claims.sid,
     });

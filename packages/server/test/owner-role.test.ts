@@ -41,7 +41,7 @@ describe.skipIf(!ADMIN_URL)('the non-superuser owner role recipe (PostgreSQL)', 
     expect(statements.some((s) => s.startsWith(`create database ${database} owner ${owner}`))).toBe(true);
     for (const statement of statements) {
       // As the README says: on a cluster that already has the request roles, their create role is skipped.
-      const requestRole = /^create role (tenantry_(?:app|platform|user|maintenance)) /.exec(statement)?.[1];
+      const requestRole = /^create role (tenantry_(?:app|platform|user|maintenance|worker)) /.exec(statement)?.[1];
       if (requestRole && (await adminQuery(ADMIN_URL!, 'select 1 from pg_roles where rolname = $1', [requestRole])).rowCount) continue;
       await adminQuery(ADMIN_URL!, statement);
     }

@@ -19,13 +19,23 @@ const CHECKPOINT_KID = `rls-check-${randomBytes(4).toString('hex')}`;
 
 /** How each tenant table is written to in these checks. */
 interface TenantTable {
-  name: 'organizations' | 'memberships' | 'invitations' | 'audit_events' | 'audit_chain_heads' | 'audit_checkpoints';
+  name:
+    | 'organizations'
+    | 'memberships'
+    | 'invitations'
+    | 'audit_events'
+    | 'audit_chain_heads'
+    | 'audit_checkpoints'
+    | 'events'
+    | 'webhook_deliveries';
   /** The column that names the tenant. */
   tenant: 'id' | 'organization_id';
   /** A harmless change to every matching row. */
   update: string;
   /** A new row for organization `org` (user `user` exists). */
   row(org: string, user: string): Record<string, unknown>;
+  /** False where a tenant request may not read even its own organization's rows (no grant at all). */
+  tenantReads?: false;
 }
 
 const TABLES: TenantTable[] = [
@@ -81,7 +91,33 @@ const TABLES: TenantTable[] = [
       signature: randomBytes(64),
     }),
   },
+  {
+    name: 'events',
+    tenant: 'organization_id',
+    update: `type = 'organization.forged'`,
+    row: (org) => ({ organization_id: org, id: randomUUID(), type: 'organization.forged', actor_type: 'system', data: '{}' }),
+  },
+  {
+    name: 'webhook_deliveries',
+    tenant: 'organization_id',
+    // The delivery log is the platform's (webhook endpoints are platform-wide): platform admins and the worker only.
+    tenantReads: false,
+    update: `status = 'failed'`,
+    row: (org) => ({
+      organization_id: org,
+      id: randomUUID(),
+      endpoint_id: deliveryTargets.endpoint,
+      event_id: deliveryTargets.eventOf.get(org),
+      event_tx: '1',
+      event_pos: 1,
+    }),
+  },
 ];
+
+/** The webhook endpoint, and each organization's event, that the webhook_deliveries rows point at. */
+const deliveryTargets = { endpoint: randomUUID(), eventOf: new Map<string, string>() };
+/** Rows written in this order, as the migration user, for every organization of twoTenants(). */
+const SEEDED: TenantTable['name'][] = ['invitations', 'audit_events', 'audit_checkpoints', 'events', 'webhook_deliveries'];
 
 const insertSql = (table: TenantTable, values: Record<string, unknown>) => {
   const cols = Object.keys(values);
@@ -108,6 +144,8 @@ describe.each(ENGINES)('RLS on every tenant table (%s)', (engine) => {
     kysely = t.db.kysely as unknown as Kysely<unknown>;
     await sql`insert into audit_signing_keys (kid, public_jwk, private_pkcs8, retired_at)
               values (${CHECKPOINT_KID}, '{}'::jsonb, 'unused', now())`.execute(kysely);
+    await sql`insert into webhook_endpoints (id, url, event_types, secret)
+      values (${deliveryTargets.endpoint}, 'https://receiver.example.com/hook', '{member.added}', 'whsec_test')`.execute(kysely);
   });
   afterAll(() => t.close());
 
@@ -117,9 +155,11 @@ describe.each(ENGINES)('RLS on every tenant table (%s)', (engine) => {
       const org = await insertOrganization(t.db, 'Tenant');
       const user = await insertUser(t.db);
       await insertMembership(t.db, org.id, user.id, 'owner');
-      // The event makes the organization's chain head.
-      for (const table of TABLES.filter((x) => ['invitations', 'audit_events', 'audit_checkpoints'].includes(x.name))) {
-        await insertSql(table, table.row(org.id, user.id)).execute(kysely);
+      for (const name of SEEDED) {
+        const table = TABLES.find((x) => x.name === name)!;
+        const row = table.row(org.id, user.id);
+        if (name === 'events') deliveryTargets.eventOf.set(org.id, String(row.id));
+        await insertSql(table, row).execute(kysely);
       }
       return { org: org.id, user: user.id };
     };
@@ -207,10 +247,18 @@ describe.each(ENGINES)('RLS on every tenant table (%s)', (engine) => {
       const col = sql.ref(table.tenant);
       const tbl = sql.table(table.name);
 
-      const seen = await asA(async (tx) => (await sql<Record<string, string>>`select ${col} as tenant from ${tbl}`.execute(tx)).rows);
-      expect(seen.length).toBe((aBefore[table.name] ?? []).length);
-      expect(seen.every((r) => r.tenant === a.org)).toBe(true);
-      expect(await asA(async (tx) => (await sql`select 1 from ${tbl} where ${col} = ${b.org}`.execute(tx)).rows)).toEqual([]);
+      if (table.tenantReads === false) {
+        const read = await asA((tx) => sql`select 1 from ${tbl} where ${col} = ${b.org}`.execute(tx)).then(
+          () => 'read',
+          (err: { code?: string }) => (err.code === '42501' ? 'refused' : Promise.reject(err)),
+        );
+        expect(read).toBe('refused');
+      } else {
+        const seen = await asA(async (tx) => (await sql<Record<string, string>>`select ${col} as tenant from ${tbl}`.execute(tx)).rows);
+        expect(seen.length).toBe((aBefore[table.name] ?? []).length);
+        expect(seen.every((r) => r.tenant === a.org)).toBe(true);
+        expect(await asA(async (tx) => (await sql`select 1 from ${tbl} where ${col} = ${b.org}`.execute(tx)).rows)).toEqual([]);
+      }
 
       const updated = await rowsTouched(() =>
         asA((tx) => sql`update ${tbl} set ${sql.raw(table.update)} where ${col} = ${b.org}`.execute(tx)),
@@ -263,6 +311,8 @@ describe.each(ENGINES)('RLS on every tenant table (%s)', (engine) => {
       ['DELETE', `/v1/organizations/${a.id}/invitations/${bInv}`, undefined],
       // audit events
       ['GET', `/v1/organizations/${b.id}/audit-events`, undefined],
+      // events (webhook deliveries have platform-admin routes only)
+      ['GET', `/v1/organizations/${b.id}/events`, undefined],
     ];
     for (const u of [a.admin, a.owner]) {
       for (const [method, url, payload] of calls) {

@@ -44,6 +44,9 @@ export const CODE_ORDER: ReadonlyArray<{ name: string; rendersMemberEntries?: bo
   { name: 'policies/audit_checkpoints.sql' },
   { name: 'audit-chain.sql' },
   { name: 'policies/idempotency_records.sql' },
+  { name: 'events.sql' },
+  { name: 'policies/events.sql' },
+  { name: 'policies/webhook_deliveries.sql' },
 ];
 
 /** Memberships re-rendered per transaction when the entry's shape changes. */

@@ -5,7 +5,7 @@ export const APP_ROLE = 'tenantry_app';
 /** Every role requests run as: none may own a table or bypass RLS. */
 export const REQUEST_ROLES = [APP_ROLE, 'tenantry_user', 'tenantry_platform'];
 /** Roles bound by RLS like the request roles, for work that is not a request (re-rendering entries). */
-export const MAINTENANCE_ROLES = ['tenantry_maintenance'];
+export const MAINTENANCE_ROLES = ['tenantry_maintenance', 'tenantry_worker'];
 const RLS_BOUND_ROLES = [...REQUEST_ROLES, ...MAINTENANCE_ROLES];
 
 /**
@@ -20,6 +20,9 @@ export const TABLES_WITHOUT_RLS: Readonly<Record<string, string>> = {
   email_outbox: 'global: written in the transaction of a change; tenantry_app may queue but reads no body',
   signing_keys: 'global: no request role has any privilege on it',
   audit_signing_keys: 'global: the checkpoint keys; no request or maintenance role has any privilege on it (030_audit_chain)',
+  webhook_endpoints: "the platform's, not a tenant's: only tenantry_platform (platform admins) and tenantry_worker hold grants",
+  webhook_dispatch_cursor: 'one row, how far the fan-out has read the events; only tenantry_worker holds a grant',
+  webhook_signing_keys: 'global: no request role has any privilege on it',
   schema_migrations: "the migrator's own record; no request role has any privilege on it",
   schema_code: "the migrator's own record of sql/; no request role has any privilege on it",
 };

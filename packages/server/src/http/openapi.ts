@@ -1,6 +1,16 @@
 import type { FastifyDynamicSwaggerOptions } from '@fastify/swagger';
 import type { FastifyInstance } from 'fastify';
 import { AuditEvent, AuditEventPage, AuditVerification } from '../modules/audit/audit.schemas.js';
+import { EVENT_TYPE_NAMES, EVENT_TYPES, EventEnvelope, EventTypeEntry } from '../modules/events/event-types.js';
+import { EventPage } from '../modules/events/events.schemas.js';
+import {
+  CreatedWebhookEndpoint,
+  Delivery as WebhookDelivery,
+  WebhookDeliveryPage,
+  Endpoint as WebhookEndpoint,
+  WebhookEndpointPage,
+  WebhookKeys,
+} from '../modules/events/webhooks.schemas.js';
 import { Me, Membership, SignupResponse, User } from '../modules/identity/identity.schemas.js';
 import { EmailVerified } from '../modules/identity/lifecycle.schemas.js';
 import { AcceptedInvitation, CreatedInvitation, Invitation, InvitationPage } from '../modules/invitations/invitations.schemas.js';
@@ -37,7 +47,16 @@ const COMPONENT_SCHEMAS = [
   AuditEvent,
   AuditEventPage,
   AuditVerification,
+  EventEnvelope,
+  EventPage,
+  EventTypeEntry,
+  WebhookEndpoint,
+  CreatedWebhookEndpoint,
+  WebhookEndpointPage,
+  WebhookDelivery,
+  WebhookDeliveryPage,
   Jwk,
+  WebhookKeys,
   Jwks,
   AuthorizationServerMetadata,
   Health,
@@ -57,8 +76,40 @@ const TAGS = [
   { name: 'Members', description: 'Who belongs to an organization, with which role' },
   { name: 'Invitations', description: 'Inviting people by email, and accepting' },
   { name: 'Audit log', description: 'What happened in an organization' },
+  { name: 'Events', description: 'What changed in organizations, in the order it was written, to pull' },
+  { name: 'Webhooks', description: 'Events pushed to registered endpoints, signed, with a delivery log' },
   { name: 'Operations', description: 'Liveness, readiness, metrics and this document' },
 ];
+
+/** What a receiver gets: one POST per event, the envelope with that type's data (the `data` components of /v1/event-types). */
+const WEBHOOKS = Object.fromEntries(
+  EVENT_TYPE_NAMES.map((type) => [
+    type,
+    {
+      post: {
+        operationId: `${type.replace(/[._](\w)/g, (_, c: string) => c.toUpperCase())}Webhook`,
+        summary: `The ${type} event`,
+        description: EVENT_TYPES[type].description,
+        tags: ['Webhooks'],
+        security: [],
+        requestBody: {
+          required: true,
+          content: {
+            'application/json': {
+              schema: {
+                allOf: [
+                  { $ref: '#/components/schemas/Event' },
+                  { type: 'object' as const, properties: { type: { const: type }, data: { $ref: `#/components/schemas/event.${type}` } } },
+                ],
+              },
+            },
+          },
+        },
+        responses: { '2XX': { description: 'Received; any other answer is retried' } },
+      },
+    },
+  ]),
+);
 
 /** @fastify/swagger options that make the document name its components and carry the API's tags and license. */
 export const documentOptions: Pick<FastifyDynamicSwaggerOptions, 'refResolver' | 'transformObject'> = {
@@ -68,6 +119,11 @@ export const documentOptions: Pick<FastifyDynamicSwaggerOptions, 'refResolver' |
   },
   transformObject: (doc) =>
     'openapiObject' in doc
-      ? { ...doc.openapiObject, info: { ...doc.openapiObject.info!, license: { name: 'MIT', identifier: 'MIT' } }, tags: TAGS }
+      ? {
+          ...doc.openapiObject,
+          info: { ...doc.openapiObject.info!, license: { name: 'MIT', identifier: 'MIT' } },
+          tags: TAGS,
+          webhooks: WEBHOOKS,
+        }
       : doc.swaggerObject,
 };

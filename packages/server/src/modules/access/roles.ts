@@ -12,6 +12,7 @@ export const PERMISSIONS = [
   'members:manage',
   'invitations:manage',
   'audit:read',
+  'events:read',
   'organization:delete',
   'owners:manage',
 ] as const;
@@ -19,7 +20,7 @@ export type Permission = (typeof PERMISSIONS)[number];
 
 const viewer: Permission[] = ['organization:read', 'members:read', 'data:read'];
 const member: Permission[] = [...viewer, 'data:write'];
-const admin: Permission[] = [...member, 'organization:update', 'members:manage', 'invitations:manage', 'audit:read'];
+const admin: Permission[] = [...member, 'organization:update', 'members:manage', 'invitations:manage', 'audit:read', 'events:read'];
 const owner: Permission[] = [...admin, 'organization:delete', 'owners:manage'];
 
 export const ROLE_PERMISSIONS: Readonly<Record<Role, readonly Permission[]>> = Object.freeze({ owner, admin, member, viewer });
@@ -30,6 +31,7 @@ export const PLATFORM_PERMISSIONS: readonly PlatformPermission[] = [
   'organization:read',
   'members:read',
   'audit:read',
+  'events:read',
   'organization:delete',
   'organization:suspend',
 ];

@@ -1,4 +1,5 @@
 import type { Tx } from '../../db/tenant-context.js';
+import { emitEvent } from '../events/events.js';
 import { insertAuditEvent } from './audit.queries.js';
 
 export type ActorType = 'user' | 'platform_admin' | 'system';
@@ -45,6 +46,10 @@ export interface AuditEvent {
 /**
  * Records an event inside the caller's transaction, so a rolled-back change leaves
  * no event and a committed change always has one. The transaction must be in the
- * event's organization (RLS refuses anything else).
+ * event's organization (RLS refuses anything else). The change's event (the outbox of
+ * webhooks and the pull API) is written with it.
  */
-export const record = (tx: Tx, by: AuditSource, e: AuditEvent): Promise<void> => insertAuditEvent(tx, by, e);
+export async function record(tx: Tx, by: AuditSource, e: AuditEvent): Promise<void> {
+  await insertAuditEvent(tx, by, e);
+  await emitEvent(tx, by, e);
+}

@@ -93,18 +93,25 @@ export async function setSessionOrganization(tx: Tx, sessionId: string, organiza
   await tx.updateTable('sessions').set({ active_organization_id: organizationId }).where('id', '=', sessionId).execute();
 }
 
+/** A session that was just ended, with the organization it was scoped to (for its session.revoked event). */
+export interface RevokedSession {
+  id: string;
+  user_id: string;
+  active_organization_id: string | null;
+}
+
 /** Live sessions matching `match`, ended with `reason`. */
 async function revokeWhere(
   tx: Tx,
   reason: string,
   match: { id?: string; userId?: string; except?: string; organizationId?: string },
-): Promise<void> {
+): Promise<RevokedSession[]> {
   let q = tx.updateTable('sessions').set({ revoked_at: sql<Date>`now()`, revoked_reason: reason }).where('revoked_at', 'is', null);
   if (match.id) q = q.where('id', '=', match.id);
   if (match.userId) q = q.where('user_id', '=', match.userId);
   if (match.except) q = q.where('id', '<>', match.except);
   if (match.organizationId) q = q.where('active_organization_id', '=', match.organizationId);
-  await q.execute();
+  return q.returning(['id', 'user_id', 'active_organization_id']).execute();
 }
 
 export const revokeSession = (tx: Tx, sessionId: string, reason: string) => revokeWhere(tx, reason, { id: sessionId });

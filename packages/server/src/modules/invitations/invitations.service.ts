@@ -134,7 +134,7 @@ export async function revokeInvitation(deps: InvitationDeps, caller: Caller, org
     if (inv.status !== 'pending' || !(await markRevoked(tx, orgId, id)).numUpdatedRows) {
       throw new AppError('INVALID_STATE', `The invitation is ${inv.status}`);
     }
-    await record(tx, c, { action: 'invitation.revoked', target: { type: 'invitation', id }, data: { email: inv.email } });
+    await record(tx, c, { action: 'invitation.revoked', target: { type: 'invitation', id }, data: { email: inv.email, role: inv.role } });
   });
 }
 
@@ -170,7 +170,7 @@ async function acceptInTx(
   await record(tx, by, {
     action: 'invitation.accepted',
     target: { type: 'invitation', id: inv.id },
-    data: { email: inv.email, role: inv.role },
+    data: { email: inv.email, role: inv.role, user_id: user.id },
   });
   await record(tx, by, { action: 'member.added', target: { type: 'user', id: user.id }, data: { role: inv.role, invitation_id: inv.id } });
   return { organization_id: orgId, role: inv.role };

@@ -8,6 +8,7 @@ import type { Caller, OrgCaller } from '../access/gate.js';
 import { atLeast, can } from '../access/roles.js';
 import { inOrganization, readInOrganization } from '../access/transactions.js';
 import { record } from '../audit/audit.js';
+import { emitSessionsRevoked } from '../events/session-events.js';
 import { revokeUserSessions } from '../identity/sessions.js';
 import { deleteMember, lockMembers, memberEntry, membersPage, updateRole } from './members.queries.js';
 
@@ -62,7 +63,9 @@ export async function removeMember(db: Database, caller: Caller, orgId: string, 
     }
     if (now.target === 'owner' && now.owners <= 1) throw lastOwner();
     await deleteMember(tx, orgId, targetId);
-    await revokeUserSessions(tx, targetId, leaving ? 'left_organization' : 'removed_from_organization', { organizationId: orgId });
+    const reason = leaving ? 'left_organization' : 'removed_from_organization';
+    const ended = await revokeUserSessions(tx, targetId, reason, { organizationId: orgId });
     await record(tx, c, { action: 'member.removed', target: { type: 'user', id: targetId }, data: { role: now.target, left: leaving } });
+    await emitSessionsRevoked(tx, c, ended, reason);
   });
 }

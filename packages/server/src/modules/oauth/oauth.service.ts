@@ -2,7 +2,9 @@ import type { Config } from '../../config.js';
 import type { Database } from '../../db/database.js';
 import type { Role } from '../../db/schema.js';
 import type { OrderedLimits } from '../../http/rate-limit.js';
-import { anonymous } from '../access/transactions.js';
+import { userActor } from '../access/principal.js';
+import { anonymous, switchToOrganization } from '../access/transactions.js';
+import { emitSessionsRevoked } from '../events/session-events.js';
 import { revokeSession, sessionOfRefreshToken } from '../identity/sessions.js';
 import type { AccessTokens } from './tokens.js';
 
@@ -52,6 +54,13 @@ export async function revoke(deps: AuthDeps, token: string): Promise<void> {
   }
   await anonymous(deps.db, async (tx) => {
     sessionId ??= await sessionOfRefreshToken(tx, token);
-    if (sessionId) await revokeSession(tx, sessionId, 'logout');
+    if (!sessionId) return;
+    for (const s of await revokeSession(tx, sessionId, 'logout')) {
+      if (!s.active_organization_id) continue;
+      // The organization the session was scoped to hears of its end (session.revoked).
+      await switchToOrganization(tx, s.active_organization_id, null);
+      const by = { organizationId: s.active_organization_id, actor: userActor(s.user_id), meta: { ip: null, requestId: null } };
+      await emitSessionsRevoked(tx, by, [s], 'logout');
+    }
   });
 }

@@ -7,6 +7,7 @@ import type { Caller } from '../access/gate.js';
 import { actorOf } from '../access/principal.js';
 import { enteringOrganization, inOrganization, inUserContext, readInOrganization, widenToPlatform } from '../access/transactions.js';
 import { type AuditAction, record } from '../audit/audit.js';
+import { emitSessionsRevoked } from '../events/session-events.js';
 import { revokeOrganizationSessions } from '../identity/sessions.js';
 import { insertMember } from '../members/members.queries.js';
 import {
@@ -87,6 +88,7 @@ export const getOrganization = (db: Database, caller: Caller, orgId: string) =>
 export async function patchOrganization(db: Database, caller: Caller, orgId: string, body: UpdateOrganizationBody) {
   const cols = profileColumns(body); // validated before any transaction: a bad body changes nothing
   return inOrganization(db, caller, orgId, 'organization:update', async (tx, c) => {
+    const before = await findOrganization(tx, orgId);
     let org: Awaited<ReturnType<typeof updateOrganization>>;
     try {
       org = await updateOrganization(tx, orgId, cols);
@@ -97,7 +99,7 @@ export async function patchOrganization(db: Database, caller: Caller, orgId: str
     await record(tx, c, {
       action: 'organization.updated',
       target: { type: 'organization', id: orgId },
-      data: { fields: Object.keys(cols).sort() },
+      data: { fields: Object.keys(cols).sort(), changes: changesOf(before, org, Object.keys(cols)) },
     });
     return org;
   });
@@ -122,8 +124,18 @@ export async function transitionOrganization(db: Database, caller: Caller, orgId
     }
     const org = await setOrganizationStatus(tx, orgId, t.to);
     // No token may stay scoped to an organization its members cannot use.
-    if (t.to !== 'active') await revokeOrganizationSessions(tx, orgId, `organization_${t.to}`);
+    const ended = t.to !== 'active' ? await revokeOrganizationSessions(tx, orgId, `organization_${t.to}`) : [];
     await record(tx, c, { action: t.action, target: { type: 'organization', id: orgId }, data: { from: c.orgStatus, to: t.to } });
+    await emitSessionsRevoked(tx, c, ended, `organization_${t.to}`);
     return org;
   });
+}
+
+/** Each changed field's value before and after, for the organization.updated event. */
+function changesOf(before: object | undefined, after: object | undefined, fields: string[]) {
+  const b = (before ?? {}) as Record<string, unknown>;
+  const a = (after ?? {}) as Record<string, unknown>;
+  return Object.fromEntries(
+    fields.filter((f) => JSON.stringify(b[f]) !== JSON.stringify(a[f])).map((f) => [f, { from: b[f] ?? null, to: a[f] ?? null }]),
+  );
 }

@@ -3,6 +3,7 @@ import { OAuthError } from '../../../http/errors.js';
 import { SYSTEM_ACTOR } from '../../access/principal.js';
 import { anonymous, switchToOrganization, tokenScopeIn } from '../../access/transactions.js';
 import { record } from '../../audit/audit.js';
+import { emitSessionsRevoked } from '../../events/session-events.js';
 import { rotateRefreshToken, setSessionOrganization } from '../../identity/sessions.js';
 import { type AuthDeps, type Issued, tokenResponse } from '../oauth.service.js';
 import type { Grant } from './grant.js';
@@ -36,6 +37,12 @@ async function rotate(
           tx,
           { organizationId: r.organizationId, actor: SYSTEM_ACTOR, meta },
           { action: 'session.refresh_reuse_detected', target: { type: 'session', id: r.sessionId }, data: { user_id: r.userId } },
+        );
+        await emitSessionsRevoked(
+          tx,
+          { organizationId: r.organizationId, actor: SYSTEM_ACTOR, meta },
+          [{ id: r.sessionId, user_id: r.userId, active_organization_id: r.organizationId }],
+          'refresh_token_reuse',
         );
       }
       return { error: invalidGrant('The refresh token was already used; the session has been ended') };

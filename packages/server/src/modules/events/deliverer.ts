@@ -1,0 +1,258 @@
+// The webhook worker: fans events out to deliveries, sends what is due, and deletes
+// expired events. Every instance runs one; between them each delivery is sent by one
+// instance at a time (leases), at least once.
+import { randomUUID } from 'node:crypto';
+import http from 'node:http';
+import https from 'node:https';
+import type { LookupFunction } from 'node:net';
+import type { Logger } from 'pino';
+import type { Database } from '../../db/database.js';
+import type { Schema } from '../../db/schema.js';
+import type { Tx } from '../../db/tenant-context.js';
+import { inTenantTransaction } from '../../db/tenant-pattern.js';
+import { AppError } from '../../http/errors.js';
+import {
+  type ClaimedDelivery,
+  claimDue,
+  enterWorker,
+  fanOut,
+  markDelivered,
+  markFailed,
+  recordEndpointFailure,
+} from './deliveries.queries.js';
+import { deleteExpiredEvents, envelopeOf, eventHorizon } from './events.queries.js';
+import type { WebhookMetrics } from './metrics.js';
+import { ed25519Signature, hmacSignature, type WebhookKey } from './signing.js';
+import { parseWebhookUrl, resolveTarget } from './ssrf.js';
+
+/** Retries after about 5 s, 5 min, 30 min, 2 h, 5 h and 10 h (±20%), then the delivery has failed. */
+export const RETRY_SCHEDULE_SECONDS = [5, 300, 1800, 7200, 18_000, 36_000];
+const RETRY_AFTER_MAX_SECONDS = 3600;
+
+export interface WebhookWorkerOptions {
+  allowPrivate: boolean;
+  retentionDays: number;
+  batchSize?: number;
+  timeoutMs?: number;
+  /** An endpoint whose deliveries all fail for this long is disabled. */
+  disableAfterSeconds?: number;
+  /** Jitter in [-1, 1) scaled to ±20%; tests pass a fixed one. */
+  jitter?: () => number;
+}
+
+/** The next attempt's delay after `attempts` failed ones, or null when there is none left. */
+export function retryDelaySeconds(attempts: number, retryAfter: number | null, jitter: () => number): number | null {
+  const base = RETRY_SCHEDULE_SECONDS[attempts - 1];
+  if (base === undefined) return null;
+  if (retryAfter !== null) return Math.min(Math.max(retryAfter, 0), RETRY_AFTER_MAX_SECONDS);
+  return Math.round(base * (1 + 0.2 * jitter()));
+}
+
+/** Retry-After in seconds (delta or HTTP date), or null. */
+export function parseRetryAfter(v: string | undefined, now = Date.now()): number | null {
+  if (!v) return null;
+  if (/^\d+$/.test(v.trim())) return Number(v.trim());
+  const at = Date.parse(v);
+  return Number.isNaN(at) ? null : Math.max(0, Math.ceil((at - now) / 1000));
+}
+
+interface Outcome {
+  ok: boolean;
+  statusCode: number | null;
+  error: string;
+  retryAfter: number | null;
+}
+
+export class WebhookDeliverer {
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<unknown> | undefined;
+  private lastRetention = 0;
+  private readonly o: Required<WebhookWorkerOptions>;
+  // Keep-alive: a receiver gets many deliveries over a few connections.
+  private readonly agents = {
+    'http:': new http.Agent({ keepAlive: true, maxSockets: 50 }),
+    'https:': new https.Agent({ keepAlive: true, maxSockets: 50 }),
+  };
+
+  constructor(
+    private readonly db: Database,
+    private readonly key: WebhookKey,
+    private readonly log: Pick<Logger, 'warn' | 'error'>,
+    private readonly metrics: WebhookMetrics | undefined,
+    opts: WebhookWorkerOptions,
+  ) {
+    this.o = {
+      batchSize: 20,
+      timeoutMs: 15_000,
+      disableAfterSeconds: 3 * 86_400,
+      jitter: () => Math.random() * 2 - 1,
+      ...opts,
+    };
+  }
+
+  private asWorker<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
+    return inTenantTransaction<Schema, void, T>(this.db.kysely, () => undefined, enterWorker, fn);
+  }
+
+  /** Fans out every event committed so far; returns how many deliveries it created. */
+  async dispatch(): Promise<number> {
+    let created = 0;
+    for (;;) {
+      const r = await this.asWorker(async (tx) => fanOut(tx, await eventHorizon(tx), 500));
+      created += r.deliveries;
+      if (r.events < 500) return created;
+    }
+  }
+
+  /** Claims due deliveries, sends them and records the outcomes; returns how many were claimed. */
+  async deliverDue(): Promise<number> {
+    const lease = randomUUID();
+    // Long enough for the batch's deliveries of one pair to go one after the other.
+    const leaseSeconds = Math.ceil((this.o.timeoutMs * this.o.batchSize) / 1000) + 30;
+    const claimed = await this.asWorker((tx) => claimDue(tx, this.o.batchSize, leaseSeconds, lease));
+    // Per endpoint and organization, in event order, one at a time; pairs in parallel.
+    const byPair = new Map<string, ClaimedDelivery[]>();
+    for (const d of claimed.sort(byPosition)) {
+      const k = `${d.endpoint_id}/${d.organization_id}`;
+      byPair.set(k, [...(byPair.get(k) ?? []), d]);
+    }
+    await Promise.all(
+      [...byPair.values()].map(async (list) => {
+        for (const d of list) await this.deliverOne(d, lease);
+      }),
+    );
+    return claimed.length;
+  }
+
+  /** Fan-out, then delivery until nothing is due; returns the deliveries claimed. */
+  async runOnce(): Promise<number> {
+    await this.dispatch();
+    let total = 0;
+    for (;;) {
+      const n = await this.deliverDue();
+      total += n;
+      if (n === 0) return total;
+      await this.dispatch();
+    }
+  }
+
+  /** Deletes events older than the retention period, in batches of `batch`. */
+  async deleteExpired(batch = 1000): Promise<number> {
+    let total = 0;
+    for (;;) {
+      const n = await this.asWorker((tx) => deleteExpiredEvents(tx, this.o.retentionDays, batch));
+      total += n;
+      if (n < batch) return total;
+    }
+  }
+
+  private async deliverOne(d: ClaimedDelivery, lease: string): Promise<void> {
+    const started = process.hrtime.bigint();
+    const out = await this.send(d);
+    this.metrics?.latency.observe(Number(process.hrtime.bigint() - started) / 1e9);
+    const gone = out.statusCode === 410;
+    const retryIn = out.ok || gone ? null : retryDelaySeconds(d.attempts, out.retryAfter, this.o.jitter);
+    this.metrics?.deliveries.inc({ outcome: out.ok ? 'delivered' : gone ? 'gone' : retryIn === null ? 'failed' : 'retrying' });
+    try {
+      await this.asWorker(async (tx) => {
+        if (out.ok) return markDelivered(tx, d, lease, out.statusCode!);
+        await markFailed(tx, d, lease, { statusCode: out.statusCode, error: out.error, retryInSeconds: retryIn });
+        await recordEndpointFailure(tx, d.endpoint_id, gone, this.o.disableAfterSeconds, out.error);
+      });
+    } catch (err) {
+      // The lease runs out and the delivery is sent again: at least once.
+      this.log.warn({ err, deliveryId: d.id }, 'recording a webhook delivery failed');
+    }
+  }
+
+  private async send(d: ClaimedDelivery): Promise<Outcome> {
+    const body = JSON.stringify(envelopeOf({ ...d, id: d.event_id }));
+    const timestamp = Math.floor(Date.now() / 1000);
+    const signatures = [
+      hmacSignature(d.secret, d.event_id, timestamp, body),
+      ...(d.previous_secret ? [hmacSignature(d.previous_secret, d.event_id, timestamp, body)] : []),
+      ed25519Signature(this.key, d.event_id, timestamp, body),
+    ];
+    let url: URL;
+    let lookup: LookupFunction;
+    try {
+      url = parseWebhookUrl(d.url);
+      // Resolved once and checked; the connection goes to that address.
+      const target = await resolveTarget(url, this.o.allowPrivate);
+      lookup = (_host, options, cb) => {
+        if (options.all) cb(null, [{ address: target.address, family: target.family }]);
+        else cb(null, target.address, target.family);
+      };
+    } catch (err) {
+      return { ok: false, statusCode: null, error: errorText(err), retryAfter: null };
+    }
+    const transport = url.protocol === 'https:' ? https : http;
+    return new Promise<Outcome>((resolve) => {
+      const req = transport.request(
+        url,
+        {
+          method: 'POST',
+          agent: this.agents[url.protocol as 'http:' | 'https:'],
+          lookup,
+          timeout: this.o.timeoutMs,
+          headers: {
+            'content-type': 'application/json',
+            'content-length': Buffer.byteLength(body),
+            'user-agent': 'Tenantry-Webhooks/1',
+            'webhook-id': d.event_id,
+            'webhook-timestamp': String(timestamp),
+            'webhook-signature': signatures.join(' '),
+          },
+        },
+        (res) => {
+          res.resume();
+          res.on('end', () => {
+            const status = res.statusCode ?? 0;
+            const retryAfter = parseRetryAfter(typeof res.headers['retry-after'] === 'string' ? res.headers['retry-after'] : undefined);
+            resolve({ ok: status >= 200 && status < 300, statusCode: status, error: `HTTP ${status}`, retryAfter });
+          });
+          res.on('error', (err) => resolve({ ok: false, statusCode: res.statusCode ?? null, error: errorText(err), retryAfter: null }));
+        },
+      );
+      req.on('timeout', () => req.destroy(new Error(`no answer within ${this.o.timeoutMs} ms`)));
+      req.on('error', (err) => resolve({ ok: false, statusCode: null, error: errorText(err), retryAfter: null }));
+      req.end(body);
+    });
+  }
+
+  /** Polls every `intervalMs` until stop(); retention runs hourly. */
+  start(intervalMs = 1_000): void {
+    const tick = () => {
+      this.running = (async () => {
+        await this.runOnce();
+        if (Date.now() - this.lastRetention > 3_600_000) {
+          this.lastRetention = Date.now();
+          await this.deleteExpired();
+        }
+      })().catch((err) => this.log.error({ err }, 'webhook worker run failed'));
+      void this.running.finally(() => {
+        if (this.timer) this.timer = setTimeout(tick, intervalMs).unref();
+      });
+    };
+    this.timer = setTimeout(tick, intervalMs).unref();
+  }
+
+  async stop(): Promise<void> {
+    const t = this.timer;
+    this.timer = undefined;
+    if (t) clearTimeout(t);
+    await this.running;
+    this.agents['http:'].destroy();
+    this.agents['https:'].destroy();
+  }
+}
+
+const byPosition = (a: ClaimedDelivery, b: ClaimedDelivery) => {
+  const tx = BigInt(a.event_tx) - BigInt(b.event_tx);
+  if (tx !== 0n) return tx < 0n ? -1 : 1;
+  const pos = BigInt(a.event_pos) - BigInt(b.event_pos);
+  return pos === 0n ? 0 : pos < 0n ? -1 : 1;
+};
+
+const errorText = (err: unknown) =>
+  (err instanceof AppError && err.errors?.[0] ? err.errors[0].message : String((err as Error)?.message ?? err)).slice(0, 500);

@@ -1,0 +1,87 @@
+// The event catalogue: one TypeBox schema per event type's `data`. GET /v1/event-types,
+// the OpenAPI document and the tests' validation all read these.
+import { type Static, type TSchema, Type } from '@sinclair/typebox';
+import { RoleName } from '../access/access.schemas.js';
+
+const Uuid = Type.String({ format: 'uuid' });
+const OrgStatus = Type.Union([Type.Literal('active'), Type.Literal('suspended'), Type.Literal('archived')]);
+const data = (props: Parameters<typeof Type.Object>[0]) => Type.Object(props, { additionalProperties: false });
+const transition = data({ from: OrgStatus, to: OrgStatus });
+
+const Change = Type.Object({ from: Type.Unknown(), to: Type.Unknown() });
+
+export const EVENT_TYPES = {
+  'organization.created': {
+    description: 'An organization was created; its creator is its first owner.',
+    schema: data({ name: Type.String(), slug: Type.String(), owner_id: Uuid }),
+  },
+  'organization.updated': {
+    description: 'Profile fields of an organization changed: each changed field with its value before and after.',
+    schema: data({ fields: Type.Array(Type.String()), changes: Type.Record(Type.String(), Change) }),
+  },
+  'organization.archived': { description: 'An organization was archived; its scoped sessions ended.', schema: transition },
+  'organization.suspended': { description: 'A platform admin suspended an organization; its scoped sessions ended.', schema: transition },
+  'organization.reactivated': { description: 'A suspended or archived organization is active again.', schema: transition },
+  'member.added': {
+    description: 'A user joined the organization (by invitation, or as its creator).',
+    schema: data({ user_id: Uuid, role: RoleName, invitation_id: Type.Optional(Uuid) }),
+  },
+  'member.role_changed': {
+    description: 'A member’s role changed from one role to another.',
+    schema: data({ user_id: Uuid, from: RoleName, to: RoleName }),
+  },
+  'member.removed': {
+    description: 'A member was removed or left (`left`); their sessions scoped to the organization ended.',
+    schema: data({ user_id: Uuid, role: RoleName, left: Type.Boolean() }),
+  },
+  'invitation.created': {
+    description: 'An invitation was sent.',
+    schema: data({ invitation_id: Uuid, email: Type.String(), role: RoleName }),
+  },
+  'invitation.revoked': {
+    description: 'A pending invitation was revoked.',
+    schema: data({ invitation_id: Uuid, email: Type.String(), role: RoleName }),
+  },
+  'invitation.accepted': {
+    description: 'An invitation was accepted; a member.added event follows.',
+    schema: data({ invitation_id: Uuid, email: Type.String(), role: RoleName, user_id: Uuid }),
+  },
+  'session.revoked': {
+    description:
+      'A session scoped to the organization ended (logout, refresh-token reuse, suspension or archiving): tokens issued to it are no longer valid.',
+    schema: data({ session_id: Uuid, user_id: Uuid, reason: Type.String() }),
+  },
+} as const satisfies Record<string, { description: string; schema: TSchema }>;
+
+export type EventType = keyof typeof EVENT_TYPES;
+export type EventData<T extends EventType> = Static<(typeof EVENT_TYPES)[T]['schema']>;
+export const EVENT_TYPE_NAMES = Object.keys(EVENT_TYPES) as EventType[];
+export const isEventType = (t: string): t is EventType => Object.hasOwn(EVENT_TYPES, t);
+
+export const EventTypeName = Type.Unsafe<EventType>({ type: 'string', enum: EVENT_TYPE_NAMES });
+
+/** The envelope every event has, on the pull API and in webhook bodies (Standard Webhooks). */
+export const EventEnvelope = Type.Object(
+  {
+    id: Uuid,
+    type: Type.String(),
+    timestamp: Type.String({ format: 'date-time' }),
+    organization_id: Uuid,
+    actor: Type.Object({ type: Type.String(), id: Type.Union([Uuid, Type.Null()]) }),
+    data: Type.Record(Type.String(), Type.Unknown()),
+  },
+  { $id: 'Event', title: 'Event', description: 'An event: what changed in an organization, who changed it and when' },
+);
+
+export const EventTypeEntry = Type.Object(
+  { type: Type.String(), description: Type.String(), schema: Type.Record(Type.String(), Type.Unknown()) },
+  { $id: 'EventType', title: 'EventType', description: 'An event type and the JSON Schema of its data' },
+);
+
+/** The catalogue as GET /v1/event-types answers it: plain JSON Schemas. */
+export const eventTypeList = () =>
+  EVENT_TYPE_NAMES.map((type) => ({
+    type,
+    description: EVENT_TYPES[type].description,
+    schema: JSON.parse(JSON.stringify(EVENT_TYPES[type].schema)) as Record<string, unknown>,
+  }));
