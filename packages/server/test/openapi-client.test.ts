@@ -53,7 +53,7 @@ export async function firstSession(baseUrl: string, email: string) {
   });
   const problem = wrong.error;
   const code: 'VALIDATION_FAILED' | 'MALFORMED_JSON' | 'UNAUTHENTICATED' | 'FORBIDDEN' | 'EMAIL_NOT_VERIFIED' | 'SLUG_TAKEN'
-    | 'PAYLOAD_TOO_LARGE' | 'UNSUPPORTED_MEDIA_TYPE' | 'SERVICE_UNAVAILABLE' | undefined = problem?.code;
+    | 'IDEMPOTENCY_KEY_REUSED' | 'IDEMPOTENCY_KEY_IN_USE' | 'PAYLOAD_TOO_LARGE' | 'UNSUPPORTED_MEDIA_TYPE' | 'SERVICE_UNAVAILABLE' | undefined = problem?.code;
 
   return { user: signup.data.user, org: org.data, status, members: list, wrong: { status: wrong.response.status, code, problem } };
 }
