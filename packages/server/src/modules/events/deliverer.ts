@@ -7,6 +7,7 @@ import https from 'node:https';
 import type { LookupFunction } from 'node:net';
 import type { Logger } from 'pino';
 import type { Database } from '../../db/database.js';
+import { Poller } from '../../db/poller.js';
 import type { Schema } from '../../db/schema.js';
 import type { Tx } from '../../db/tenant-context.js';
 import { inTenantTransaction } from '../../db/tenant-pattern.js';
@@ -64,8 +65,16 @@ interface Outcome {
 }
 
 export class WebhookDeliverer {
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<unknown> | undefined;
+  private readonly poller = new Poller(
+    async () => {
+      await this.runOnce();
+      if (Date.now() - this.lastRetention > 3_600_000) {
+        this.lastRetention = Date.now();
+        await this.deleteExpired();
+      }
+    },
+    (err) => this.log.error({ err }, 'webhook worker run failed'),
+  );
   private lastRetention = 0;
   private readonly o: Required<WebhookWorkerOptions>;
   // Keep-alive: a receiver gets many deliveries over a few connections.
@@ -222,26 +231,11 @@ export class WebhookDeliverer {
 
   /** Polls every `intervalMs` until stop(); retention runs hourly. */
   start(intervalMs = 1_000): void {
-    const tick = () => {
-      this.running = (async () => {
-        await this.runOnce();
-        if (Date.now() - this.lastRetention > 3_600_000) {
-          this.lastRetention = Date.now();
-          await this.deleteExpired();
-        }
-      })().catch((err) => this.log.error({ err }, 'webhook worker run failed'));
-      void this.running.finally(() => {
-        if (this.timer) this.timer = setTimeout(tick, intervalMs).unref();
-      });
-    };
-    this.timer = setTimeout(tick, intervalMs).unref();
+    this.poller.start(intervalMs);
   }
 
   async stop(): Promise<void> {
-    const t = this.timer;
-    this.timer = undefined;
-    if (t) clearTimeout(t);
-    await this.running;
+    await this.poller.stop();
     this.agents['http:'].destroy();
     this.agents['https:'].destroy();
   }

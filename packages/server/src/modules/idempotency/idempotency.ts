@@ -2,6 +2,7 @@
 // change, so a retry after a lost reply gets that answer instead of a second change.
 import type { Logger } from 'pino';
 import type { Database } from '../../db/database.js';
+import { Poller } from '../../db/poller.js';
 import type { Principal } from '../access/principal.js';
 import { anonymous, inUserContext } from '../access/transactions.js';
 import { deleteExpiredAnswers, findStoredAnswer, type StoredAnswer } from './idempotency.queries.js';
@@ -16,8 +17,10 @@ export const storedAnswerOf = (db: Database, p: Principal, key: string): Promise
  * never holds a long lock; runs every `intervalMs` until stop().
  */
 export class IdempotencyExpiry {
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<number> | undefined;
+  private readonly poller = new Poller(
+    () => this.runOnce(),
+    (err) => this.log.error({ err }, 'removing expired idempotency records failed'),
+  );
 
   constructor(
     private readonly db: Database,
@@ -36,22 +39,10 @@ export class IdempotencyExpiry {
   }
 
   start(intervalMs = 10 * 60_000): void {
-    const tick = () => {
-      this.running = this.runOnce().catch((err) => {
-        this.log.error({ err }, 'removing expired idempotency records failed');
-        return 0;
-      });
-      void this.running.finally(() => {
-        if (this.timer) this.timer = setTimeout(tick, intervalMs).unref();
-      });
-    };
-    this.timer = setTimeout(tick, intervalMs).unref();
+    this.poller.start(intervalMs);
   }
 
-  async stop(): Promise<void> {
-    const t = this.timer;
-    this.timer = undefined;
-    if (t) clearTimeout(t);
-    await this.running;
+  stop(): Promise<void> {
+    return this.poller.stop();
   }
 }

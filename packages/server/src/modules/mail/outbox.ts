@@ -2,6 +2,7 @@ import nodemailer from 'nodemailer';
 import type { Logger } from 'pino';
 import type { Database } from '../../db/database.js';
 import { uuidv7 } from '../../db/ids.js';
+import { Poller } from '../../db/poller.js';
 import { type Tx, withTenant } from '../../db/tenant-context.js';
 import { claimDueEmails, insertOutboxEmail, markEmailFailed, markEmailSent } from './mail.queries.js';
 
@@ -60,8 +61,10 @@ export interface DelivererOptions {
  * recording leaves the lease to expire and the message is sent again: at least once.
  */
 export class OutboxDeliverer {
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<number> | undefined;
+  private readonly poller = new Poller(
+    () => this.runOnce(),
+    (err) => this.log.error({ err }, 'email outbox run failed'),
+  );
   private readonly o: Required<DelivererOptions>;
 
   constructor(
@@ -99,22 +102,10 @@ export class OutboxDeliverer {
 
   /** Polls every `intervalMs` until stop(). */
   start(intervalMs = 1_000): void {
-    const tick = () => {
-      this.running = this.runOnce().catch((err) => {
-        this.log.error({ err }, 'email outbox run failed');
-        return 0;
-      });
-      void this.running.finally(() => {
-        if (this.timer) this.timer = setTimeout(tick, intervalMs).unref();
-      });
-    };
-    this.timer = setTimeout(tick, intervalMs).unref();
+    this.poller.start(intervalMs);
   }
 
-  async stop(): Promise<void> {
-    const t = this.timer;
-    this.timer = undefined;
-    if (t) clearTimeout(t);
-    await this.running;
+  stop(): Promise<void> {
+    return this.poller.stop();
   }
 }

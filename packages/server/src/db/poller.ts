@@ -1,0 +1,31 @@
+/**
+ * Runs `run` every `intervalMs` (counted from the end of the previous run, so runs never
+ * overlap) until stop(), which waits for a run in progress. A failed run is logged and the
+ * next one comes as usual: background work (outboxes, expiry jobs) must outlive a fault.
+ */
+export class Poller {
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<unknown> | undefined;
+
+  constructor(
+    private readonly run: () => Promise<unknown>,
+    private readonly onError: (err: unknown) => void,
+  ) {}
+
+  start(intervalMs: number): void {
+    const tick = () => {
+      this.running = this.run().catch(this.onError);
+      void this.running.finally(() => {
+        if (this.timer) this.timer = setTimeout(tick, intervalMs).unref();
+      });
+    };
+    this.timer = setTimeout(tick, intervalMs).unref();
+  }
+
+  async stop(): Promise<void> {
+    const t = this.timer;
+    this.timer = undefined;
+    if (t) clearTimeout(t);
+    await this.running;
+  }
+}
