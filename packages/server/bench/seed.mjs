@@ -2,35 +2,14 @@
 // restrict) after the server has applied its migrations. Ids are derived from
 // md5 of a counter, so memberships can name their rows without joins.
 
+// The profile's own lists, from the built service, so the data set uses exactly what the API accepts.
+import { INDUSTRIES, SIZES } from '../dist/modules/organizations/profile.js';
+
 export const ORGANIZATIONS = 10_000;
 export const USERS = 50_000;
 export const MEMBERSHIPS = 100_000;
 /** The organization S1 and S2 read: 49 seeded members plus the user signed up over HTTP. */
 export const TARGET_MEMBERS = 50;
-
-const INDUSTRIES = [
-  'agriculture',
-  'construction',
-  'education',
-  'energy',
-  'finance',
-  'government',
-  'healthcare',
-  'hospitality',
-  'insurance',
-  'legal',
-  'manufacturing',
-  'media',
-  'nonprofit',
-  'professional_services',
-  'real_estate',
-  'retail',
-  'technology',
-  'telecommunications',
-  'transportation',
-  'other',
-];
-const SIZES = ['1-10', '11-50', '51-200', '201-1000', '1001-5000', '5001+'];
 
 const sqlArray = (values) => `array[${values.map((v) => `'${v}'`).join(', ')}]`;
 
