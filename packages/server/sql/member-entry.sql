@@ -26,9 +26,14 @@ $$;
 -- waits for a rename in progress and reads the new name, or a later rename waits for
 -- it and then re-renders it too. An update needs no lock: a rename re-renders the same
 -- membership row, so one of the two waits for the other's row lock and renders last.
+--
+-- It reads the member's row with the owner's rights (security definer, pinned
+-- search_path): a request in an organization sees only the users who are its members
+-- already (sql/policies/users.sql), and the one being added is not one yet. What it
+-- reads goes only into the entry of the membership the request was allowed to write.
 create or replace function tenantry_render_membership_entry()
 returns trigger
-language plpgsql as $$
+language plpgsql security definer set search_path = pg_catalog, public as $$
 declare
   v_email text;
   v_name text;

@@ -14,6 +14,9 @@ describe.each(ENGINES)('least privilege of the request roles (%s)', (engine) => 
   let t: TestDatabase;
   let inTenant: TenantContext;
   let asUser: TenantContext;
+  let victimId: string;
+  let victimSession: string;
+  let outsiderId: string;
 
   beforeAll(async () => {
     t = await createTestDatabase(engine);
@@ -21,10 +24,18 @@ describe.each(ENGINES)('least privilege of the request roles (%s)', (engine) => 
     const alice = await insertUser(t.db);
     await insertMembership(t.db, org.id, alice.id, 'owner');
     const victim = await insertUser(t.db);
+    victimId = victim.id;
+    // A member of the same organization, whose session is scoped elsewhere.
+    await insertMembership(t.db, org.id, victim.id, 'member');
+    outsiderId = (await insertUser(t.db)).id;
     await t.db.kysely.updateTable('users').set({ password_hash: '$argon2id$secret' }).where('id', '=', victim.id).execute();
-    await sql`insert into sessions (id, user_id, client_id, expires_at) values (gen_random_uuid(), ${victim.id}, 'tenantry', now() + interval '1 day')`.execute(
-      t.db.kysely,
-    );
+    victimSession = (
+      await sql<{
+        id: string;
+      }>`insert into sessions (id, user_id, client_id, expires_at) values (gen_random_uuid(), ${victim.id}, 'tenantry', now() + interval '1 day') returning id`.execute(
+        t.db.kysely,
+      )
+    ).rows[0]!.id;
     await sql`insert into refresh_tokens (token_hash, session_id) select '\\x00'::bytea, id from sessions limit 1`.execute(t.db.kysely);
     await sql`insert into email_outbox (id, recipient, subject, text_body, html_body) values (gen_random_uuid(), 'x@example.com', 's', 'inv_secret', 'inv_secret')`.execute(
       t.db.kysely,
@@ -77,6 +88,90 @@ describe.each(ENGINES)('least privilege of the request roles (%s)', (engine) => 
   it('no request role touches the signing keys', async () => {
     await refused(inTenant, (tx) => sql`select private_pkcs8 from signing_keys`.execute(tx));
     await refused(asUser, (tx) => sql`select private_pkcs8 from signing_keys`.execute(tx));
+  });
+
+  /** Rows a select returned. */
+  const seen = async (ctx: TenantContext, query: (tx: Tx) => Promise<{ rows: unknown[] }>) =>
+    (await withTenant(t.db, ctx, query)).rows.length;
+  /** Rows an update or delete changed. */
+  const changed = async (ctx: TenantContext, query: (tx: Tx) => Promise<{ numAffectedRows?: bigint }>) =>
+    Number((await withTenant(t.db, ctx, query)).numAffectedRows ?? -1);
+
+  it("a user context cannot read another user's sessions", async () => {
+    expect(await seen(asUser, (tx) => sql`select id from sessions where user_id = ${victimId}`.execute(tx))).toBe(0);
+    expect(await seen(asUser, (tx) => sql`select id from sessions`.execute(tx))).toBe(0);
+  });
+
+  it("a user context cannot end or re-scope another user's sessions", async () => {
+    expect(await changed(asUser, (tx) => sql`update sessions set revoked_at = now() where id = ${victimSession}`.execute(tx))).toBe(0);
+    expect(await changed(inTenant, (tx) => sql`update sessions set revoked_at = now() where id = ${victimSession}`.execute(tx))).toBe(0);
+    expect(
+      await changed(inTenant, (tx) =>
+        sql`update sessions set active_organization_id = ${inTenant.orgId} where id = ${victimSession}`.execute(tx),
+      ),
+    ).toBe(0);
+  });
+
+  it('a user context cannot start a session for another user', async () => {
+    await refused(asUser, (tx) =>
+      sql`insert into sessions (id, user_id, client_id, expires_at) values (gen_random_uuid(), ${victimId}, 'tenantry', now() + interval '1 day')`.execute(
+        tx,
+      ),
+    );
+    await refused(inTenant, (tx) =>
+      sql`insert into sessions (id, user_id, client_id, expires_at) values (gen_random_uuid(), ${victimId}, 'tenantry', now() + interval '1 day')`.execute(
+        tx,
+      ),
+    );
+  });
+
+  it("a user context cannot plant a refresh token in another user's session", async () => {
+    await refused(asUser, (tx) =>
+      sql`insert into refresh_tokens (token_hash, session_id) values ('\\x01'::bytea, ${victimSession})`.execute(tx),
+    );
+    await refused(inTenant, (tx) =>
+      sql`insert into refresh_tokens (token_hash, session_id) values ('\\x02'::bytea, ${victimSession})`.execute(tx),
+    );
+  });
+
+  it("a user context cannot read or change another user's row", async () => {
+    expect(await seen(asUser, (tx) => sql`select email from users where id = ${victimId}`.execute(tx))).toBe(0);
+    expect(await seen(asUser, (tx) => sql`select id from users`.execute(tx))).toBe(1);
+    expect(await changed(asUser, (tx) => sql`update users set name = 'Hijacked' where id = ${victimId}`.execute(tx))).toBe(0);
+    expect(await changed(asUser, (tx) => sql`update users set email_verified_at = now() where id = ${victimId}`.execute(tx))).toBe(0);
+    expect(await changed(asUser, (tx) => sql`delete from users where id = ${victimId}`.execute(tx))).toBe(0);
+  });
+
+  it('a user context cannot create an account other than its own', async () => {
+    await refused(asUser, (tx) =>
+      sql`insert into users (id, email, name) values (gen_random_uuid(), ${`${Date.now()}@example.com`}, 'Other')`.execute(tx),
+    );
+  });
+
+  it('inside a tenant, the rows of users outside the organization are hidden', async () => {
+    expect(await seen(inTenant, (tx) => sql`select email from users where id = ${outsiderId}`.execute(tx))).toBe(0);
+    expect(await seen(inTenant, (tx) => sql`select email from users where id = ${victimId}`.execute(tx))).toBe(1);
+  });
+
+  it('as a user, reading refresh token hashes is refused', async () => {
+    await refused(asUser, (tx) => sql`select token_hash from refresh_tokens`.execute(tx));
+  });
+
+  it('as a user or in a tenant, reading outbox bodies (one-time links) is refused', async () => {
+    await refused(asUser, (tx) => sql`select text_body from email_outbox`.execute(tx));
+    await refused(asUser, (tx) => sql`select html_body from email_outbox`.execute(tx));
+    await refused({ orgId: null, userId: null }, (tx) => sql`select text_body from email_outbox`.execute(tx));
+  });
+
+  it('the platform role cannot read webhook secrets', async () => {
+    const asPlatform = (query: string) =>
+      t.db.kysely.transaction().execute(async (tx) => {
+        await sql`select set_config('role', 'tenantry_platform', true)`.execute(tx);
+        return sql.raw(query).execute(tx);
+      });
+    await expect(asPlatform('select secret from webhook_endpoints')).rejects.toMatchObject({ code: PERMISSION_DENIED });
+    await expect(asPlatform('select previous_secret from webhook_endpoints')).rejects.toMatchObject({ code: PERMISSION_DENIED });
+    await expect(asPlatform('select id, url, status from webhook_endpoints')).resolves.toBeDefined();
   });
 
   it('the start-up check denies by default: a new table without forced RLS is refused unless allowed with a reason', async () => {

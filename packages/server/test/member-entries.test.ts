@@ -161,11 +161,15 @@ describe.each(ENGINES)('member-list entries (%s)', (engine) => {
     expect(await nameIn(a.id, a.owner.access)).toBe('Renamed From Alpha');
     expect(await nameIn(b.id, b.owner.access)).toBe('Renamed From Alpha');
 
-    // As another user in user mode, whose policies show only their own memberships.
+    // As the user in user mode, whose policies show only their own memberships.
+    await withTenant(t.db, { orgId: null, userId: a.member.id }, rename('Renamed By Themself'));
+    expect(await nameIn(a.id, a.owner.access)).toBe('Renamed By Themself');
+    expect(await nameIn(b.id, b.owner.access)).toBe('Renamed By Themself');
+    expect(JSON.parse(await entryOf(b.id, a.member.id))).toMatchObject({ name: 'Renamed By Themself', role: 'viewer' });
+
+    // Another user in user mode does not see the row at all (sql/policies/users.sql).
     await withTenant(t.db, { orgId: null, userId: b.owner.id }, rename('Renamed By Another'));
-    expect(await nameIn(a.id, a.owner.access)).toBe('Renamed By Another');
-    expect(await nameIn(b.id, b.owner.access)).toBe('Renamed By Another');
-    expect(JSON.parse(await entryOf(b.id, a.member.id))).toMatchObject({ name: 'Renamed By Another', role: 'viewer' });
+    expect(await nameIn(a.id, a.owner.access)).toBe('Renamed By Themself');
   });
 
   it('renaming another user through PATCH /v1/me is refused: the API renames the caller only', async () => {

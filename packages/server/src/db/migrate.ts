@@ -47,6 +47,10 @@ export const CODE_ORDER: ReadonlyArray<{ name: string; rendersMemberEntries?: bo
   { name: 'events.sql' },
   { name: 'policies/events.sql' },
   { name: 'policies/webhook_deliveries.sql' },
+  { name: 'webhook-secrets.sql' },
+  { name: 'policies/users.sql' },
+  { name: 'policies/sessions.sql' },
+  { name: 'policies/refresh_tokens.sql' },
 ];
 
 /** Memberships re-rendered per transaction when the entry's shape changes. */

@@ -14,13 +14,16 @@ const RLS_BOUND_ROLES = [...REQUEST_ROLES, ...MAINTENANCE_ROLES];
  * or is added here with its reason.
  */
 export const TABLES_WITHOUT_RLS: Readonly<Record<string, string>> = {
-  users: 'global: request roles hold column grants without password_hash (011_least_privilege), read through sql/credentials.sql',
-  sessions: 'global: per user, no secret; request roles hold column grants only',
-  refresh_tokens: 'global: only hashes; tenantry_app may add a token but reads none',
-  email_outbox: 'global: written in the transaction of a change; tenantry_app may queue but reads no body',
+  users:
+    'global: RLS enabled, not forced (the owner is the CLI): a user context sees its own row, a tenant its members (sql/policies/users.sql); no password_hash grant (011_least_privilege)',
+  sessions:
+    'global: RLS enabled, not forced: a user context sees its own sessions, a tenant also those scoped to it (sql/policies/sessions.sql)',
+  refresh_tokens: 'global: only hashes, which no request role reads (080_user_rows); a token is added only to an own session (RLS)',
+  email_outbox: 'global: written in the transaction of a change; request roles queue but read no body, the sender runs as tenantry_worker',
+  webhook_endpoints:
+    "the platform's, not a tenant's: tenantry_platform (platform admins) holds grants without the secrets (081_webhook_secrets), tenantry_worker signs with them",
   signing_keys: 'global: no request role has any privilege on it',
   audit_signing_keys: 'global: the checkpoint keys; no request or maintenance role has any privilege on it (030_audit_chain)',
-  webhook_endpoints: "the platform's, not a tenant's: only tenantry_platform (platform admins) and tenantry_worker hold grants",
   webhook_dispatch_cursor: 'one row, how far the fan-out has read the events; only tenantry_worker holds a grant',
   webhook_signing_keys: 'global: no request role has any privilege on it',
   schema_migrations: "the migrator's own record; no request role has any privilege on it",

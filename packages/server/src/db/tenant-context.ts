@@ -78,6 +78,15 @@ export async function enterPlatform(tx: Tx, ctx: TenantContext): Promise<boolean
   return rows[0]!.ok;
 }
 
+/** Moves the transaction to tenantry_worker, the role of background work (sql/events.sql), as nobody in no organization. */
+export async function enterWorker(tx: Tx): Promise<void> {
+  await sql`select tenantry_enter_worker()`.execute(tx);
+}
+
+/** Runs `fn` in one transaction as tenantry_worker (see enterWorker). */
+export const withWorker = <T>(db: Database, fn: (tx: Tx) => Promise<T>): Promise<T> =>
+  inTenantTransaction(db.kysely, () => undefined, enterWorker, fn);
+
 /**
  * A read that is one statement, one round trip: `statement` calls a function that
  * enters the context itself (sql/reads.sql) and returns one row, the caller's context

@@ -8,19 +8,9 @@ import type { LookupFunction } from 'node:net';
 import type { Logger } from 'pino';
 import type { Database } from '../../db/database.js';
 import { Poller } from '../../db/poller.js';
-import type { Schema } from '../../db/schema.js';
-import type { Tx } from '../../db/tenant-context.js';
-import { inTenantTransaction } from '../../db/tenant-pattern.js';
+import { type Tx, withWorker } from '../../db/tenant-context.js';
 import { AppError } from '../../http/errors.js';
-import {
-  type ClaimedDelivery,
-  claimDue,
-  enterWorker,
-  fanOut,
-  markDelivered,
-  markFailed,
-  recordEndpointFailure,
-} from './deliveries.queries.js';
+import { type ClaimedDelivery, claimDue, fanOut, markDelivered, markFailed, recordEndpointFailure } from './deliveries.queries.js';
 import { deleteExpiredEvents, envelopeOf, eventHorizon } from './events.queries.js';
 import type { WebhookMetrics } from './metrics.js';
 import { ed25519Signature, hmacSignature, type WebhookKey } from './signing.js';
@@ -100,7 +90,7 @@ export class WebhookDeliverer {
   }
 
   private asWorker<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
-    return inTenantTransaction<Schema, void, T>(this.db.kysely, () => undefined, enterWorker, fn);
+    return withWorker(this.db, fn);
   }
 
   /** Fans out every event committed so far; returns how many deliveries it created. */

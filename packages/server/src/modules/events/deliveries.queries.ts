@@ -3,11 +3,6 @@ import { sql } from 'kysely';
 import type { Tx } from '../../db/tenant-context.js';
 import './tables.js';
 
-/** The worker's transactions run as tenantry_worker (sql/events.sql). */
-export const enterWorker = async (tx: Tx) => {
-  await sql`select tenantry_enter_worker()`.execute(tx);
-};
-
 /**
  * Fans the next events out to deliveries, one per event and matching endpoint, and moves
  * the cursor past them, in one transaction. It reads the same safe prefix as the pull

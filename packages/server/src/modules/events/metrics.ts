@@ -1,8 +1,7 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { Database } from '../../db/database.js';
-import type { Schema } from '../../db/schema.js';
-import { inTenantTransaction } from '../../db/tenant-pattern.js';
-import { enterWorker, outboxLagSeconds } from './deliveries.queries.js';
+import { withWorker } from '../../db/tenant-context.js';
+import { outboxLagSeconds } from './deliveries.queries.js';
 
 export interface WebhookMetrics {
   deliveries: Counter<'outcome'>;
@@ -16,7 +15,7 @@ export function registerWebhookMetrics(registry: Registry, db: Database): Webhoo
     help: 'Age of the oldest due webhook delivery (or event not fanned out yet)',
     registers: [registry],
     async collect() {
-      this.set(await inTenantTransaction<Schema, void, number>(db.kysely, () => undefined, enterWorker, outboxLagSeconds).catch(() => 0));
+      this.set(await withWorker(db, outboxLagSeconds).catch(() => 0));
     },
   });
   return {

@@ -34,19 +34,10 @@ export const updateEndpoint = (
 
 export const deleteEndpoint = (tx: Tx, id: string) => tx.deleteFrom('webhook_endpoints').where('id', '=', id).executeTakeFirst();
 
-/** The old secret keeps signing (next to the new one) for `graceSeconds`. */
-export const rotateEndpointSecret = (tx: Tx, id: string, secret: string, graceSeconds: number) =>
-  tx
-    .updateTable('webhook_endpoints')
-    .set({
-      previous_secret: sql<string>`secret`,
-      previous_secret_expires_at: sql<Date>`now() + make_interval(secs => ${graceSeconds})`,
-      secret,
-      updated_at: sql<Date>`now()`,
-    })
-    .where('id', '=', id)
-    .returning('id')
-    .executeTakeFirst();
+/** The old secret keeps signing (next to the new one) for `graceSeconds`; false for no such endpoint (sql/webhook-secrets.sql). */
+export const rotateEndpointSecret = async (tx: Tx, id: string, secret: string, graceSeconds: number) =>
+  (await sql<{ ok: boolean }>`select tenantry_rotate_webhook_secret(${id}::uuid, ${secret}, ${graceSeconds}) as ok`.execute(tx)).rows[0]!
+    .ok;
 
 export const DELIVERY_COLUMNS = [
   'id',

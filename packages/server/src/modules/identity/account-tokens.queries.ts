@@ -58,8 +58,11 @@ export const useUpTokens = (tx: Tx, userId: string, purpose: AccountTokenPurpose
     .where('used_at', 'is', null)
     .execute();
 
-export const findUserIdByEmail = (tx: Tx, email: string) =>
-  tx.selectFrom('users').select('id').where('email', '=', email).executeTakeFirst();
+/** The account with this address, if any (sql/credentials.sql: a user context sees no other account's row). */
+export const findUserIdByEmail = async (tx: Tx, email: string) => {
+  const { rows } = await sql<{ id: string | null }>`select tenantry_user_id_by_email(${email}) as id`.execute(tx);
+  return rows[0]?.id ? { id: rows[0].id } : undefined;
+};
 
 export const findEmailState = (tx: Tx, userId: string) =>
   tx
@@ -68,8 +71,7 @@ export const findEmailState = (tx: Tx, userId: string) =>
     .where('id', '=', userId)
     .executeTakeFirstOrThrow();
 
-export const emailInUse = async (tx: Tx, email: string) =>
-  (await tx.selectFrom('users').select('id').where('email', '=', email).executeTakeFirst()) !== undefined;
+export const emailInUse = async (tx: Tx, email: string) => (await findUserIdByEmail(tx, email)) !== undefined;
 
 /** Marks the address verified while it is still the account's; false otherwise. */
 export const markEmailVerified = async (tx: Tx, userId: string, email: string) =>

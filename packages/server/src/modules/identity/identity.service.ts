@@ -66,7 +66,8 @@ export async function signup(
   const name = normalizeName(input.name);
   const passwordHash = await hashPassword(checkPassword(input.password)); // before taking a connection
   const id = uuidv7();
-  const issued = await anonymous(deps.db, async (tx) => {
+  // As the user being created: a user context writes no row but its own (sql/policies/users.sql).
+  const issued = await asUserWithoutSession(deps.db, id, async (tx) => {
     if (!(await insertUser(tx, { id, email, name, password_hash: passwordHash }))) throw new AppError('EMAIL_TAKEN');
     const orgId = andThen ? await andThen(tx, { id, email }) : null;
     return startSession(deps, tx, id, orgId);

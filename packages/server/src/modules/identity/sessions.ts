@@ -2,6 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { sql } from 'kysely';
 import { uuidv7 } from '../../db/ids.js';
 import type { Tx } from '../../db/tenant-context.js';
+import { switchToUser } from '../access/transactions.js';
 
 // Sessions and their refresh tokens. A session is one login; each refresh rotates
 // its token, and every token of a session is one family: reuse revokes the family.
@@ -54,18 +55,9 @@ export type Rotation =
  */
 export async function rotateRefreshToken(tx: Tx, token: string): Promise<Rotation> {
   if (!hasRefreshShape(token)) return { kind: 'invalid' };
-  const hash = hashToken(token);
-  const used = await tx
-    .updateTable('refresh_tokens')
-    .set({ used_at: sql<Date>`now()` })
-    .where('token_hash', '=', hash)
-    .where('used_at', 'is', null)
-    .returning('session_id')
-    .executeTakeFirst();
-  const sessionId =
-    used?.session_id ??
-    (await tx.selectFrom('refresh_tokens').select('session_id').where('token_hash', '=', hash).executeTakeFirst())?.session_id;
-  if (!sessionId) return { kind: 'invalid' };
+  const presented = await presentRefreshToken(tx, token, true);
+  if (!presented) return { kind: 'invalid' };
+  const { sessionId, usedNow: used } = presented;
 
   const session = await tx
     .selectFrom('sessions')
@@ -123,9 +115,23 @@ export const revokeUserSessions = (tx: Tx, userId: string, reason: string, opts:
 /** Ends every session scoped to an organization (suspension, archiving). */
 export const revokeOrganizationSessions = (tx: Tx, organizationId: string, reason: string) => revokeWhere(tx, reason, { organizationId });
 
-/** The session a refresh token belongs to, used or not (revocation by refresh token). */
+/**
+ * Looks a presented refresh token up (and with `use`, uses it up) through
+ * tenantry_refresh_token() (sql/credentials.sql), then moves the transaction to the
+ * session's user: no request role reads refresh token hashes, and a user context sees
+ * only its own sessions (sql/policies/sessions.sql).
+ */
+async function presentRefreshToken(tx: Tx, token: string, use: boolean) {
+  const { rows } = await sql<{ session_id: string; user_id: string; used_now: boolean }>`
+    select * from tenantry_refresh_token(${hashToken(token)}, ${use})`.execute(tx);
+  const row = rows[0];
+  if (!row) return undefined;
+  await switchToUser(tx, row.user_id);
+  return { sessionId: row.session_id, userId: row.user_id, usedNow: row.used_now };
+}
+
+/** The session a refresh token belongs to, used or not (revocation by refresh token); the transaction moves to its user. */
 export async function sessionOfRefreshToken(tx: Tx, token: string): Promise<string | undefined> {
   if (!hasRefreshShape(token)) return undefined;
-  const row = await tx.selectFrom('refresh_tokens').select('session_id').where('token_hash', '=', hashToken(token)).executeTakeFirst();
-  return row?.session_id;
+  return (await presentRefreshToken(tx, token, false))?.sessionId;
 }

@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import type { Database } from '../../db/database.js';
 import { uuidv7 } from '../../db/ids.js';
 import { Poller } from '../../db/poller.js';
-import { type Tx, withTenant } from '../../db/tenant-context.js';
+import { type Tx, withWorker } from '../../db/tenant-context.js';
 import { claimDueEmails, insertOutboxEmail, markEmailFailed, markEmailSent } from './mail.queries.js';
 
 export interface OutgoingEmail {
@@ -77,12 +77,13 @@ export class OutboxDeliverer {
   }
 
   private record(fn: (tx: Tx) => Promise<void>): Promise<void> {
-    return withTenant(this.db, { orgId: null, userId: null }, fn);
+    // As the background role: no request role reads the bodies (migrations/080_user_rows.sql).
+    return withWorker(this.db, fn);
   }
 
   /** Delivers what is due now; returns how many messages were sent. */
   async runOnce(): Promise<number> {
-    const due = await withTenant(this.db, { orgId: null, userId: null }, (tx) => claimDueEmails(tx, this.o.batchSize, this.o.leaseMs));
+    const due = await withWorker(this.db, (tx) => claimDueEmails(tx, this.o.batchSize, this.o.leaseMs));
     let sent = 0;
     for (const m of due) {
       try {

@@ -3,7 +3,7 @@ import type { Database } from '../../db/database.js';
 import type { Role } from '../../db/schema.js';
 import type { OrderedLimits } from '../../http/rate-limit.js';
 import { userActor } from '../access/principal.js';
-import { anonymous, switchToOrganization } from '../access/transactions.js';
+import { anonymous, switchToOrganization, switchToUser } from '../access/transactions.js';
 import { emitSessionsRevoked } from '../events/session-events.js';
 import { revokeSession, sessionOfRefreshToken } from '../identity/sessions.js';
 import type { AccessTokens } from './tokens.js';
@@ -45,15 +45,17 @@ export async function tokenResponse(deps: AuthDeps, s: Issued): Promise<TokenRes
 
 /** RFC 7009: ends the session of a refresh or access token; unknown tokens are not an error. */
 export async function revoke(deps: AuthDeps, token: string): Promise<void> {
-  let sessionId: string | undefined;
+  let fromAccessToken: { sessionId: string; userId: string } | undefined;
   if (token.split('.').length === 3) {
-    sessionId = await deps.tokens.verify(token).then(
-      (p) => p.sessionId,
+    fromAccessToken = await deps.tokens.verify(token).then(
+      (p) => ({ sessionId: p.sessionId, userId: p.userId }),
       () => undefined,
     );
   }
   await anonymous(deps.db, async (tx) => {
-    sessionId ??= await sessionOfRefreshToken(tx, token);
+    // A user context reaches its own sessions only: the transaction moves to the token's user.
+    if (fromAccessToken) await switchToUser(tx, fromAccessToken.userId);
+    const sessionId = fromAccessToken?.sessionId ?? (await sessionOfRefreshToken(tx, token));
     if (!sessionId) return;
     for (const s of await revokeSession(tx, sessionId, 'logout')) {
       if (!s.active_organization_id) continue;
