@@ -58,6 +58,8 @@ export interface Config {
   eventRetentionDays: number;
   /** Webhooks may target private, loopback and link-local addresses (development and tests only). */
   webhookAllowPrivate: boolean;
+  /** How often the checkpoint job signs the audit chains that have grown. */
+  auditCheckpointIntervalMs: number;
 }
 
 export class ConfigError extends Error {
@@ -171,6 +173,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     },
     eventRetentionDays: int('EVENT_RETENTION_DAYS', 30, 1, 3650),
     webhookAllowPrivate: allowPrivate === 'true',
+    auditCheckpointIntervalMs: int('AUDIT_CHECKPOINT_INTERVAL_MS', 3_600_000, 1000, 7 * 86_400_000),
   };
 
   if (problems.length > 0) throw new ConfigError(problems);

@@ -8,6 +8,7 @@ import { type Database, openDatabase } from './db/database.js';
 import { migrate } from './db/migrate.js';
 import { assertIsolation } from './db/rls-check.js';
 import { AppError } from './http/errors.js';
+import { AuditCheckpointer } from './modules/audit/audit.checkpoints.js';
 import { WebhookDeliverer } from './modules/events/deliverer.js';
 import { loadWebhookKey } from './modules/events/signing.js';
 import { ensurePlatformAdmin } from './modules/identity/identity.service.js';
@@ -95,9 +96,12 @@ export async function serve(config: Readonly<Config>, opts: { mailPollMs?: numbe
     retentionDays: config.eventRetentionDays,
   });
   webhooks.start(opts.mailPollMs);
+  // Signed checkpoints of the audit chains that grew.
+  const checkpoints = new AuditCheckpointer(db, app.log);
+  checkpoints.start(config.auditCheckpointIntervalMs);
 
   let stopped: Promise<void> | undefined;
-  const stop = () => (stopped ??= drain(app, db, [mail, webhooks], config.shutdownTimeoutMs));
+  const stop = () => (stopped ??= drain(app, db, [mail, webhooks, checkpoints], config.shutdownTimeoutMs));
   return { app, db, stop };
 }
 
@@ -106,7 +110,7 @@ export async function serve(config: Readonly<Config>, opts: { mailPollMs?: numbe
  * deadline to finish. Then the sockets still open are closed and the pool is ended without
  * waiting for connections stuck on a stalled database (their sockets are abandoned).
  */
-async function drain(app: App, db: Database, workers: readonly (OutboxDeliverer | WebhookDeliverer)[], timeoutMs: number): Promise<void> {
+async function drain(app: App, db: Database, workers: readonly { stop(): Promise<void> }[], timeoutMs: number): Promise<void> {
   app.log.info({ timeoutMs }, 'draining');
   app.state.draining = true;
   const deadline = Date.now() + timeoutMs;

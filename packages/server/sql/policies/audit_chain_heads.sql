@@ -8,3 +8,6 @@ create policy audit_chain_heads_tenant on audit_chain_heads for all to tenantry_
   with check (organization_id = (select tenantry_org_id()));
 create policy audit_chain_heads_maintenance on audit_chain_heads for all to tenantry_maintenance
   using (true) with check (true);
+-- The checkpoint job: which organizations' chains have grown (column grants in 082_checkpoint_job).
+create policy audit_chain_heads_worker on audit_chain_heads for select to tenantry_worker
+  using ((select current_user) = 'tenantry_worker');

@@ -6,3 +6,6 @@ create policy audit_checkpoints_select on audit_checkpoints for select to tenant
   using (organization_id = (select tenantry_org_id()));
 create policy audit_checkpoints_insert on audit_checkpoints for insert to tenantry_app
   with check (organization_id = (select tenantry_org_id()));
+-- The checkpoint job: how far each organization's checkpoints reach (082_checkpoint_job).
+create policy audit_checkpoints_worker on audit_checkpoints for select to tenantry_worker
+  using ((select current_user) = 'tenantry_worker');

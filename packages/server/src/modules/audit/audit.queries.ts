@@ -87,6 +87,19 @@ export async function chainLinks(tx: Tx, orgId: string, after: number, upTo: num
   return rows.map((r) => ({ ...r, seq: Number(r.seq) }));
 }
 
+/**
+ * Organizations whose chain has grown past their latest checkpoint (or has none), after
+ * `after` in id order (tenantry_worker: the checkpoint job).
+ */
+export async function organizationsToCheckpoint(tx: Tx, after: string | null, limit: number): Promise<string[]> {
+  const { rows } = await sql<{ organization_id: string }>`
+    select h.organization_id from audit_chain_heads h
+    where h.seq > coalesce((select max(c.chain_seq) from audit_checkpoints c where c.organization_id = h.organization_id), 0)
+      and (${after}::uuid is null or h.organization_id > ${after}::uuid)
+    order by h.organization_id limit ${limit}`.execute(tx);
+  return rows.map((r) => r.organization_id);
+}
+
 /** An event outside the chain (written with the chain trigger disabled), if any. */
 export async function unchainedEvent(tx: Tx, orgId: string): Promise<string | undefined> {
   const row = await tx
