@@ -41,7 +41,7 @@ async function main(argv: string[]): Promise<number> {
     case 'admin create':
       return refuseAdminInput(command, processOutput) ?? withDatabase(config, (db) => adminCreate(db, command, processOutput));
     case 'keys rotate':
-      return withDatabase(config, (db) => keysRotate(db, processOutput));
+      return withDatabase(config, (db) => keysRotate(db, processOutput, command.kind));
     case 'audit verify':
       return withDatabase(config, (db) => auditVerify(db, command.org, processOutput));
   }

@@ -3,9 +3,12 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseArgs, USAGE } from '../src/cli/args.js';
 import { adminCreate, keysRotate, type Output } from '../src/cli/commands.js';
+import { withTenant } from '../src/db/tenant-context.js';
+import { record } from '../src/modules/audit/audit.js';
+import { verifyAuditLogAsOperator } from '../src/modules/audit/audit.service.js';
 import { verifyPassword } from '../src/modules/identity/passwords.js';
 import { createTestDatabase, ENGINES, type TestDatabase } from './helpers/db.js';
-import { insertUser } from './helpers/fixtures.js';
+import { insertOrganization, insertUser } from './helpers/fixtures.js';
 import { BIN, freePort } from './helpers/server-process.js';
 
 const PW = 'long enough password';
@@ -15,7 +18,9 @@ describe('command line parsing', () => {
     [[], { name: 'serve' }],
     [['serve'], { name: 'serve' }],
     [['migrate'], { name: 'migrate' }],
-    [['keys', 'rotate'], { name: 'keys rotate' }],
+    [['keys', 'rotate'], { name: 'keys rotate', kind: 'tokens' }],
+    [['keys', 'rotate', '--kind', 'webhooks'], { name: 'keys rotate', kind: 'webhooks' }],
+    [['keys', 'rotate', '--kind=audit'], { name: 'keys rotate', kind: 'audit' }],
     [['help'], { name: 'help' }],
     [['--help'], { name: 'help' }],
     [['-h'], { name: 'help' }],
@@ -39,7 +44,8 @@ describe('command line parsing', () => {
     [['admin', 'delete'], /Unknown admin subcommand "delete"/],
     [['keys'], /keys needs a subcommand/],
     [['keys', 'list'], /Unknown keys subcommand "list"/],
-    [['keys', 'rotate', 'now'], /keys rotate takes no arguments/],
+    [['keys', 'rotate', 'now'], /keys rotate: unexpected argument "now"/],
+    [['keys', 'rotate', '--kind', 'jwt'], /--kind must be one of tokens, webhooks, audit/],
     [['admin', 'create'], /missing --email and --password/],
     [['admin', 'create', '--email', 'a@b.co'], /missing --password/],
     [['admin', 'create', '--password', PW], /missing --email/],
@@ -133,6 +139,26 @@ describe.each(ENGINES)('command functions (%s)', (engine) => {
     expect(keys.filter((k) => k.retired_at === null).map((k) => k.kid)).toEqual([kid]);
     expect(keys.find((k) => k.kid === first.stdout.trim())?.retired_at).toBeInstanceOf(Date);
     for (const io of [first, second]) expect(io.stdout + io.stderr).not.toMatch(/PRIVATE KEY|"d":/);
+  });
+
+  it('keys rotate --kind audit makes a new checkpoint key; checkpoints signed by the previous one still verify', async () => {
+    const org = await insertOrganization(t.db);
+    const by = { organizationId: org.id, actor: { type: 'system' as const, id: null }, meta: { ip: null, requestId: null } };
+    const change = () =>
+      withTenant(t.db, { orgId: org.id, userId: null }, (tx) => record(tx, by, { action: 'organization.updated', target: null, data: {} }));
+    await change();
+    const old = (await verifyAuditLogAsOperator(t.db, org.id)).checkpoint!.kid;
+    const io = capture();
+    expect(await keysRotate(t.db, io, 'audit')).toBe(0);
+    const kid = io.stdout.trim();
+    expect(kid).not.toBe(old);
+    expect(io.stdout + io.stderr).not.toMatch(/PRIVATE KEY|"d":/);
+    // The old checkpoint verifies; the next one is signed with the new key.
+    await change();
+    expect(await verifyAuditLogAsOperator(t.db, org.id)).toMatchObject({ ok: true, checkpoint: { kid } });
+    expect(await verifyAuditLogAsOperator(t.db, org.id)).toMatchObject({ ok: true, checkpoint: { kid } });
+    const keys = await t.db.kysely.selectFrom('audit_signing_keys').select(['kid', 'retired_at']).execute();
+    expect(keys.filter((k) => k.retired_at === null).map((k) => k.kid)).toEqual([kid]);
   });
 });
 

@@ -2,6 +2,7 @@ import { createPublicKey, verify } from 'node:crypto';
 import { sql } from 'kysely';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { keysRotate } from '../src/cli/commands.js';
 import { testConfig } from '../src/config.js';
 import { openDatabase } from '../src/db/database.js';
 import { retryDelaySeconds, WebhookDeliverer } from '../src/modules/events/deliverer.js';
@@ -111,6 +112,51 @@ describe.each(ENGINES)('webhooks (%s)', (engine) => {
     expect(metrics).toMatch(/webhook_delivery_duration_seconds_count [1-9]/);
     expect(metrics).toMatch(/webhook_outbox_lag_seconds 0/);
     await req('DELETE', `/v1/webhook-endpoints/${ep.id}`);
+  });
+
+  it('after a rotation of the v1a key, deliveries are signed with the new key and the keys document serves both', async () => {
+    const ep = await createEndpoint();
+    const before = (await loadWebhookKey(t.db.kysely)).kid;
+    const printed: string[] = [];
+    expect(await keysRotate(t.db, { out: (s) => printed.push(s), err: () => undefined }, 'webhooks')).toBe(0);
+    const after = printed.join('').trim();
+    expect(after).not.toBe(before);
+    // keyReloadMs 0: the worker reads the current key at every run.
+    const rotating = new WebhookDeliverer(t.db, await loadWebhookKey(t.db.kysely), t.app.log, undefined, {
+      allowPrivate: true,
+      retentionDays: 30,
+      keyReloadMs: 0,
+    });
+    try {
+      await changeRole('admin');
+      await rotating.runOnce();
+    } finally {
+      await rotating.stop();
+    }
+    const doc = (await t.app.inject({ method: 'GET', url: '/.well-known/webhook-keys.json' })).json().keys as Array<{
+      kid: string;
+      jwk: object;
+      retired: boolean;
+    }>;
+    expect(doc.find((k) => k.kid === after)).toMatchObject({ retired: false });
+    expect(doc.find((k) => k.kid === before)).toMatchObject({ retired: true });
+    const r = receiver.received.at(-1)!;
+    const v1a = header(r, 'webhook-signature')
+      .split(' ')
+      .find((s) => s.startsWith('v1a,'))!
+      .slice(4);
+    const content = Buffer.from(`${header(r, 'webhook-id')}.${header(r, 'webhook-timestamp')}.${r.body}`);
+    const verifiesWith = (kid: string) =>
+      verify(
+        null,
+        content,
+        createPublicKey({ key: doc.find((k) => k.kid === kid)!.jwk as never, format: 'jwk' }),
+        Buffer.from(v1a, 'base64'),
+      );
+    expect(verifiesWith(after)).toBe(true);
+    expect(verifiesWith(before)).toBe(false);
+    await req('DELETE', `/v1/webhook-endpoints/${ep.id}`);
+    await changeRole('viewer'); // as the test before left it
   });
 
   it('retries keep the webhook-id; the schedule starts at 5 s; Retry-After is honoured instead', async () => {

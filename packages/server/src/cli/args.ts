@@ -10,8 +10,12 @@ Commands:
   migrate                   apply pending database migrations and exit
   admin create --email <email> --password <password>
                             create a platform admin, or make an existing user one with this password
-  keys rotate               make a new signing key and print its kid; the previous key keeps
-                            verifying tokens it signed until they expire
+  keys rotate [--kind tokens|webhooks|audit]
+                            make a new signing key and print its kid: of access tokens (the
+                            default; the previous key keeps verifying the tokens it signed until
+                            they expire), of webhook v1a signatures (the previous key stays
+                            published at /.well-known/webhook-keys.json) or of audit checkpoints
+                            (the previous key keeps verifying the checkpoints it signed)
   audit verify --org <organization id>
                             recompute the organization's audit chain and check its latest signed
                             checkpoint; prints {ok, checked, first_mismatch} and exits 0 when it
@@ -22,12 +26,15 @@ Options take a value as "--name value" or "--name=value" (the latter for a value
 Configuration comes from the environment (DATABASE_URL, DATA_DIR, ...): see README.md.
 `;
 
+export const KEY_KINDS = ['tokens', 'webhooks', 'audit'] as const;
+export type KeyKind = (typeof KEY_KINDS)[number];
+
 export type Command =
   | { name: 'help' }
   | { name: 'serve' }
   | { name: 'migrate' }
   | { name: 'admin create'; email: string; password: string }
-  | { name: 'keys rotate' }
+  | { name: 'keys rotate'; kind: KeyKind }
   | { name: 'audit verify'; org: string };
 
 export type ParseResult = { ok: true; command: Command } | { ok: false; error: string };
@@ -48,14 +55,8 @@ export function parseArgs(argv: readonly string[]): ParseResult {
       return rest.length === 0 ? ok({ name: command }) : fail(`${command} takes no arguments (got ${quote(rest[0]!)})`);
     case 'admin':
       return parseAdmin(rest);
-    case 'keys': {
-      const [sub, ...extra] = rest;
-      if (sub !== 'rotate')
-        return fail(
-          sub === undefined ? 'keys needs a subcommand: keys rotate' : `Unknown keys subcommand ${quote(sub)}: expected keys rotate`,
-        );
-      return extra.length === 0 ? ok({ name: 'keys rotate' }) : fail(`keys rotate takes no arguments (got ${quote(extra[0]!)})`);
-    }
+    case 'keys':
+      return parseKeys(rest);
     case 'audit':
       return parseAudit(rest);
     default:
@@ -74,6 +75,18 @@ function parseAdmin(rest: string[]): ParseResult {
   const missing = ['email', 'password'].filter((f) => flags.values[f] === undefined);
   if (missing.length > 0) return fail(`admin create: missing ${missing.map((f) => `--${f}`).join(' and ')}`);
   return ok({ name: 'admin create', email: flags.values.email!, password: flags.values.password! });
+}
+
+function parseKeys(rest: string[]): ParseResult {
+  const [sub, ...args] = rest;
+  if (sub !== 'rotate')
+    return fail(sub === undefined ? 'keys needs a subcommand: keys rotate' : `Unknown keys subcommand ${quote(sub)}: expected keys rotate`);
+  const flags = parseFlags(args, ['kind']);
+  if ('error' in flags) return fail(`keys rotate: ${flags.error}`);
+  const kind = flags.values.kind ?? 'tokens';
+  if (!(KEY_KINDS as readonly string[]).includes(kind))
+    return fail(`keys rotate: --kind must be one of ${KEY_KINDS.join(', ')}, got ${quote(kind)}`);
+  return ok({ name: 'keys rotate', kind: kind as KeyKind });
 }
 
 function parseAudit(rest: string[]): ParseResult {

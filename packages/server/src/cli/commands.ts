@@ -2,10 +2,13 @@
 // and closes it, tests hand in a test database.
 import type { Database } from '../db/database.js';
 import { AppError } from '../http/errors.js';
+import { rotateCheckpointKey } from '../modules/audit/audit.integrity.js';
 import { verifyAuditLogAsOperator } from '../modules/audit/audit.service.js';
+import { rotateWebhookKey } from '../modules/events/signing.js';
 import { ensurePlatformAdmin } from '../modules/identity/identity.service.js';
 import { canonicalEmail, checkPassword, normalizeEmail } from '../modules/identity/users.js';
 import { rotateSigningKey } from '../modules/oauth/keys.js';
+import type { KeyKind } from './args.js';
 
 /** Where a command writes: stdout for results a script may read, stderr for people. */
 export interface Output {
@@ -48,13 +51,27 @@ export async function adminCreate(db: Database, input: { email: string; password
   }
 }
 
-/** `tenantry keys rotate`: prints only the new key id on stdout; private keys never leave the database. */
-export async function keysRotate(db: Database, io: Output): Promise<ExitCode> {
-  const kid = await rotateSigningKey(db);
+const ROTATIONS: Record<KeyKind, { rotate: (db: Database) => Promise<string>; after: string }> = {
+  tokens: {
+    rotate: rotateSigningKey,
+    after: 'the previous key keeps verifying the tokens it signed until they expire',
+  },
+  webhooks: {
+    rotate: (db) => rotateWebhookKey(db.kysely),
+    after: 'the previous key stays published at /.well-known/webhook-keys.json, so deliveries it signed still verify',
+  },
+  audit: {
+    rotate: rotateCheckpointKey,
+    after: 'the previous key is kept, so the checkpoints it signed still verify',
+  },
+};
+
+/** `tenantry keys rotate [--kind]`: prints only the new key id on stdout; private keys never leave the database. */
+export async function keysRotate(db: Database, io: Output, kind: KeyKind = 'tokens'): Promise<ExitCode> {
+  const r = ROTATIONS[kind];
+  const kid = await r.rotate(db);
   io.out(`${kid}\n`);
-  io.err(
-    'New signing key made current. Running servers start signing with it within a minute; the previous key keeps verifying the tokens it signed until they expire.\n',
-  );
+  io.err(`New ${kind} signing key made current. Running servers start signing with it within a minute; ${r.after}.\n`);
   return 0;
 }
 

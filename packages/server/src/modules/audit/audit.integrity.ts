@@ -12,6 +12,7 @@ import {
   insertCheckpoint,
   insertCheckpointKey,
   latestCheckpoint,
+  retireCheckpointKey,
   unchainedEvent,
 } from './audit.queries.js';
 
@@ -127,17 +128,34 @@ async function checkpointSignatureValid(db: Database, orgId: string, c: Checkpoi
   return verify(null, checkpointMessage(orgId, c), key, Buffer.from(c.signature, 'hex'));
 }
 
+async function newCheckpointKeyRow() {
+  const { publicKey, privateKey } = generateKeyPairSync('ed25519');
+  const jwk = publicKey.export({ format: 'jwk' }) as JWK;
+  return {
+    kid: await calculateJwkThumbprint(jwk),
+    public_jwk: JSON.stringify({ kty: jwk.kty, crv: jwk.crv, x: jwk.x }),
+    private_pkcs8: privateKey.export({ type: 'pkcs8', format: 'pem' }) as string,
+  };
+}
+
+/**
+ * Makes a new current checkpoint key (`tenantry keys rotate --kind audit`); the previous
+ * one is retired and kept, so every checkpoint it signed still verifies. Returns the new kid.
+ */
+export async function rotateCheckpointKey(db: Database): Promise<string> {
+  const row = await newCheckpointKeyRow();
+  await db.kysely.transaction().execute(async (tx) => {
+    await retireCheckpointKey(tx);
+    if (!(await insertCheckpointKey(tx, row))) throw new Error('another rotation made a checkpoint key at the same time');
+  });
+  return row.kid;
+}
+
 /** The current checkpoint key, made on first use. */
 async function checkpointKey(db: Database): Promise<{ kid: string; private_pkcs8: string }> {
   const current = await currentCheckpointKey(db.kysely);
   if (current) return current;
-  const { publicKey, privateKey } = generateKeyPairSync('ed25519');
-  const jwk = publicKey.export({ format: 'jwk' }) as JWK;
-  await insertCheckpointKey(db.kysely, {
-    kid: await calculateJwkThumbprint(jwk),
-    public_jwk: JSON.stringify({ kty: jwk.kty, crv: jwk.crv, x: jwk.x }),
-    private_pkcs8: privateKey.export({ type: 'pkcs8', format: 'pem' }) as string,
-  });
+  await insertCheckpointKey(db.kysely, await newCheckpointKeyRow());
   // Another process may have made the key first: use whichever is current.
   const made = await currentCheckpointKey(db.kysely);
   if (!made) throw new Error('no current audit checkpoint key');

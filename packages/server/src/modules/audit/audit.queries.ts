@@ -167,6 +167,10 @@ export const currentCheckpointKey = (db: Kysely<Schema>) =>
 export const checkpointPublicKey = (db: Kysely<Schema>, kid: string) =>
   db.selectFrom('audit_signing_keys').select('public_jwk').where('kid', '=', kid).executeTakeFirst();
 
+/** Retires the current checkpoint key: it signs no more, and the checkpoints it signed still verify by its kid. */
+export const retireCheckpointKey = (db: Kysely<Schema>) =>
+  db.updateTable('audit_signing_keys').set({ retired_at: sql<Date>`now()` }).where('retired_at', 'is', null).execute();
+
 /** Adds the first checkpoint key; false when another process added one first. */
 export const insertCheckpointKey = async (db: Kysely<Schema>, row: { kid: string; public_jwk: string; private_pkcs8: string }) => {
   const r = await db

@@ -13,7 +13,7 @@ import { AppError } from '../../http/errors.js';
 import { type ClaimedDelivery, claimDue, fanOut, markDelivered, markFailed, recordEndpointFailure } from './deliveries.queries.js';
 import { deleteExpiredEvents, envelopeOf, eventHorizon } from './events.queries.js';
 import type { WebhookMetrics } from './metrics.js';
-import { ed25519Signature, hmacSignature, type WebhookKey } from './signing.js';
+import { ed25519Signature, hmacSignature, loadWebhookKey, type WebhookKey } from './signing.js';
 import { parseWebhookUrl, resolveTarget } from './ssrf.js';
 
 /** Retries after about 5 s, 5 min, 30 min, 2 h, 5 h and 10 h (±20%), then the delivery has failed. */
@@ -29,6 +29,8 @@ export interface WebhookWorkerOptions {
   disableAfterSeconds?: number;
   /** Jitter in [-1, 1) scaled to ±20%; tests pass a fixed one. */
   jitter?: () => number;
+  /** How often the current signing key is read again, so a rotation (`tenantry keys rotate --kind webhooks`) takes effect. */
+  keyReloadMs?: number;
 }
 
 /** The next attempt's delay after `attempts` failed ones, or null when there is none left. */
@@ -66,6 +68,7 @@ export class WebhookDeliverer {
     (err) => this.log.error({ err }, 'webhook worker run failed'),
   );
   private lastRetention = 0;
+  private keyLoadedAt = Date.now();
   private readonly o: Required<WebhookWorkerOptions>;
   // Keep-alive: a receiver gets many deliveries over a few connections.
   private readonly agents = {
@@ -75,7 +78,7 @@ export class WebhookDeliverer {
 
   constructor(
     private readonly db: Database,
-    private readonly key: WebhookKey,
+    private key: WebhookKey,
     private readonly log: Pick<Logger, 'warn' | 'error'>,
     private readonly metrics: WebhookMetrics | undefined,
     opts: WebhookWorkerOptions,
@@ -85,6 +88,7 @@ export class WebhookDeliverer {
       timeoutMs: 15_000,
       disableAfterSeconds: 3 * 86_400,
       jitter: () => Math.random() * 2 - 1,
+      keyReloadMs: 60_000,
       ...opts,
     };
   }
@@ -125,6 +129,10 @@ export class WebhookDeliverer {
 
   /** Fan-out, then delivery until nothing is due; returns the deliveries claimed. */
   async runOnce(): Promise<number> {
+    if (Date.now() - this.keyLoadedAt >= this.o.keyReloadMs) {
+      this.key = await loadWebhookKey(this.db.kysely);
+      this.keyLoadedAt = Date.now();
+    }
     await this.dispatch();
     let total = 0;
     for (;;) {

@@ -28,31 +28,49 @@ export interface WebhookKey {
 export const ed25519Signature = (key: WebhookKey, id: string, timestamp: number, body: string): string =>
   `v1a,${sign(null, Buffer.from(signedContent(id, timestamp, body)), key.privateKey).toString('base64')}`;
 
+const currentKeyRow = (db: Kysely<Schema>) =>
+  db
+    .selectFrom('webhook_signing_keys')
+    .select(['kid', 'public_key', 'private_pkcs8'])
+    .where('retired_at', 'is', null)
+    .orderBy('created_at', 'desc')
+    .executeTakeFirst();
+
+function newKeyRow() {
+  const { publicKey, privateKey } = generateKeyPairSync('ed25519');
+  const raw = publicKey.export({ format: 'jwk' }).x!;
+  return {
+    kid: `whk_${randomBytes(8).toString('hex')}`,
+    public_key: Buffer.from(raw, 'base64url').toString('base64'),
+    private_pkcs8: privateKey.export({ format: 'pem', type: 'pkcs8' }).toString(),
+  };
+}
+
 /** The current Ed25519 key, created on first use; read and written as the connecting user. */
 export async function loadWebhookKey(db: Kysely<Schema>): Promise<WebhookKey> {
-  const current = () =>
-    db
-      .selectFrom('webhook_signing_keys')
-      .select(['kid', 'public_key', 'private_pkcs8'])
-      .where('retired_at', 'is', null)
-      .orderBy('created_at', 'desc')
-      .executeTakeFirst();
-  let row = await current();
+  let row = await currentKeyRow(db);
   if (!row) {
-    const { publicKey, privateKey } = generateKeyPairSync('ed25519');
-    const raw = publicKey.export({ format: 'jwk' }).x!;
     await db
       .insertInto('webhook_signing_keys')
-      .values({
-        kid: `whk_${randomBytes(8).toString('hex')}`,
-        public_key: Buffer.from(raw, 'base64url').toString('base64'),
-        private_pkcs8: privateKey.export({ format: 'pem', type: 'pkcs8' }).toString(),
-      })
+      .values(newKeyRow())
       .onConflict((oc) => oc.doNothing())
       .execute();
-    row = (await current())!;
+    row = (await currentKeyRow(db))!;
   }
   return { kid: row.kid, publicKey: row.public_key, privateKey: createPrivateKey(row.private_pkcs8) };
+}
+
+/**
+ * Makes a new current key (`tenantry keys rotate --kind webhooks`); the previous one is
+ * retired, stops signing and stays published, so deliveries it signed still verify.
+ */
+export async function rotateWebhookKey(db: Kysely<Schema>): Promise<string> {
+  return db.transaction().execute(async (tx) => {
+    await tx.updateTable('webhook_signing_keys').set({ retired_at: new Date() }).where('retired_at', 'is', null).execute();
+    const row = newKeyRow();
+    await tx.insertInto('webhook_signing_keys').values(row).execute();
+    return row.kid;
+  });
 }
 
 /** The published keys: current and retired ones still in the table. */
