@@ -1,14 +1,13 @@
 // The invitation accept page and /docs in a real browser (Debian's chromium, driven by
 // playwright-core) against a listening server on the embedded engine.
 import type { AddressInfo } from 'node:net';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PAGE_CSP } from '../src/modules/pages/pages.routes.js';
 import { startApp, type TestApp } from './helpers/app.js';
+import { launchChromium, openPage } from './helpers/browser.js';
 import { type OrgWithRoles, orgWithRoles } from './helpers/orgs.js';
 import { authed, PASSWORD, signupUser } from './helpers/users.js';
-
-const CHROMIUM = '/usr/bin/chromium';
 
 describe('invitation accept page and /docs in Chromium', () => {
   let t: TestApp;
@@ -21,17 +20,7 @@ describe('invitation accept page and /docs in Chromium', () => {
     await t.app.listen({ port: 0, host: '127.0.0.1' });
     base = `http://127.0.0.1:${(t.app.server.address() as AddressInfo).port}`;
     org = await orgWithRoles(t.app, t.db);
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--no-first-run',
-      ],
-    });
+    browser = await launchChromium();
   });
   afterAll(async () => {
     await browser?.close();
@@ -57,21 +46,7 @@ describe('invitation accept page and /docs in Chromium', () => {
         .executeTakeFirst()
     )?.role;
 
-  /** A page that records what the browser refused (CSP violations, script errors). */
-  async function openPage(url: string): Promise<{ page: Page; problems: string[] }> {
-    const page = await browser.newPage();
-    const problems: string[] = [];
-    page.on('console', (m) => {
-      if (m.type() === 'error' && /Content Security Policy|Refused/.test(m.text())) problems.push(m.text());
-    });
-    page.on('pageerror', (e) => problems.push(e.message));
-    page.on('response', (r) => {
-      if (r.status() >= 500 || (r.status() === 404 && !r.url().endsWith('/favicon.ico'))) problems.push(`${r.status()} ${r.url()}`);
-    });
-    const res = await page.goto(url);
-    expect(res?.status()).toBe(200);
-    return { page, problems };
-  }
+  const open = (url: string) => openPage(browser, url);
 
   it('is served with a strict CSP and no inline script or style', async () => {
     const res = await fetch(`${base}/invitations/accept?token=inv_x`);
@@ -94,7 +69,7 @@ describe('invitation accept page and /docs in Chromium', () => {
 
   it('a new user signs up through the page and ends as a member with the invited role', async () => {
     const email = `newcomer-${Date.now()}@example.com`;
-    const { page, problems } = await openPage(await invite(email, 'member'));
+    const { page, problems } = await open(await invite(email, 'member'));
     await page.fill('#signup input[name=name]', 'New Comer');
     await page.fill('#signup input[name=email]', email);
     await page.fill('#signup input[name=password]', PASSWORD);
@@ -108,7 +83,7 @@ describe('invitation accept page and /docs in Chromium', () => {
 
   it('an existing user signs in through the page and accepts', async () => {
     const user = await signupUser(t.app);
-    const { page, problems } = await openPage(await invite(user.email, 'viewer'));
+    const { page, problems } = await open(await invite(user.email, 'viewer'));
     await page.fill('#signin input[name=email]', user.email);
     await page.fill('#signin input[name=password]', PASSWORD);
     await page.click('#signin button');
@@ -122,7 +97,7 @@ describe('invitation accept page and /docs in Chromium', () => {
   it('shows the API refusal when the signed-in user is not the invited one', async () => {
     const invited = `invited-${Date.now()}@example.com`;
     const other = await signupUser(t.app);
-    const { page } = await openPage(await invite(invited, 'member'));
+    const { page } = await open(await invite(invited, 'member'));
     await page.fill('#signin input[name=email]', other.email);
     await page.fill('#signin input[name=password]', PASSWORD);
     await page.click('#signin button');
@@ -132,7 +107,7 @@ describe('invitation accept page and /docs in Chromium', () => {
   });
 
   it('/docs "Try it out" calls the origin it was opened from', async () => {
-    const { page, problems } = await openPage(`${base}/docs`);
+    const { page, problems } = await open(`${base}/docs`);
     await page.waitForSelector('.opblock');
     const op = page.locator('[id$="-getJwks"]');
     await op.locator('.opblock-summary').click();

@@ -1,22 +1,13 @@
-const escapeHtml = (s: string) =>
-  s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+import { pageShell } from './page-shell.js';
 
 /** The accept page: the token rides in a data attribute; /assets/accept.js does the rest. */
 export function acceptPage(token: string): string {
-  return `<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="referrer" content="no-referrer">
-<title>Accept your invitation · Tenantry</title>
-<link rel="stylesheet" href="/assets/accept.css">
-<script src="/assets/accept.js" defer></script>
-</head>
-<body>
-<main id="accept" data-token="${escapeHtml(token)}">
-<h1>Accept your invitation</h1>
-<p id="status" role="status">${token ? 'Sign in or create an account with the email address the invitation was sent to.' : 'This link has no invitation token. Open the link from your invitation email.'}</p>
+  return pageShell({
+    title: 'Accept your invitation',
+    script: 'accept.js',
+    id: 'accept',
+    token,
+    body: `<p id="status" role="status">${token ? 'Sign in or create an account with the email address the invitation was sent to.' : 'This link has no invitation token. Open the link from your invitation email.'}</p>
 <section id="forms"${token ? '' : ' hidden'}>
 <form id="signin">
 <h2>I have an account</h2>
@@ -31,9 +22,6 @@ export function acceptPage(token: string): string {
 <label>Password <input name="password" type="password" autocomplete="new-password" required minlength="12" maxlength="256"></label>
 <button type="submit">Create my account and accept</button>
 </form>
-</section>
-</main>
-</body>
-</html>
-`;
+</section>`,
+  });
 }
