@@ -121,7 +121,7 @@ export async function buildApp(config: Readonly<Config>, db: Database): Promise<
   app.decorate('state', { draining: false });
   app.decorateRequest('principal', null);
 
-  await prepareDummyHash();
+  await prepareDummyHash(config.passwordHashing);
   // A retired key keeps verifying for a token lifetime after the last moment any instance
   // may still have signed with it (instances pick a rotation up within KEY_RELOAD_MS).
   const keys = new KeyStore(db, config.accessTokenTtl + CLOCK_TOLERANCE_SECONDS + KEY_RELOAD_MS / 1000);

@@ -1,6 +1,7 @@
 // Configuration is read from the environment once, validated, and frozen.
 // Every bad value is reported by name with the form it should take.
 import { isIP } from 'node:net';
+import type { PasswordHashing } from './modules/identity/passwords.js';
 
 export interface Config {
   port: number;
@@ -60,6 +61,8 @@ export interface Config {
   webhookAllowPrivate: boolean;
   /** How often the checkpoint job signs the audit chains that have grown. */
   auditCheckpointIntervalMs: number;
+  /** Always `owasp` from the environment; `test-only-weak` only through testConfig() (modules/identity/passwords.ts). */
+  passwordHashing: PasswordHashing;
 }
 
 export class ConfigError extends Error {
@@ -174,6 +177,8 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     eventRetentionDays: int('EVENT_RETENTION_DAYS', 30, 1, 3650),
     webhookAllowPrivate: allowPrivate === 'true',
     auditCheckpointIntervalMs: int('AUDIT_CHECKPOINT_INTERVAL_MS', 3_600_000, 1000, 7 * 86_400_000),
+    // Deliberately no variable: a deployment cannot weaken its password hashes by configuration.
+    passwordHashing: 'owasp',
   };
 
   if (problems.length > 0) throw new ConfigError(problems);
@@ -282,7 +287,11 @@ function parseCorsOrigins(raw: string | undefined, problems: string[]): string[]
   return origins;
 }
 
-/** A configuration for tests and tools: defaults plus overrides, without reading the process environment. */
+/**
+ * A configuration for tests: defaults plus overrides, without reading the process environment.
+ * Its passwords are hashed at `test-only-weak` cost (a fraction of a millisecond instead of
+ * tens); pass `passwordHashing: 'owasp'` to test the production cost. Never serve with it.
+ */
 export function testConfig(overrides: Partial<Config> = {}): Readonly<Config> {
   return Object.freeze({
     ...loadConfig({
@@ -291,6 +300,7 @@ export function testConfig(overrides: Partial<Config> = {}): Readonly<Config> {
       INVITATION_LIMIT_PER_ORGANIZATION: '1000000',
       INVITATION_LIMIT_PER_INVITER: '1000000',
     }),
+    passwordHashing: 'test-only-weak',
     ...overrides,
   });
 }

@@ -5,12 +5,15 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { testConfig } from '../src/config.js';
 import { LOCK_FILE } from '../src/db/data-dir-lock.js';
 import { openDatabase } from '../src/db/database.js';
+import { copyMigratedPgliteDataDir } from './helpers/db.js';
 
 describe('embedded DATA_DIR lock', () => {
   let dir: string;
   const pool = testConfig().db;
   beforeEach(async () => {
     dir = await mkdtemp(join(tmpdir(), 'tenantry-lock-'));
+    // A data directory the run already built: the lock is under test here, not initdb (seconds of CPU).
+    await copyMigratedPgliteDataDir(dir);
   });
   afterEach(() => rm(dir, { recursive: true, force: true }));
 

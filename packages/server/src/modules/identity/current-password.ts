@@ -4,7 +4,7 @@ import type { CredentialLimits } from '../../http/rate-limit.js';
 import type { Principal } from '../access/principal.js';
 import { inUserContext } from '../access/transactions.js';
 import { findOwnPasswordHash } from './identity.queries.js';
-import { verifyPassword } from './passwords.js';
+import { type PasswordHashing, verifyPassword } from './passwords.js';
 
 /**
  * Checks the signed-in user's current password (a password or email change, account
@@ -17,11 +17,12 @@ export async function checkCurrentPassword(
   p: Principal,
   ip: string,
   currentPassword: string,
+  hashing: PasswordHashing = 'owasp',
 ): Promise<void> {
   await limits.attempt('current_password', ip);
   const stored = await inUserContext(db, p, (tx) => findOwnPasswordHash(tx));
   await limits.refuseIfLocked(stored.email);
-  if (!(await verifyPassword(stored.password_hash, currentPassword))) {
+  if (!(await verifyPassword(stored.password_hash, currentPassword, hashing))) {
     await limits.failed(stored.email);
     throw new AppError('INVALID_CREDENTIALS', 'The current password is wrong');
   }

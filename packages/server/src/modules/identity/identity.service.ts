@@ -64,7 +64,7 @@ export async function signup(
 ): Promise<{ tokens: TokenResponse; user: { id: string; email: string; name: string } }> {
   const email = normalizeEmail(input.email);
   const name = normalizeName(input.name);
-  const passwordHash = await hashPassword(checkPassword(input.password)); // before taking a connection
+  const passwordHash = await hashPassword(checkPassword(input.password), deps.config.passwordHashing); // before taking a connection
   const id = uuidv7();
   // As the user being created: a user context writes no row but its own (sql/policies/users.sql).
   const issued = await asUserWithoutSession(deps.db, id, async (tx) => {
@@ -90,7 +90,7 @@ export async function login(
   await limits.refuseIfLocked(email);
   const user = await anonymous(deps.db, (tx) => findCredentials(tx, email));
   // Same work and the same answer for an unknown email and a wrong password.
-  const ok = await verifyPassword(user?.password_hash, input.password);
+  const ok = await verifyPassword(user?.password_hash, input.password, deps.config.passwordHashing);
   if (!ok || !user) {
     await limits.failed(email);
     throw new AppError('INVALID_CREDENTIALS');
@@ -138,9 +138,9 @@ export async function updateMe(
   if (patch.password !== undefined || email !== undefined) {
     // One check for both changes: a request counts once against the limits.
     const current = requireCurrentPassword(patch, patch.password !== undefined ? 'password' : 'email');
-    await checkCurrentPassword(deps.db, limits, p, ip, current);
+    await checkCurrentPassword(deps.db, limits, p, ip, current, deps.config.passwordHashing);
   }
-  const passwordHash = patch.password === undefined ? undefined : await hashPassword(patch.password);
+  const passwordHash = patch.password === undefined ? undefined : await hashPassword(patch.password, deps.config.passwordHashing);
   return inUserContext(deps.db, p, async (tx) => {
     // The address changes only once the new one is verified (POST /v1/auth/verify-email).
     if (email !== undefined) await startEmailChange(tx, deps.config, p.userId, email);

@@ -131,7 +131,7 @@ export async function requestPasswordReset(deps: LifecycleDeps, rawEmail: string
 export async function resetPassword(deps: LifecycleDeps, token: string, password: string): Promise<void> {
   checkPassword(password);
   if (!hasTokenShape(token)) throw tokenInvalid(); // before the hashing, which costs
-  const passwordHash = await hashPassword(password); // before taking a connection
+  const passwordHash = await hashPassword(password, deps.config.passwordHashing); // before taking a connection
   await anonymous(deps.db, async (tx) => {
     const used = await useToken(tx, token, ['reset_password']);
     if (!(await setPasswordFromMailbox(tx, used.user_id, used.email, passwordHash))) throw tokenInvalid();
@@ -170,7 +170,7 @@ export async function deleteAccount(
   currentPassword: string,
 ): Promise<void> {
   const p = caller.principal;
-  await checkCurrentPassword(deps.db, limits, p, ip, currentPassword);
+  await checkCurrentPassword(deps.db, limits, p, ip, currentPassword, deps.config.passwordHashing);
   await inUserContext(deps.db, p, async (tx) => {
     const memberships = await listMembershipOrganizations(tx, p.userId);
     for (const m of memberships) {

@@ -1,15 +1,42 @@
 import { hash, verify } from '@node-rs/argon2';
 
-// argon2id with the OWASP parameters: m=19456 KiB, t=2, p=1. Runs off the event loop.
-const PARAMS = { algorithm: 2 /* Argon2id */, memoryCost: 19_456, timeCost: 2, parallelism: 1 } as const;
+/**
+ * How passwords are hashed: always argon2id, p=1. `owasp` is OWASP's m=19456 KiB, t=2, and
+ * the only cost a server gets (loadConfig has no variable for it). `test-only-weak` exists
+ * so a test suite signing up thousands of users does not spend most of its CPU hashing:
+ * only testConfig() sets it, and test/password-hashing.test.ts pins that everything built
+ * from loadConfig() stores `owasp` hashes. A hash records its own cost, so either verifies
+ * under the other.
+ */
+export type PasswordHashing = 'owasp' | 'test-only-weak';
 
-export const hashPassword = (password: string): Promise<string> => hash(password, PARAMS);
+const COSTS: Readonly<Record<PasswordHashing, { memoryCost: number; timeCost: number }>> = {
+  owasp: { memoryCost: 19_456, timeCost: 2 },
+  'test-only-weak': { memoryCost: 1024, timeCost: 1 },
+};
 
-let dummy: Promise<string> | undefined;
+/** The argon2 parameters of a hashing setting; an unknown setting (a hand-built config) is refused. */
+export function hashParams(hashing: PasswordHashing) {
+  const cost = Object.hasOwn(COSTS, hashing) ? COSTS[hashing] : undefined;
+  if (!cost) throw new Error(`unknown password hashing ${JSON.stringify(hashing)}: expected one of ${Object.keys(COSTS).join(', ')}`);
+  return { algorithm: 2 /* Argon2id */, parallelism: 1, ...cost } as const;
+}
 
-/** Computes the dummy hash up front, so not even the first unknown-email login is faster. */
-export function prepareDummyHash(): Promise<string> {
-  dummy ??= hashPassword('tenantry-dummy-password-for-timing');
+/** Hashes off the event loop; `owasp` unless the caller passes its configuration's setting. */
+export const hashPassword = (password: string, hashing: PasswordHashing = 'owasp'): Promise<string> => hash(password, hashParams(hashing));
+
+const dummies = new Map<PasswordHashing, Promise<string>>();
+
+/**
+ * The hash an unknown email is checked against, at the configured cost, computed up front
+ * so not even the first unknown-email login is faster.
+ */
+export function prepareDummyHash(hashing: PasswordHashing = 'owasp'): Promise<string> {
+  let dummy = dummies.get(hashing);
+  if (!dummy) {
+    dummy = hashPassword('tenantry-dummy-password-for-timing', hashing);
+    dummies.set(hashing, dummy);
+  }
   return dummy;
 }
 
@@ -17,8 +44,12 @@ export function prepareDummyHash(): Promise<string> {
  * Verifies `password` against `stored`, or against a dummy hash when there is no
  * user, so that an unknown email and a wrong password take the same time.
  */
-export async function verifyPassword(stored: string | null | undefined, password: string): Promise<boolean> {
-  const target = stored ?? (await prepareDummyHash());
+export async function verifyPassword(
+  stored: string | null | undefined,
+  password: string,
+  hashing: PasswordHashing = 'owasp',
+): Promise<boolean> {
+  const target = stored ?? (await prepareDummyHash(hashing));
   try {
     const ok = await verify(target, password);
     return ok && stored != null;

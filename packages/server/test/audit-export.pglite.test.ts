@@ -1,0 +1,3 @@
+import { describeAuditExport } from './helpers/audit-export.js';
+
+describeAuditExport('pglite');
