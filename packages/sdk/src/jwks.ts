@@ -63,6 +63,7 @@ export class RemoteKeySet implements KeySource {
   private fetchedAt = Number.NEGATIVE_INFINITY;
   private attemptedAt = Number.NEGATIVE_INFINITY;
   private inflight: Promise<void> | undefined;
+  private lastError: unknown;
   /** How many times the set was fetched (for tests and metrics). */
   fetches = 0;
   private readonly o: Required<RemoteKeySetOptions>;
@@ -85,14 +86,11 @@ export class RemoteKeySet implements KeySource {
     const now = this.o.now();
     const stale = now - this.fetchedAt > this.o.maxAgeMs;
     if (stale || !this.keys.has(kid)) {
-      // Stale keys are refreshed (a failure keeps the old set); either waits out the cooldown.
-      if (now - this.attemptedAt >= this.o.cooldownMs) {
-        try {
-          await this.refresh();
-        } catch (err) {
-          if (this.keys.size === 0) throw new KeysUnavailable(err);
-        }
-      }
+      // A fetch under way is shared; otherwise one is made when the cooldown allows (a
+      // failure keeps the keys known so far).
+      if (this.inflight) await this.inflight.catch(() => undefined);
+      else if (now - this.attemptedAt >= this.o.cooldownMs) await this.refresh().catch(() => undefined);
+      if (this.keys.size === 0) throw new KeysUnavailable(this.lastError);
     }
     const key = this.keys.get(kid);
     if (!key) throw new UnknownKey();
@@ -112,6 +110,10 @@ export class RemoteKeySet implements KeySource {
         if (res.status !== 200) throw new Error(`the JWKS answered ${res.status}`);
         this.keys = await importSigningKeys(await res.json());
         this.fetchedAt = this.o.now();
+        this.lastError = undefined;
+      } catch (err) {
+        this.lastError = err;
+        throw err;
       } finally {
         this.inflight = undefined;
       }

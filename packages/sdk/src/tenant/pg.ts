@@ -13,6 +13,8 @@ export interface Queryable {
 export interface PoolClientLike extends Queryable {
   /** node-postgres: a truthy argument destroys the connection instead of pooling it. */
   release(destroy?: boolean | Error): void;
+  on?(event: 'error', listener: (err: Error) => void): unknown;
+  removeListener?(event: 'error', listener: (err: Error) => void): unknown;
 }
 export interface PoolLike {
   connect(): Promise<PoolClientLike>;
@@ -34,6 +36,14 @@ export interface WithTenantOptions {
 export function pgTransaction(pool: PoolLike): TransactionRunner<PoolClientLike> {
   return async (work) => {
     const client = await pool.connect();
+    // node-postgres emits a lost connection as an 'error' event on a checked-out client:
+    // unheard, it would end the process. The failing query reports it to the work.
+    const heard = () => undefined;
+    client.on?.('error', heard);
+    const release = (destroy?: boolean) => {
+      client.removeListener?.('error', heard);
+      client.release(destroy);
+    };
     let result: Awaited<ReturnType<typeof work>>;
     try {
       await client.query('begin');
@@ -42,13 +52,13 @@ export function pgTransaction(pool: PoolLike): TransactionRunner<PoolClientLike>
     } catch (err) {
       try {
         await client.query('rollback');
-        client.release();
+        release();
       } catch {
-        client.release(true); // its state is unknown: it must not carry a transaction or a tenant into the next request
+        release(true); // its state is unknown: it must not carry a transaction or a tenant into the next request
       }
       throw err;
     }
-    client.release();
+    release();
     return result;
   };
 }
