@@ -134,12 +134,17 @@ describe.each(ENGINES)('the tenant pattern in a tool’s own database (%s)', (en
     // Concurrent requests of both tenants queue for the one connection.
     const calls = Array.from({ length: 20 }, (_, i) => (i % 2 === 0 ? A : B));
     const seen = await Promise.all(calls.map((p) => tenant(p, names)));
-    seen.forEach((rows, i) => expect(rows).toEqual([calls[i] === A ? 'a-contact' : 'b-contact']));
+    expect(seen).toEqual(calls.map((p) => [p === A ? 'a-contact' : 'b-contact']));
   });
 
   it('a principal without a valid organization takes no connection and runs no SQL', async () => {
     let connects = 0;
-    const counting: PoolLike = { connect: () => (connects++, t.pool.connect()) };
+    const counting: PoolLike = {
+      connect: () => {
+        connects++;
+        return t.pool.connect();
+      },
+    };
     for (const orgId of ['', "x' or 1=1 --", undefined as unknown as string]) {
       await expect(withTenant(counting, principalOf(orgId), names, { role: t.role })).rejects.toBeInstanceOf(InvalidPrincipal);
     }
