@@ -11,7 +11,7 @@ const event = (type: string, org: string, data: Record<string, unknown>, at = ne
   data,
 });
 
-const principal = (over: Partial<Principal> & { token?: Partial<Principal['token']> } = {}): Principal => ({
+const principal = (over: Partial<Omit<Principal, 'token'>> & { token?: Partial<Principal['token']> } = {}): Principal => ({
   type: 'user',
   id: crypto.randomUUID(),
   orgId: crypto.randomUUID(),

@@ -12,7 +12,6 @@ interface FastifyRequestLike {
   headers: Record<string, string | string[] | undefined>;
   params: unknown;
   routeOptions?: { config?: { tenantry?: FastifyRouteAccess } };
-  principal?: Principal | null;
 }
 interface FastifyReplyLike {
   code(status: number): FastifyReplyLike;
@@ -34,7 +33,8 @@ export async function tenantryFastify(app: FastifyLike, options: { tenantry: Ten
     const access = request.routeOptions?.config?.tenantry;
     if (access === false) return;
     try {
-      request.principal = await options.tenantry.authenticate(request, access ?? {}, routeOrgId(request.params, access?.orgParam));
+      const principal = await options.tenantry.authenticate(request, access ?? {}, routeOrgId(request.params, access?.orgParam));
+      (request as { principal?: Principal }).principal = principal;
     } catch (err) {
       const refusal = refusalOf(err);
       if (!refusal) throw err;
@@ -46,9 +46,10 @@ export async function tenantryFastify(app: FastifyLike, options: { tenantry: Ten
 (tenantryFastify as unknown as Record<symbol, boolean>)[Symbol.for('skip-override')] = true;
 
 /** The principal of a request the plugin authenticated (throws on a public route). */
-export function principalOf(request: { principal?: Principal | null }): Principal {
-  if (!request.principal) throw new Error('this route is not authenticated by tenantryFastify');
-  return request.principal;
+export function principalOf(request: object): Principal {
+  const p = (request as { principal?: Principal | null }).principal;
+  if (!p) throw new Error('this route is not authenticated by tenantryFastify');
+  return p;
 }
 
 export { requirePermission };

@@ -6,6 +6,7 @@ import { inTenantTransaction, localSettingsStatement, type TransactionRunner } f
 
 export interface QueryResultLike {
   rows: Record<string, unknown>[];
+  rowCount?: number | null;
 }
 export interface Queryable {
   query(text: string, values?: unknown[]): Promise<QueryResultLike>;
