@@ -1,6 +1,7 @@
 // Organization API keys (SPEC §10): recognised by their checksum without any request, then
 // introspected at Tenantry (RFC 7662) with the tool's own client credentials.
 import { crc32 } from 'node:zlib';
+import { postAsClient } from './client/oauth-post.js';
 import { TenantryAuthError, unauthenticated } from './errors.js';
 import { isUuid, type Principal } from './principal.js';
 import { deepFreeze } from './verify.js';
@@ -97,17 +98,7 @@ export class ApiKeyIntrospector {
   private async introspect(key: string, keyId: string): Promise<Principal> {
     let answer: Introspection;
     try {
-      const res = await (this.o.fetch ?? fetch)(this.o.endpoint, {
-        method: 'POST',
-        headers: {
-          authorization: `Basic ${Buffer.from(`${encodeURIComponent(this.o.clientId)}:${encodeURIComponent(this.o.clientSecret)}`).toString('base64')}`,
-          'content-type': 'application/x-www-form-urlencoded',
-          accept: 'application/json',
-        },
-        body: new URLSearchParams({ token: key, token_type_hint: 'api_key' }).toString(),
-        redirect: 'error',
-        signal: AbortSignal.timeout(this.o.timeoutMs ?? 5000),
-      });
+      const res = await postAsClient(this.o.endpoint, this.o, new URLSearchParams({ token: key, token_type_hint: 'api_key' }));
       if (res.status !== 200) throw new Error(`introspection answered ${res.status}`);
       answer = (await res.json()) as Introspection;
     } catch (err) {

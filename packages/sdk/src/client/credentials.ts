@@ -1,4 +1,5 @@
 // A tool's own access token (client_credentials, SPEC §10), kept until shortly before it expires.
+import { postAsClient } from './oauth-post.js';
 
 export interface ClientCredentialsOptions {
   /** Tenantry's token endpoint, e.g. `https://tenantry.example/oauth/token`. */
@@ -40,15 +41,7 @@ export class ClientCredentials {
     if (this.o.organizationId) body.set('organization_id', this.o.organizationId);
     if (this.o.scope) body.set('scope', this.o.scope);
     if (this.o.resource) body.set('resource', this.o.resource);
-    const res = await (this.o.fetch ?? fetch)(this.o.tokenEndpoint, {
-      method: 'POST',
-      headers: {
-        authorization: `Basic ${Buffer.from(`${encodeURIComponent(this.o.clientId)}:${encodeURIComponent(this.o.clientSecret)}`).toString('base64')}`,
-        'content-type': 'application/x-www-form-urlencoded',
-        accept: 'application/json',
-      },
-      body: body.toString(),
-    });
+    const res = await postAsClient(this.o.tokenEndpoint, this.o, body);
     const answer = (await res.json().catch(() => ({}))) as { access_token?: unknown; expires_in?: unknown; error?: unknown };
     if (res.status !== 200 || typeof answer.access_token !== 'string') {
       throw new Error(`client_credentials refused: ${typeof answer.error === 'string' ? answer.error : res.status}`);
