@@ -2,7 +2,7 @@
 // revocation cache, and decides a route's access. The adapters (Fastify, Express, plain)
 // are thin wrappers over `authenticate` and `authorize`.
 import { ApiKeyIntrospector, type IntrospectionOptions, looksLikeApiKey } from './api-keys.js';
-import { forbidden, notFound, TenantryAuthError, unauthenticated } from './errors.js';
+import { forbidden, notFound, unauthenticated } from './errors.js';
 import { RevocationCache, type RevocationCacheOptions } from './events/revocations.js';
 import type { Principal } from './principal.js';
 import { AccessTokenVerifier, type VerifierOptions } from './verify.js';
@@ -118,5 +118,3 @@ export function verifyAccessToken(token: string, options: VerifierOptions): Prom
   }
   return v.verify(token);
 }
-
-export { TenantryAuthError };
