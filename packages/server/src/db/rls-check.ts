@@ -1,4 +1,5 @@
-import { sql } from 'kysely';
+import { type CatalogQuery, readRoleSecurity, readTableSecurity, roleProblems } from '@tenantry/sdk';
+import { CompiledQuery, sql } from 'kysely';
 import type { Database } from './database.js';
 
 export const APP_ROLE = 'tenantry_app';
@@ -39,29 +40,23 @@ export interface IsolationReport {
   roleProblems: string[];
 }
 
+/** The catalogue read as Kysely runs it, for the checks shared with @tenantry/sdk. */
+const catalogQuery =
+  (db: Database): CatalogQuery =>
+  async (text, values) =>
+    (await db.kysely.executeQuery<Record<string, unknown>>(CompiledQuery.raw(text, values))).rows;
+
 export async function checkIsolation(db: Database): Promise<IsolationReport> {
   // Deny by default: every table of the schema, not only those that look like tenant tables.
-  const tables = await sql<{ table_name: string; owner: string; protected: boolean }>`
-    select c.relname as table_name, pg_get_userbyid(c.relowner) as owner,
-           (c.relrowsecurity and c.relforcerowsecurity) as protected
-    from pg_class c
-    join pg_namespace n on n.oid = c.relnamespace
-    where n.nspname = current_schema() and c.relkind in ('r', 'p')
-    order by 1`.execute(db.kysely);
+  const tables = await readTableSecurity(catalogQuery(db));
   const owned = await sql<{ relname: string }>`
     select c.relname from pg_class c join pg_roles r on r.oid = c.relowner
     where r.rolname = any(${RLS_BOUND_ROLES}::text[]) order by 1`.execute(db.kysely);
-  const roles = await sql<{ rolname: string; rolsuper: boolean; rolbypassrls: boolean }>`
-    select rolname, rolsuper, rolbypassrls from pg_roles where rolname = any(${RLS_BOUND_ROLES}::text[])`.execute(db.kysely);
-  const roleProblems = RLS_BOUND_ROLES.flatMap((name) => {
-    const r = roles.rows.find((x) => x.rolname === name);
-    if (!r) return [`role ${name} does not exist`];
-    return [...(r.rolsuper ? [`${name} is a superuser`] : []), ...(r.rolbypassrls ? [`${name} has BYPASSRLS`] : [])];
-  });
+  const roles = await readRoleSecurity(catalogQuery(db), RLS_BOUND_ROLES);
   return {
-    unprotectedTables: tables.rows.filter((t) => !t.protected && !Object.hasOwn(TABLES_WITHOUT_RLS, t.table_name)).map((t) => t.table_name),
+    unprotectedTables: tables.filter((t) => !(t.enabled && t.forced) && !Object.hasOwn(TABLES_WITHOUT_RLS, t.table)).map((t) => t.table),
     ownedByAppRole: owned.rows.map((o) => o.relname),
-    roleProblems,
+    roleProblems: roles.flatMap(roleProblems),
   };
 }
 

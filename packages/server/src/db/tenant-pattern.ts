@@ -1,8 +1,10 @@
 // The tenant pattern, independent of any schema: a transaction entered into a tenant
 // context (settings that last only as long as the transaction), always ended, and a
-// read that enters its context inside the one statement it is. The context itself is
-// the caller's: see tenant-context.ts for Tenantry's own.
-import { type Kysely, type RawBuilder, sql, type Transaction } from 'kysely';
+// read that enters its context inside the one statement it is. The pattern itself is
+// @tenantry/sdk's, the one tools use for their own databases; this file runs it through
+// Kysely. The context itself is the caller's: see tenant-context.ts for Tenantry's own.
+import { inTenantTransaction as inTenant, localSettingsStatement } from '@tenantry/sdk';
+import { CompiledQuery, type Kysely, type RawBuilder, type Transaction } from 'kysely';
 
 /**
  * Sets each setting transaction-locally (`set_config(name, value, true)`) in one
@@ -10,9 +12,8 @@ import { type Kysely, type RawBuilder, sql, type Transaction } from 'kysely';
  * text, and the settings revert when the transaction ends, on whichever connection.
  */
 export async function setLocalSettings<DB>(tx: Transaction<DB>, settings: Readonly<Record<string, string | null>>): Promise<void> {
-  const pairs = Object.entries(settings);
-  if (pairs.length === 0) return;
-  await sql`select ${sql.join(pairs.map(([name, value]) => sql`set_config(${name}, ${value}, true)`))}`.execute(tx);
+  const statement = localSettingsStatement(settings);
+  if (statement) await tx.executeQuery(CompiledQuery.raw(statement.text, statement.values));
 }
 
 /**
@@ -21,14 +22,13 @@ export async function setLocalSettings<DB>(tx: Transaction<DB>, settings: Readon
  * ends: COMMIT on success, ROLLBACK on error; the driver destroys a connection whose
  * ROLLBACK failed instead of pooling it again.
  */
-export async function inTenantTransaction<DB, E, T>(
+export function inTenantTransaction<DB, E, T>(
   kysely: Kysely<DB>,
   check: () => void,
   enter: (tx: Transaction<DB>) => Promise<E>,
   fn: (tx: Transaction<DB>, entered: E) => Promise<T>,
 ): Promise<T> {
-  check(); // a refusal is a rejected promise, like any other failure of the work
-  return kysely.transaction().execute(async (tx) => fn(tx, await enter(tx)));
+  return inTenant((work) => kysely.transaction().execute(work), check, enter, fn);
 }
 
 /**

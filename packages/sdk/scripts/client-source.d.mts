@@ -1,0 +1,2 @@
+export const CLIENT_FILE: URL;
+export function clientSource(document: unknown): Promise<string>;
