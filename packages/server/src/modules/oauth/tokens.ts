@@ -1,5 +1,5 @@
-import type { KeyObject } from 'node:crypto';
-import { type JWTHeaderParameters, type JWTPayload, errors as joseErrors, jwtVerify, SignJWT } from 'jose';
+import { type KeyObject, sign } from 'node:crypto';
+import { type JWTHeaderParameters, type JWTPayload, errors as joseErrors, jwtVerify } from 'jose';
 import type { Config } from '../../config.js';
 import { isUuid, uuidv7 } from '../../db/ids.js';
 import type { Role } from '../../db/schema.js';
@@ -9,6 +9,8 @@ import { permissionsOf } from '../access/roles.js';
 import type { KeyStore } from './keys.js';
 
 export const CLOCK_TOLERANCE_SECONDS = 30;
+
+const base64url = (text: string) => Buffer.from(text).toString('base64url');
 
 export interface AccessTokenSubject {
   userId: string;
@@ -39,15 +41,23 @@ export class AccessTokens {
       claims.org_role = subject.org.role;
       claims.permissions = permissionsOf(subject.org.role);
     }
-    const token = await new SignJWT(claims)
-      .setProtectedHeader({ alg: 'EdDSA', typ: 'at+jwt', kid })
-      .setIssuer(this.config.tokenIssuer)
-      .setSubject(subject.userId)
-      .setAudience(this.config.tokenAudience)
-      .setIssuedAt()
-      .setExpirationTime(`${this.config.accessTokenTtl}s`)
-      .setJti(uuidv7())
-      .sign(key);
+    // The JWS is assembled and signed with node:crypto directly: jose's signing goes through
+    // WebCrypto's asynchronous job machinery, which cost a tenth of a refresh's server CPU.
+    // The same token as jose's SignJWT writes: header, then the claims above, iss, sub, aud,
+    // iat, exp and jti, in that order.
+    const iat = Math.floor(Date.now() / 1000);
+    const header = { alg: 'EdDSA', typ: 'at+jwt', kid };
+    const payload = {
+      ...claims,
+      iss: this.config.tokenIssuer,
+      sub: subject.userId,
+      aud: this.config.tokenAudience,
+      iat,
+      exp: iat + this.config.accessTokenTtl,
+      jti: uuidv7(),
+    };
+    const input = `${base64url(JSON.stringify(header))}.${base64url(JSON.stringify(payload))}`;
+    const token = `${input}.${sign(null, Buffer.from(input), key).toString('base64url')}`;
     return { token, expiresIn: this.config.accessTokenTtl };
   }
 
