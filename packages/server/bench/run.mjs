@@ -13,8 +13,9 @@ import { fileURLToPath } from 'node:url';
 // Environment: BENCH_DURATION (s per scenario, 10), BENCH_WARMUP (s, 2; 0 = none),
 // BENCH_ONLY=startup (only the embedded engine's start-up: npm start → /healthz, idle RSS), or
 // BENCH_ONLY=s3,s5 (a comma-separated choice of hello, s1, s2, naive, pgbench, login, s3, s5, s6;
-// for short checks of a scenario: the ceiling and start-up are skipped unless named), BENCH_LARGE=1
-// (after the rest, grows the data set to 100,000 organizations and 1,000,000 memberships and runs S1 again),
+// for short checks of a scenario: the ceiling and start-up are skipped unless named), BENCH_LARGE
+// (1 in a full run, 0 otherwise: after the rest, grows the data set to 100,000 organizations and
+// 1,000,000 memberships and runs S1 again; BENCH_LARGE=0 skips it, BENCH_LARGE=1 adds it to a BENCH_ONLY run),
 // BENCH_CONNECTIONS (50), BENCH_POOL_MAX (the server's DATABASE_POOL_MAX, 8), BENCH_PG_URL (an administrative URL on 127.0.0.1,
 // postgres://postgres@127.0.0.1:5432/postgres). Every target is 127.0.0.1.
 import autocannon from 'autocannon';
@@ -50,7 +51,10 @@ if (ADMIN_URL.hostname !== HOST) throw new Error(`BENCH_PG_URL must point at ${H
 const ONLY = process.env.BENCH_ONLY && process.env.BENCH_ONLY !== 'startup' ? new Set(process.env.BENCH_ONLY.split(',')) : null;
 /** Whether a scenario runs: all of them unless BENCH_ONLY names some. */
 const only = (name) => ONLY === null || ONLY.has(name);
-const LARGE = process.env.BENCH_LARGE === '1';
+const LARGE = process.env.BENCH_LARGE === undefined || process.env.BENCH_LARGE === '' ? ONLY === null : process.env.BENCH_LARGE === '1';
+// S6 compares two pgbench runs whose difference is a few per cent: alternated in this many
+// rounds of each (A B B A …), so a drift in the machine's speed falls on both alike.
+const S6_ROUNDS = 4;
 const BENCH_URL = new URL(ADMIN_URL);
 BENCH_URL.pathname = `/${DB_NAME}`;
 
@@ -134,7 +138,7 @@ async function load(scenario, opts) {
 }
 
 /** pgbench with S1's transaction: tps, and latency percentiles from its per-transaction log. */
-async function pgbench(bin, script, variables, scenario = 'pgbench: S1 SQL transaction') {
+async function pgbench(bin, script, variables, scenario = 'pgbench: S1 SQL transaction', seconds = DURATION) {
   const dir = await mkdtemp(join(tmpdir(), 'tenantry-bench-'));
   try {
     const file = join(dir, 'script.sql');
@@ -155,7 +159,7 @@ async function pgbench(bin, script, variables, scenario = 'pgbench: S1 SQL trans
       '-j',
       '2',
       '-T',
-      String(DURATION),
+      String(seconds),
       '-n',
       '-l',
       `--log-prefix=${join(dir, 'tx')}`,
@@ -163,9 +167,9 @@ async function pgbench(bin, script, variables, scenario = 'pgbench: S1 SQL trans
       DB_NAME,
     ];
     const env = { ...process.env, ...(ADMIN_URL.password ? { PGPASSWORD: decodeURIComponent(ADMIN_URL.password) } : {}) };
-    log(`${scenario}: ${DURATION} s`);
+    log(`${scenario}: ${seconds} s`);
     const child = startChild('pgbench', bin, args, { env });
-    const { result: ended, foreign } = await withForeignCpu(DURATION, childPids, () => waitChild(child, (DURATION + 60) * 1000));
+    const { result: ended, foreign } = await withForeignCpu(seconds, childPids, () => waitChild(child, (seconds + 60) * 1000));
     const out = child.output();
     const tps = Number((/tps = ([\d.]+) \(without initial connection time\)/.exec(out) ?? /tps = ([\d.]+)/.exec(out))?.[1]);
     if (ended.code !== 0 || !Number.isFinite(tps)) {
@@ -193,6 +197,23 @@ async function pgbench(bin, script, variables, scenario = 'pgbench: S1 SQL trans
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+}
+
+/** Rounds of one pgbench scenario as one row: the mean rate, the median p50 and p99, every failure. */
+function combineRounds(scenario, rounds) {
+  const failed = rounds.find((r) => r.failure);
+  if (failed) return { ...failed, scenario };
+  const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+  const foreign = rounds.map((r) => r.foreign).filter((f) => f !== null && f !== undefined);
+  return {
+    scenario,
+    rps: rounds.reduce((a, r) => a + r.rps, 0) / rounds.length,
+    p50: median(rounds.map((r) => r.p50)),
+    p99: median(rounds.map((r) => r.p99)),
+    errors: rounds.reduce((a, r) => a + r.errors, 0),
+    non2xx: null,
+    foreign: foreign.length ? foreign.reduce((a, f) => a + f, 0) / foreign.length : null,
+  };
 }
 
 async function main() {
@@ -330,13 +351,24 @@ select array(select m.entry from memberships m ${where} order by m.user_id limit
 commit;
 `;
     const vars = { org: orgId, user: userId };
-    results.s6rls = await pgbench(pgbenchBin, shape('tenantry_app', ''), vars, 'S6: member list with RLS (pgbench)');
-    results.s6plain = await pgbench(
-      pgbenchBin,
-      shape(decodeURIComponent(ADMIN_URL.username || 'postgres'), 'where m.organization_id = :org::uuid'),
-      vars,
-      'S6: same read without RLS, explicit WHERE (pgbench)',
-    );
+    const rls = shape('tenantry_app', '');
+    const plain = shape(decodeURIComponent(ADMIN_URL.username || 'postgres'), 'where m.organization_id = :org::uuid');
+    const seconds = Math.max(2, Math.round(DURATION / 2));
+    const rounds = { rls: [], plain: [] };
+    for (let i = 0; i < S6_ROUNDS; i++) {
+      const order = i % 2 === 0 ? ['rls', 'plain'] : ['plain', 'rls'];
+      for (const which of order) {
+        const label = which === 'rls' ? 'S6: member list with RLS (pgbench)' : 'S6: same read without RLS, explicit WHERE (pgbench)';
+        rounds[which].push(await pgbench(pgbenchBin, which === 'rls' ? rls : plain, vars, `${label}, round ${i + 1}`, seconds));
+      }
+    }
+    results.s6rls = combineRounds('S6: member list with RLS (pgbench)', rounds.rls);
+    results.s6plain = combineRounds('S6: same read without RLS, explicit WHERE (pgbench)', rounds.plain);
+    const ratios = rounds.rls.map((r, i) => (r.rps && rounds.plain[i].rps ? r.rps / rounds.plain[i].rps : null)).filter((x) => x !== null);
+    if (ratios.length > 0)
+      notes.push(
+        `S6: ${S6_ROUNDS} alternating rounds of ${seconds} s each; RLS / without RLS, round by round: ${ratios.map((x) => `${(100 * x).toFixed(1)} %`).join(', ')}.`,
+      );
     for (const r of [results.s6rls, results.s6plain]) if (r.failure) notes.push(`⚠ ${r.scenario} failed: ${r.failure}`);
   }
 

@@ -71,7 +71,7 @@ async function capture(ids) {
   const db = recordingDatabase(statements);
   try {
     const caller = {
-      principal: { userId: ids.user, sessionId: ids.sid, tokenOrgId: ids.org },
+      principal: { type: 'user', userId: ids.user, sessionId: ids.sid, tokenOrgId: ids.org },
       meta: { ip: '127.0.0.1', requestId: 'bench' },
     };
     await getMembers(db, caller, ids.org, { limit: 50 });

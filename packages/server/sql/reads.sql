@@ -24,6 +24,9 @@ declare
   entries text[];
 begin
   c := tenantry_enter_read(p_org, p_user, p_session);
+  -- The caller's context, as the first columns of the row returned.
+  member_role := c.member_role; org_status := c.org_status; platform_role := c.platform_role;
+  session_live := c.session_live; may_see := c.may_see;
   if c.may_see then
     -- ">= lower bound, and not the cursor itself" keeps one index range condition for
     -- both the first page and the next ones.
@@ -39,7 +42,7 @@ begin
     end if;
     data := '[' || array_to_string(entries[1:p_limit], ',') || ']';
   end if;
-  return query select (c).*, data, next_after;
+  return next; -- one row, with no statement of its own (unlike RETURN QUERY)
 end $$;
 
 -- The organization, with the columns of the API's organization (ORGANIZATION_COLUMNS).
@@ -52,8 +55,13 @@ declare
   c tenantry_caller;
 begin
   c := tenantry_enter_read(p_org, p_user, p_session);
-  return query
-    select (c).*, o.id, o.name, o.slug, o.industry, o.size, o.domains, o.status, o.metadata, o.created_at, o.updated_at
-    from (select 1) as one
-    left join organizations o on c.may_see and o.id = p_org;
+  -- The caller's context, as the first columns of the row returned.
+  member_role := c.member_role; org_status := c.org_status; platform_role := c.platform_role;
+  session_live := c.session_live; may_see := c.may_see;
+  if c.may_see then
+    select o.id, o.name, o.slug, o.industry, o.size, o.domains, o.status, o.metadata, o.created_at, o.updated_at
+      into id, name, slug, industry, size, domains, status, metadata, created_at, updated_at
+      from organizations o where o.id = p_org;
+  end if;
+  return next;
 end $$;

@@ -12,6 +12,7 @@ import { refuseWhileDraining } from './http/draining.js';
 import { registerErrorHandling, toAppError } from './http/error-handler.js';
 import { problemOf } from './http/errors.js';
 import { registerIdempotency } from './http/idempotency.js';
+import { lazySerializers } from './http/lazy-serializers.js';
 import { registerMetrics } from './http/metrics.js';
 import { documentOptions, registerComponentSchemas } from './http/openapi.js';
 import { opsRoutes } from './http/ops-routes.js';
@@ -94,7 +95,9 @@ export const LOG_REDACT = [
 const trustProxyOption = (t: Config['trustProxy']) => (typeof t === 'number' ? (_address: string, hop: number) => hop < t : t);
 
 export async function buildApp(config: Readonly<Config>, db: Database): Promise<App> {
+  const serializers = lazySerializers();
   const app = Fastify({
+    schemaController: { compilersFactory: { buildSerializer: serializers.buildSerializer } },
     logger: { level: config.logLevel, redact: { paths: LOG_REDACT, censor: '[redacted]' } },
     bodyLimit: 64 * 1024,
     trustProxy: trustProxyOption(config.trustProxy),
@@ -193,6 +196,11 @@ export async function buildApp(config: Readonly<Config>, db: Database): Promise<
   organizationToolRoutes(app);
   invitationRoutes(app, { db, config, limits });
   pageRoutes(app);
+  // Once listening, the serializers not used yet are compiled while the process is idle.
+  app.addHook(
+    'onListen',
+    () => void serializers.compileRest().catch((err) => app.log.error({ err }, 'a response serializer failed to compile')),
+  );
   await app.ready();
   return app;
 }

@@ -12,6 +12,7 @@ import { AuditCheckpointer } from './modules/audit/audit.checkpoints.js';
 import { WebhookDeliverer } from './modules/events/deliverer.js';
 import { loadWebhookKey } from './modules/events/signing.js';
 import { ensurePlatformAdmin } from './modules/identity/identity.service.js';
+import { prepareDummyHash } from './modules/identity/passwords.js';
 import { mailTransport, OutboxDeliverer } from './modules/mail/outbox.js';
 
 /** The process logger; `fd` 2 (stderr) for commands whose stdout is their result. */
@@ -82,6 +83,8 @@ export interface Running {
 /** Starts the HTTP server and the email sender. */
 export async function serve(config: Readonly<Config>, opts: { mailPollMs?: number } = {}): Promise<Running> {
   const log = logger(config);
+  // The login's dummy hash (argon2, on libuv's threads) is computed while the database opens.
+  prepareDummyHash().catch(() => undefined);
   const db = await openAndPrepare(config, log);
   const app = await start(config, db, log).catch(async (err: unknown) => {
     await db.close();

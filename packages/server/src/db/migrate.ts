@@ -34,6 +34,7 @@ export const CODE_ORDER: ReadonlyArray<{ name: string; rendersMemberEntries?: bo
   { name: 'member-entry.sql', rendersMemberEntries: true },
   { name: 'reads.sql' },
   { name: 'credentials.sql' },
+  { name: 'sessions.sql' },
   { name: 'policy-reset.sql' },
   { name: 'policies/organizations.sql' },
   { name: 'policies/memberships.sql' },

@@ -10,6 +10,7 @@ import {
   readInContext,
   type TenantContext,
   type Tx,
+  withEnteringStatement,
   withTenant,
 } from '../../db/tenant-context.js';
 import { forbidden, notFound } from '../../http/errors.js';
@@ -35,6 +36,14 @@ const storingAnswer =
 
 /** Work on nobody's behalf, in no organization: signup, the login lookup, refresh, revocation, the CLI. */
 export const anonymous = <T>(db: Database, fn: (tx: Tx) => Promise<T>): Promise<T> => withTenant(db, NOBODY, (tx) => fn(tx));
+
+/**
+ * Anonymous work whose first statement enters the anonymous context itself (a function of
+ * sql/ that calls tenantry_enter(null, null, null) first, such as the refresh's rotation):
+ * the same transaction as anonymous() with one round trip fewer. `fn` gets what it returned.
+ */
+export const anonymousEnteredBy = <E, T>(db: Database, enter: (tx: Tx) => Promise<E>, fn: (tx: Tx, entered: E) => Promise<T>): Promise<T> =>
+  withEnteringStatement(db, enter, fn);
 
 /** Work as a user who holds no access token yet: starting the session of a login. */
 export const asUserWithoutSession = <T>(db: Database, userId: string, fn: (tx: Tx) => Promise<T>): Promise<T> =>

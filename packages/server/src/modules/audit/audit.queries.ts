@@ -1,7 +1,8 @@
-import { type Kysely, sql } from 'kysely';
+import { type Kysely, type QueryCreator, sql } from 'kysely';
 import { uuidv7 } from '../../db/ids.js';
 import type { Schema } from '../../db/schema.js';
 import type { Tx } from '../../db/tenant-context.js';
+import { eventInsert, type NewEvent } from '../events/events.queries.js';
 import type { AuditEvent, AuditSource } from './audit.js';
 import type { PlatformAuditEvent, PlatformAuditSource } from './platform.js';
 
@@ -18,11 +19,21 @@ const actColumns = (by: PlatformAuditSource, e: PlatformAuditEvent | AuditEvent)
   request_id: by.meta.requestId,
 });
 
-export async function insertAuditEvent(tx: Tx, by: AuditSource, e: AuditEvent): Promise<void> {
-  await tx
-    .insertInto('audit_events')
-    .values({ organization_id: by.organizationId, ...actColumns(by, e) })
-    .execute();
+const auditInsert = <DB extends Schema>(db: QueryCreator<DB>, by: AuditSource, e: AuditEvent) =>
+  (db as unknown as QueryCreator<Schema>).insertInto('audit_events').values({ organization_id: by.organizationId, ...actColumns(by, e) });
+
+/**
+ * The audit event and, when the change has one, its event row, in one statement (one
+ * round trip): the event's INSERT follows the audit event's as a data-modifying CTE, so
+ * the audit event's chain triggers and the event's position are as with two statements.
+ */
+export async function insertAuditEvent(tx: Tx, by: AuditSource, e: AuditEvent, event: NewEvent | null): Promise<void> {
+  if (event === null) await auditInsert(tx, by, e).execute();
+  else
+    await eventInsert(
+      tx.with('audited', (db) => auditInsert(db, by, e)),
+      event,
+    ).execute();
 }
 
 export async function insertPlatformAuditEvent(tx: Tx, by: PlatformAuditSource, e: PlatformAuditEvent): Promise<void> {

@@ -1,5 +1,5 @@
 import type { Tx } from '../../db/tenant-context.js';
-import { emitEvent } from '../events/events.js';
+import { eventOf } from '../events/events.js';
 import { insertAuditEvent } from './audit.queries.js';
 
 export type ActorType = 'user' | 'platform_admin' | 'system' | 'tool' | 'api_key';
@@ -53,6 +53,5 @@ export interface AuditEvent {
  * webhooks and the pull API) is written with it.
  */
 export async function record(tx: Tx, by: AuditSource, e: AuditEvent): Promise<void> {
-  await insertAuditEvent(tx, by, e);
-  await emitEvent(tx, by, e);
+  await insertAuditEvent(tx, by, e, eventOf(by, e));
 }

@@ -1,23 +1,31 @@
-import { sql } from 'kysely';
+import { type QueryCreator, sql } from 'kysely';
+import type { Schema } from '../../db/schema.js';
 import type { Tx } from '../../db/tenant-context.js';
 import type { Actor } from '../audit/audit.js';
 import './tables.js';
 
-export async function insertEvent(
-  tx: Tx,
-  e: { organization_id: string; id: string; type: string; actor: Actor; data: Record<string, unknown> },
-): Promise<void> {
-  await tx
-    .insertInto('events')
-    .values({
-      organization_id: e.organization_id,
-      id: e.id,
-      type: e.type,
-      actor_type: e.actor.type,
-      actor_id: e.actor.id,
-      data: JSON.stringify(e.data),
-    })
-    .execute();
+/** An event row as written: the change's event, in the change's organization. */
+export interface NewEvent {
+  organization_id: string;
+  id: string;
+  type: string;
+  actor: Actor;
+  data: Record<string, unknown>;
+}
+
+/** The INSERT of an event, to run on its own or after another statement's CTE (audit.queries). */
+export const eventInsert = <DB extends Schema>(db: QueryCreator<DB>, e: NewEvent) =>
+  (db as unknown as QueryCreator<Schema>).insertInto('events').values({
+    organization_id: e.organization_id,
+    id: e.id,
+    type: e.type,
+    actor_type: e.actor.type,
+    actor_id: e.actor.id,
+    data: JSON.stringify(e.data),
+  });
+
+export async function insertEvent(tx: Tx, e: NewEvent): Promise<void> {
+  await eventInsert(tx, e).execute();
 }
 
 /** A position in the event order: the writing transaction, then the order within it. */

@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { sql } from 'kysely';
 import { uuidv7 } from '../../db/ids.js';
-import type { Tx } from '../../db/tenant-context.js';
+import { type Entered, type EnteredRow, type Tx, toEntered } from '../../db/tenant-context.js';
 import { switchToUser } from '../access/transactions.js';
 
 // Sessions and their refresh tokens. A session is one login; each refresh rotates
@@ -45,44 +45,54 @@ async function addRefreshToken(tx: Tx, sessionId: string): Promise<string> {
 }
 
 export type Rotation =
-  | { kind: 'rotated'; sessionId: string; userId: string; clientId: string; organizationId: string | null; refreshToken: string }
+  | {
+      kind: 'rotated';
+      sessionId: string;
+      userId: string;
+      clientId: string;
+      /** The organization the session was scoped to before this refresh. */
+      organizationId: string | null;
+      refreshToken: string;
+      /** The user's context in the organization the new token is to be scoped to; null for none. */
+      target: Entered | null;
+    }
   | { kind: 'reused'; sessionId: string; userId: string; organizationId: string | null }
   | { kind: 'invalid' };
 
-/**
- * Uses a refresh token once. The conditional UPDATE lets exactly one of two
- * concurrent presentations win; presenting a used token revokes the whole session.
- */
-export async function rotateRefreshToken(tx: Tx, token: string): Promise<Rotation> {
-  if (!hasRefreshShape(token)) return { kind: 'invalid' };
-  const presented = await presentRefreshToken(tx, token, true);
-  if (!presented) return { kind: 'invalid' };
-  const { sessionId, usedNow: used } = presented;
+/** Anything else cannot be one of ours: refused before any transaction. */
+export const looksLikeRefreshToken = hasRefreshShape;
 
-  const session = await tx
-    .selectFrom('sessions')
-    .select(['id', 'user_id', 'client_id', 'active_organization_id'])
-    .select(sql<boolean>`revoked_at is null and expires_at > now()`.as('live'))
-    .where('id', '=', sessionId)
-    .forUpdate()
-    .executeTakeFirstOrThrow();
-  if (!used) {
-    if (session.live) await revokeSession(tx, sessionId, 'refresh_token_reuse');
-    return { kind: 'reused', sessionId, userId: session.user_id, organizationId: session.active_organization_id };
-  }
-  if (!session.live) return { kind: 'invalid' };
-  return {
-    kind: 'rotated',
-    sessionId,
-    userId: session.user_id,
-    clientId: session.client_id,
-    organizationId: session.active_organization_id,
-    refreshToken: await addRefreshToken(tx, sessionId),
-  };
+interface RotationRow extends EnteredRow {
+  kind: 'rotated' | 'reused' | 'invalid';
+  sid: string | null;
+  uid: string | null;
+  cid: string | null;
+  session_org: string | null;
 }
 
-export async function setSessionOrganization(tx: Tx, sessionId: string, organizationId: string | null) {
-  await tx.updateTable('sessions').set({ active_organization_id: organizationId }).where('id', '=', sessionId).execute();
+/**
+ * Uses a refresh token once and stores its successor, as the first statement of an
+ * anonymous transaction (sql/sessions.sql: it enters the context itself). The conditional
+ * UPDATE lets exactly one of two concurrent presentations win; presenting a used token
+ * revokes the whole session. With `organizationId` (or a session already scoped), the
+ * transaction ends up in that organization as the user, and `target` says what they are there.
+ */
+export async function rotateRefreshToken(tx: Tx, token: string, organizationId: string | null): Promise<Rotation> {
+  const next = newRefreshToken();
+  const { rows } = await sql<RotationRow>`
+    select * from tenantry_rotate_refresh_token(${hashToken(token)}, ${hashToken(next)}, ${organizationId}::uuid)`.execute(tx);
+  const r = rows[0]!;
+  if (r.kind === 'invalid') return { kind: 'invalid' };
+  if (r.kind === 'reused') return { kind: 'reused', sessionId: r.sid!, userId: r.uid!, organizationId: r.session_org };
+  return {
+    kind: 'rotated',
+    sessionId: r.sid!,
+    userId: r.uid!,
+    clientId: r.cid!,
+    organizationId: r.session_org,
+    refreshToken: next,
+    target: (organizationId ?? r.session_org) === null ? null : toEntered(r),
+  };
 }
 
 /** A session that was just ended, with the organization it was scoped to (for its session.revoked event). */
@@ -116,22 +126,21 @@ export const revokeUserSessions = (tx: Tx, userId: string, reason: string, opts:
 export const revokeOrganizationSessions = (tx: Tx, organizationId: string, reason: string) => revokeWhere(tx, reason, { organizationId });
 
 /**
- * Looks a presented refresh token up (and with `use`, uses it up) through
- * tenantry_refresh_token() (sql/credentials.sql), then moves the transaction to the
+ * Looks a presented refresh token up through tenantry_refresh_token() (sql/credentials.sql), then moves the transaction to the
  * session's user: no request role reads refresh token hashes, and a user context sees
  * only its own sessions (sql/policies/sessions.sql).
  */
-async function presentRefreshToken(tx: Tx, token: string, use: boolean) {
-  const { rows } = await sql<{ session_id: string; user_id: string; used_now: boolean }>`
-    select * from tenantry_refresh_token(${hashToken(token)}, ${use})`.execute(tx);
+async function presentRefreshToken(tx: Tx, token: string) {
+  const { rows } = await sql<{ session_id: string; user_id: string }>`
+    select session_id, user_id from tenantry_refresh_token(${hashToken(token)}, false)`.execute(tx);
   const row = rows[0];
   if (!row) return undefined;
   await switchToUser(tx, row.user_id);
-  return { sessionId: row.session_id, userId: row.user_id, usedNow: row.used_now };
+  return { sessionId: row.session_id, userId: row.user_id };
 }
 
 /** The session a refresh token belongs to, used or not (revocation by refresh token); the transaction moves to its user. */
 export async function sessionOfRefreshToken(tx: Tx, token: string): Promise<string | undefined> {
   if (!hasRefreshShape(token)) return undefined;
-  return (await presentRefreshToken(tx, token, false))?.sessionId;
+  return (await presentRefreshToken(tx, token))?.sessionId;
 }

@@ -1,5 +1,5 @@
-import type { KeyObject } from 'node:crypto';
-import { type JWTHeaderParameters, type JWTPayload, errors as joseErrors, jwtVerify, SignJWT } from 'jose';
+import { type KeyObject, sign } from 'node:crypto';
+import { type JWTHeaderParameters, type JWTPayload, errors as joseErrors, jwtVerify } from 'jose';
 import type { Config } from '../../config.js';
 import { isUuid, uuidv7 } from '../../db/ids.js';
 import type { Role } from '../../db/schema.js';
@@ -9,6 +9,8 @@ import { permissionsOf } from '../access/roles.js';
 import type { KeyStore } from './keys.js';
 
 export const CLOCK_TOLERANCE_SECONDS = 30;
+
+const base64url = (text: string) => Buffer.from(text).toString('base64url');
 
 export interface AccessTokenSubject {
   userId: string;
@@ -49,28 +51,17 @@ export class AccessTokens {
 
   /** Signs a user's token, for Tenantry's API or, with `audience`, for one tool (RFC 8707). */
   async issue(subject: AccessTokenSubject, audience?: string): Promise<{ token: string; expiresIn: number }> {
-    const { kid, key } = this.keys.signingKey();
     const claims: JWTPayload = { principal: 'user', client_id: this.config.clientId, sid: subject.sessionId };
     if (subject.org) {
       claims.org_id = subject.org.id;
       claims.org_role = subject.org.role;
       claims.permissions = permissionsOf(subject.org.role);
     }
-    const token = await new SignJWT(claims)
-      .setProtectedHeader({ alg: 'EdDSA', typ: 'at+jwt', kid })
-      .setIssuer(this.config.tokenIssuer)
-      .setSubject(subject.userId)
-      .setAudience(audience ?? this.config.tokenAudience)
-      .setIssuedAt()
-      .setExpirationTime(`${this.config.accessTokenTtl}s`)
-      .setJti(uuidv7())
-      .sign(key);
-    return { token, expiresIn: this.config.accessTokenTtl };
+    return this.sign(claims, subject.userId, audience ?? this.config.tokenAudience, this.config.accessTokenTtl);
   }
 
   /** Signs a tool's token: `sub` = `client_id` = the tool, `principal: tool`, its scopes as `scope` and `permissions`. */
   async issueTool(subject: ToolTokenSubject): Promise<{ token: string; expiresIn: number }> {
-    const { kid, key } = this.keys.signingKey();
     const claims: JWTPayload = {
       ...subject.extra,
       principal: 'tool',
@@ -79,16 +70,22 @@ export class AccessTokens {
       permissions: [...subject.permissions],
     };
     if (subject.orgId) claims.org_id = subject.orgId;
-    const token = await new SignJWT(claims)
-      .setProtectedHeader({ alg: 'EdDSA', typ: 'at+jwt', kid })
-      .setIssuer(this.config.tokenIssuer)
-      .setSubject(subject.clientId)
-      .setAudience(subject.audience)
-      .setIssuedAt()
-      .setExpirationTime(`${subject.ttl}s`)
-      .setJti(uuidv7())
-      .sign(key);
-    return { token, expiresIn: subject.ttl };
+    return this.sign(claims, subject.clientId, subject.audience, subject.ttl);
+  }
+
+  /**
+   * The JWS is assembled and signed with node:crypto directly: jose's signing goes through
+   * WebCrypto's asynchronous job machinery, which cost a tenth of a refresh's server CPU.
+   * The same token as jose's SignJWT writes: header, then the claims, iss, sub, aud, iat, exp
+   * and jti, in that order.
+   */
+  private sign(claims: JWTPayload, sub: string, aud: string, ttl: number): { token: string; expiresIn: number } {
+    const { kid, key } = this.keys.signingKey();
+    const iat = Math.floor(Date.now() / 1000);
+    const header = { alg: 'EdDSA', typ: 'at+jwt', kid };
+    const payload = { ...claims, iss: this.config.tokenIssuer, sub, aud, iat, exp: iat + ttl, jti: uuidv7() };
+    const input = `${base64url(JSON.stringify(header))}.${base64url(JSON.stringify(payload))}`;
+    return { token: `${input}.${sign(null, Buffer.from(input), key).toString('base64url')}`, expiresIn: ttl };
   }
 
   /** Tenantry's own API audience: a token with another `aud` (one meant for a tool) is refused by verify(). */

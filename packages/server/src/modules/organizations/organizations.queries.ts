@@ -1,5 +1,5 @@
 import { sql } from 'kysely';
-import type { OrganizationStatus } from '../../db/schema.js';
+import type { OrganizationStatus, Role } from '../../db/schema.js';
 import type { EnteredRow, TenantContext, Tx } from '../../db/tenant-context.js';
 
 export const ORGANIZATION_COLUMNS = [
@@ -26,16 +26,33 @@ export const organizationRead = (ctx: TenantContext) =>
     EnteredRow & { may_see: boolean } & OrganizationRow
   >`select * from tenantry_organization(${ctx.orgId}::uuid, ${ctx.userId}::uuid, ${ctx.sessionId}::uuid)`;
 
-/** Inserts unless the slug is taken (in any tenant: the unique index sees through RLS); undefined then. */
-export const insertOrganization = (
+/**
+ * Inserts the organization with `ownerId` as its owner, in one statement (one round trip),
+ * unless the slug is taken (in any tenant: the unique index sees through RLS); undefined
+ * then, and no membership either. The owner's membership is written as insertMember
+ * writes one (its trigger renders the member-list entry).
+ */
+export const insertOrganizationWithOwner = (
   tx: Tx,
   row: { id: string; name: string; slug: string; industry: string; size: string | null; domains: string[]; metadata: string },
+  ownerId: string,
 ) =>
   tx
-    .insertInto('organizations')
-    .values(row)
-    .onConflict((oc) => oc.column('slug').doNothing())
-    .returning(ORGANIZATION_COLUMNS)
+    .with('org', (db) =>
+      db
+        .insertInto('organizations')
+        .values(row)
+        .onConflict((oc) => oc.column('slug').doNothing())
+        .returning(ORGANIZATION_COLUMNS),
+    )
+    .with('owner', (db) =>
+      db
+        .insertInto('memberships')
+        .columns(['organization_id', 'user_id', 'role'])
+        .expression(db.selectFrom('org').select(['org.id', sql<string>`${ownerId}::uuid`.as('user_id'), sql<Role>`'owner'`.as('role')])),
+    )
+    .selectFrom('org')
+    .select(ORGANIZATION_COLUMNS)
     .executeTakeFirst();
 
 export const updateOrganization = (tx: Tx, id: string, set: Record<string, unknown>) =>

@@ -9,10 +9,9 @@ import { enteringOrganization, inOrganization, inUserContext, readInOrganization
 import { type AuditAction, record } from '../audit/audit.js';
 import { emitSessionsRevoked } from '../events/session-events.js';
 import { revokeOrganizationSessions } from '../identity/sessions.js';
-import { insertMember } from '../members/members.queries.js';
 import {
   findOrganization,
-  insertOrganization,
+  insertOrganizationWithOwner,
   listOrganizations,
   organizationRead,
   setOrganizationStatus,
@@ -31,22 +30,25 @@ export async function createOrganization(db: Database, caller: Caller, body: Cre
   const p = userOf(caller.principal);
   const base = cols.slug ?? slugFromName(cols.name!);
   return enteringOrganization(db, p, id, async (tx) => {
-    let org: Awaited<ReturnType<typeof insertOrganization>> | undefined;
+    let org: Awaited<ReturnType<typeof insertOrganizationWithOwner>> | undefined;
     for (let attempt = 0; !org && attempt < SLUG_ATTEMPTS; attempt++) {
       if (attempt > 0 && cols.slug) throw slugTaken();
       const slug = attempt === 0 ? base : `${base.slice(0, 41)}-${randomBytes(4).toString('hex').slice(0, 6)}`;
-      org = await insertOrganization(tx, {
-        id,
-        name: cols.name!,
-        slug,
-        industry: body.industry,
-        size: body.size ?? null,
-        domains: cols.domains ?? [],
-        metadata: cols.metadata ?? '{}',
-      });
+      org = await insertOrganizationWithOwner(
+        tx,
+        {
+          id,
+          name: cols.name!,
+          slug,
+          industry: body.industry,
+          size: body.size ?? null,
+          domains: cols.domains ?? [],
+          metadata: cols.metadata ?? '{}',
+        },
+        p.userId,
+      );
     }
     if (!org) throw slugTaken();
-    await insertMember(tx, id, p.userId, 'owner');
     await record(
       tx,
       { organizationId: id, actor: actorOf(p), meta: caller.meta },
