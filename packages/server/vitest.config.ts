@@ -14,10 +14,13 @@ export default defineConfig({
     isolate: false,
     // Migrates the run's template databases once; each file copies one (test/helpers/db.ts).
     globalSetup: ['test/global-setup.ts'],
-    testTimeout: 30_000,
+    // The limits only catch a hang: no test waits for time to pass, and a test that passes does
+    // so as soon as its work is done. They are wide so that a machine running other work beside
+    // the suite (twelve runnable processes on two cores is common here) is not taken for a hang.
+    testTimeout: 120_000,
     // expect.poll waits for a condition; on a loaded machine it can take longer than the 1 s default.
-    expect: { poll: { timeout: 10_000 } },
-    hookTimeout: 60_000,
+    expect: { poll: { timeout: 30_000 } },
+    hookTimeout: 180_000,
     // Each file builds its own databases; two workers match the two cores.
     maxWorkers: 2,
   },
