@@ -17,6 +17,8 @@ import { documentOptions, registerComponentSchemas } from './http/openapi.js';
 import { opsRoutes } from './http/ops-routes.js';
 import { CredentialLimits, FallbackStore, MemoryStore, OrderedLimits, RateLimiter, RedisStore } from './http/rate-limit.js';
 import { validatorCompiler } from './http/validation.js';
+import { apiKeyRoutes } from './modules/api-keys/api-keys.routes.js';
+import { serverSecret } from './modules/api-keys/server-secret.js';
 import { auditRoutes } from './modules/audit/audit.routes.js';
 import { eventRoutes } from './modules/events/events.routes.js';
 import { registerWebhookMetrics, type WebhookMetrics } from './modules/events/metrics.js';
@@ -126,6 +128,7 @@ export async function buildApp(config: Readonly<Config>, db: Database): Promise<
   // may still have signed with it (instances pick a rotation up within KEY_RELOAD_MS).
   const keys = new KeyStore(db, config.accessTokenTtl + CLOCK_TOLERANCE_SECONDS + KEY_RELOAD_MS / 1000);
   await keys.load();
+  const apiKeySecret = serverSecret(db, config);
   // Keys rotated by `tenantry keys rotate` (possibly on another instance) are picked up here.
   const keyReload = setInterval(
     () => keys.load().catch((err) => app.log.warn({ err }, 'reloading signing keys failed')),
@@ -188,6 +191,7 @@ export async function buildApp(config: Readonly<Config>, db: Database): Promise<
   eventRoutes(app);
   webhookRoutes(app);
   invitationRoutes(app, { db, config, limits });
+  apiKeyRoutes(app, { db, secret: apiKeySecret });
   pageRoutes(app);
   await app.ready();
   return app;

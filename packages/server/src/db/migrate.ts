@@ -47,6 +47,8 @@ export const CODE_ORDER: ReadonlyArray<{ name: string; rendersMemberEntries?: bo
   { name: 'events.sql' },
   { name: 'policies/events.sql' },
   { name: 'policies/webhook_deliveries.sql' },
+  { name: 'api-keys.sql' },
+  { name: 'policies/api_keys.sql' },
 ];
 
 /** Memberships re-rendered per transaction when the entry's shape changes. */

@@ -23,6 +23,7 @@ export const TABLES_WITHOUT_RLS: Readonly<Record<string, string>> = {
   webhook_endpoints: "the platform's, not a tenant's: only tenantry_platform (platform admins) and tenantry_worker hold grants",
   webhook_dispatch_cursor: 'one row, how far the fan-out has read the events; only tenantry_worker holds a grant',
   webhook_signing_keys: 'global: no request role has any privilege on it',
+  api_key_secrets: 'global: the server secret of API key hashes; no request or maintenance role has any privilege on it (070_api_keys)',
   schema_migrations: "the migrator's own record; no request role has any privilege on it",
   schema_code: "the migrator's own record of sql/; no request role has any privilege on it",
 };

@@ -1,5 +1,6 @@
 import type { FastifyDynamicSwaggerOptions } from '@fastify/swagger';
 import type { FastifyInstance } from 'fastify';
+import { ApiKey, ApiKeyPage, CreatedApiKey } from '../modules/api-keys/api-keys.schemas.js';
 import { AuditEvent, AuditEventPage, AuditVerification } from '../modules/audit/audit.schemas.js';
 import { EVENT_TYPE_NAMES, EVENT_TYPES, EventEnvelope, EventTypeEntry } from '../modules/events/event-types.js';
 import { EventPage } from '../modules/events/events.schemas.js';
@@ -44,6 +45,9 @@ const COMPONENT_SCHEMAS = [
   InvitationPage,
   CreatedInvitation,
   AcceptedInvitation,
+  ApiKey,
+  ApiKeyPage,
+  CreatedApiKey,
   AuditEvent,
   AuditEventPage,
   AuditVerification,
@@ -75,6 +79,7 @@ const TAGS = [
   { name: 'Platform administration', description: 'Suspending and reactivating organizations' },
   { name: 'Members', description: 'Who belongs to an organization, with which role' },
   { name: 'Invitations', description: 'Inviting people by email, and accepting' },
+  { name: 'API keys', description: 'Organization API keys for scripts and tools, shown once, stored as a keyed hash' },
   { name: 'Audit log', description: 'What happened in an organization' },
   { name: 'Events', description: 'What changed in organizations, in the order it was written, to pull' },
   { name: 'Webhooks', description: 'Events pushed to registered endpoints, signed, with a delivery log' },

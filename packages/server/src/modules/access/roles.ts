@@ -13,6 +13,7 @@ export const PERMISSIONS = [
   'invitations:manage',
   'audit:read',
   'events:read',
+  'api_keys:manage',
   'organization:delete',
   'owners:manage',
 ] as const;
@@ -20,7 +21,15 @@ export type Permission = (typeof PERMISSIONS)[number];
 
 const viewer: Permission[] = ['organization:read', 'members:read', 'data:read'];
 const member: Permission[] = [...viewer, 'data:write'];
-const admin: Permission[] = [...member, 'organization:update', 'members:manage', 'invitations:manage', 'audit:read', 'events:read'];
+const admin: Permission[] = [
+  ...member,
+  'organization:update',
+  'members:manage',
+  'invitations:manage',
+  'audit:read',
+  'events:read',
+  'api_keys:manage',
+];
 const owner: Permission[] = [...admin, 'organization:delete', 'owners:manage'];
 
 export const ROLE_PERMISSIONS: Readonly<Record<Role, readonly Permission[]>> = Object.freeze({ owner, admin, member, viewer });

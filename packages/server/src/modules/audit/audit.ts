@@ -27,7 +27,10 @@ export type AuditAction =
   | 'invitation.created'
   | 'invitation.revoked'
   | 'invitation.accepted'
-  | 'session.refresh_reuse_detected';
+  | 'session.refresh_reuse_detected'
+  | 'api_key.created'
+  | 'api_key.revoked'
+  | 'api_key.rotated';
 
 /** Where an event happens and who does it: an admitted caller (OrgCaller) is one. */
 export interface AuditSource {
