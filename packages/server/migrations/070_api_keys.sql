@@ -52,7 +52,7 @@ exception when duplicate_object or unique_violation then null;
 end $$;
 grant tenantry_keyring to current_user;
 grant usage on schema public to tenantry_keyring;
-grant select (organization_id, id, key_id, key_hash, revoked_at, expires_at) on api_keys to tenantry_keyring;
+grant select (organization_id, id, key_id, key_hash, tool_id, revoked_at, expires_at) on api_keys to tenantry_keyring;
 
 -- Least privilege for the request role of an organization: its admins create, list,
 -- revoke and rotate keys, and a key's own requests mark it used. It writes a key's hash

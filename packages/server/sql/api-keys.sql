@@ -5,15 +5,16 @@
 create or replace function tenantry_api_key_id() returns uuid language sql stable parallel safe as
 $$ select nullif(current_setting('app.api_key_id', true), '')::uuid $$;
 
--- A presented key by its key id and the HMAC of the whole key: its organization and id,
--- and whether it is live (neither revoked nor expired), or no row when no key has both.
+-- A presented key by its key id and the HMAC of the whole key: its organization, id and
+-- tool (the audience it is for, if any), and whether it is live (neither revoked nor
+-- expired), or no row when no key has both.
 -- A key does not name its organization, so this reads across organizations: with the
 -- rights of tenantry_keyring, which owns it and may read only these columns of api_keys
 -- (never a name or scopes, and no hash leaves it). Only the request roles may call it.
 create or replace function tenantry_api_key_of(p_key_id text, p_hash bytea)
-returns table (organization_id uuid, id uuid, live boolean)
+returns table (organization_id uuid, id uuid, tool_id uuid, live boolean)
 language sql stable security definer set search_path = pg_catalog, public as $$
-  select k.organization_id, k.id, k.revoked_at is null and (k.expires_at is null or k.expires_at > now())
+  select k.organization_id, k.id, k.tool_id, k.revoked_at is null and (k.expires_at is null or k.expires_at > now())
   from public.api_keys k
   where k.key_id = p_key_id and k.key_hash = p_hash
 $$;
@@ -38,6 +39,7 @@ begin
   perform set_config('role', 'tenantry_app', true),
           set_config('app.org_id', coalesce(p_org::text, ''), true),
           set_config('app.user_id', '', true),
+          set_config('app.tool_id', '', true),
           set_config('app.api_key_id', coalesce(p_key::text, ''), true);
   return query
     select o.status,

@@ -44,12 +44,12 @@ export const CODE_ORDER: ReadonlyArray<{ name: string; rendersMemberEntries?: bo
   { name: 'policies/audit_checkpoints.sql' },
   { name: 'audit-chain.sql' },
   { name: 'tools.sql' },
+  { name: 'api-keys.sql' },
   { name: 'policies/idempotency_records.sql' },
   { name: 'events.sql' },
   { name: 'policies/events.sql' },
   { name: 'policies/webhook_deliveries.sql' },
   { name: 'policies/organization_tools.sql' },
-  { name: 'api-keys.sql' },
   { name: 'policies/api_keys.sql' },
 ];
 

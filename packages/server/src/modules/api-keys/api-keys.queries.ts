@@ -108,8 +108,9 @@ export const apiKeyOf = async (tx: Tx, keyId: string, hash: Buffer) =>
     await sql<{
       organization_id: string;
       id: string;
+      tool_id: string | null;
       live: boolean;
-    }>`select organization_id, id, live from tenantry_api_key_of(${keyId}, ${hash})`.execute(tx)
+    }>`select organization_id, id, tool_id, live from tenantry_api_key_of(${keyId}, ${hash})`.execute(tx)
   ).rows[0];
 
 // The server secret, when API_KEY_SECRET is not set: read and written as the connecting

@@ -3,7 +3,7 @@ import { isUuid, uuidv7 } from '../../db/ids.js';
 import type { Tx } from '../../db/tenant-context.js';
 import { AppError, type FieldError, forbidden, notFound } from '../../http/errors.js';
 import { decodeCursor, page } from '../../http/pagination.js';
-import type { Caller, OrgCaller } from '../access/gate.js';
+import { actingUser, type Caller, type OrgCaller } from '../access/gate.js';
 import { PERMISSIONS, type Permission, permissionsOf } from '../access/roles.js';
 import { inOrganization } from '../access/transactions.js';
 import { record } from '../audit/audit.js';
@@ -66,7 +66,7 @@ async function issueKey(
       name: k.name,
       scopes: k.scopes,
       tool_id: k.toolId,
-      created_by: c.userId,
+      created_by: actingUser(c),
     },
     k.expiry,
   );

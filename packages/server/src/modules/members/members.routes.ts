@@ -16,7 +16,7 @@ export function memberRoutes(app: App) {
   app.get(
     '/v1/organizations/:org_id/members',
     {
-      onRequest,
+      onRequest: app.services.authenticate(['user', 'api_key']),
       schema: {
         ...common,
         operationId: 'listMembers',

@@ -71,7 +71,7 @@ export function organizationRoutes(app: App) {
   app.get(
     '/v1/organizations/:org_id',
     {
-      onRequest,
+      onRequest: app.services.authenticate(['user', 'api_key']),
       schema: {
         ...common,
         tags,
