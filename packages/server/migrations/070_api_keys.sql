@@ -15,7 +15,7 @@ create table api_keys (
   start text not null,
   name text not null,
   scopes text[] not null default '{}',
-  tool_id uuid,
+  tool_id uuid references tools (id),
   created_by uuid references users (id) on delete set null,
   created_at timestamptz not null default now(),
   expires_at timestamptz,

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CHECKSUM_LENGTH, checksumOf, generateKey } from '../src/modules/api-keys/key-format.js';
+import { createKey } from './helpers/api-keys.js';
 import { startApp, type TestApp } from './helpers/app.js';
 import { ENGINES } from './helpers/db.js';
 import { type OrgWithRoles, orgWithRoles } from './helpers/orgs.js';
@@ -17,11 +18,7 @@ describe.each(ENGINES)('API key attacks (%s)', (engine) => {
     t = await startApp(engine, {}, { onQuery: (q) => statements.push(q) });
     a = await orgWithRoles(t.app, t.db, 'Org A');
     b = await orgWithRoles(t.app, t.db, 'Org B');
-    const res = await authed(t.app, 'POST', `/v1/organizations/${a.id}/api-keys`, a.owner.access, {
-      name: 'A script',
-      scopes: ['members:read', 'organization:read', 'audit:read', 'events:read'],
-    });
-    keyA = res.json();
+    keyA = await createKey(t.app, a.id, a.owner.access, { scopes: ['members:read', 'organization:read', 'audit:read', 'events:read'] });
   });
   afterAll(() => t.close());
 

@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createKey, expireKeyIn, insertEnabledTool } from './helpers/api-keys.js';
 import { startApp, type TestApp } from './helpers/app.js';
 import { ENGINES } from './helpers/db.js';
 import { type OrgWithRoles, orgWithRoles } from './helpers/orgs.js';
@@ -17,15 +18,9 @@ describe.each(ENGINES)('API keys as bearer (%s)', (engine) => {
   });
   afterAll(() => t.close());
 
-  const newKey = async (scopes = ['members:read', 'organization:read'], o = org) => {
-    const res = await authed(t.app, 'POST', `/v1/organizations/${o.id}/api-keys`, o.admin.access, { name: 'Script', scopes });
-    expect(res.statusCode, res.body).toBe(201);
-    return res.json() as { id: string; key: string };
-  };
+  const newKey = (scopes = ['members:read', 'organization:read'], o = org) => createKey(t.app, o.id, o.admin.access, { scopes });
   const members = (key: string, o = org.id) => authed(t.app, 'GET', `/v1/organizations/${o}/members?limit=100`, key);
-  /** Sets a key's expiry as the database owner, to control time without waiting. */
-  const expireInSql = (id: string, secondsFromNow: number) =>
-    sql`update api_keys set expires_at = now() + make_interval(secs => ${secondsFromNow}) where id = ${id}`.execute(t.db.kysely);
+  const expireInSql = (id: string, secondsFromNow: number) => expireKeyIn(t.db, id, secondsFromNow);
 
   it('reads within its scopes: the member list and the organization, as a user with that permission would', async () => {
     const k = await newKey();
@@ -119,6 +114,13 @@ describe.each(ENGINES)('API keys as bearer (%s)', (engine) => {
     expect(res.json().code).toBe('ORGANIZATION_SUSPENDED');
     await sql`update organizations set status = 'archived' where id = ${o.id}`.execute(t.db.kysely);
     expect((await members(k.key, o.id)).statusCode).toBe(404);
+  });
+
+  it("a key for a tool (with an audience) is refused on Tenantry's API", async () => {
+    const tool = await insertEnabledTool(t.db, org.id, { scopes: ['crm:contacts:read'] });
+    const k = await createKey(t.app, org.id, org.admin.access, { scopes: ['crm:contacts:read'], audience: tool.audience });
+    const res = await authed(t.app, 'GET', `/v1/organizations/${org.id}`, k.key);
+    expect(res.statusCode).toBe(401);
   });
 
   it('reads the audit log with the audit:read scope', async () => {

@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseKey } from '../src/modules/api-keys/key-format.js';
+import { insertEnabledTool } from './helpers/api-keys.js';
 import { startApp, type TestApp } from './helpers/app.js';
 import { ENGINES } from './helpers/db.js';
 import { type OrgWithRoles, orgWithRoles } from './helpers/orgs.js';
@@ -154,6 +155,41 @@ describe.each(ENGINES)('organization API keys (%s)', (engine) => {
       (e) => e.action === 'api_key.rotated' && e.target_id === k.id && e.data.new_api_key_id === n.id,
     );
     expect(rotated).toBeDefined();
+  });
+
+  it('may carry the scopes of tools enabled in the organization, each only if the creator holds what it requires', async () => {
+    const o = await orgWithRoles(t.app, t.db, 'Tool scopes');
+    const crm = await insertEnabledTool(t.db, o.id, {
+      scopes: ['crm:contacts:read', 'crm:settings:write'],
+      requires: { 'crm:settings:write': 'owners:manage' },
+    });
+    const off = await insertEnabledTool(t.db, o.id, { scopes: ['erp:orders:read'], enabled: false });
+    const ok = await create(o.admin.access, { name: 'Mixed', scopes: ['members:read', 'crm:contacts:read'] }, o.id);
+    expect(ok.statusCode, ok.body).toBe(201);
+    expect(ok.json().audience).toBeNull();
+    // A scope whose `requires` is above the admin's own; a scope of a disabled enablement.
+    expect((await create(o.admin.access, { name: 'x', scopes: ['crm:settings:write'] }, o.id)).statusCode).toBe(403);
+    expect((await create(o.owner.access, { name: 'x', scopes: ['crm:settings:write'] }, o.id)).statusCode).toBe(201);
+    const disabled = await create(o.admin.access, { name: 'x', scopes: ['erp:orders:read'] }, o.id);
+    expect(disabled.statusCode).toBe(400);
+    // A key with an audience is that tool's, with that tool's scopes only.
+    const forCrm = await create(o.admin.access, { name: 'For CRM', scopes: ['crm:contacts:read'], audience: crm.audience }, o.id);
+    expect(forCrm.statusCode, forCrm.body).toBe(201);
+    expect(forCrm.json().audience).toBe(crm.audience);
+    const listed = (await authed(t.app, 'GET', `${keysUrl(o.id)}?limit=100`, o.admin.access)).json().data;
+    expect(listed.find((k: { id: string }) => k.id === forCrm.json().id).audience).toBe(crm.audience);
+    const mixed = await create(o.admin.access, { name: 'x', scopes: ['crm:contacts:read', 'members:read'], audience: crm.audience }, o.id);
+    expect(mixed.statusCode).toBe(400);
+    expect(mixed.json().errors[0].path).toBe('/body/scopes/1');
+    for (const audience of [off.audience, 'https://nowhere.example.com']) {
+      const res = await create(o.admin.access, { name: 'x', scopes: ['erp:orders:read'], audience }, o.id);
+      expect(res.statusCode).toBe(400);
+      expect(res.json().errors[0].path).toBe('/body/audience');
+    }
+    // Another organization's enabled tool gives nothing here.
+    const elsewhere = await insertEnabledTool(t.db, org.id, { scopes: ['hr:people:read'] });
+    expect((await create(o.admin.access, { name: 'x', scopes: ['hr:people:read'] }, o.id)).statusCode).toBe(400);
+    expect((await create(org.admin.access, { name: 'x', scopes: ['hr:people:read'], audience: elsewhere.audience })).statusCode).toBe(201);
   });
 
   it('an admin cannot rotate a key that carries an owner’s permissions (a new secret for them)', async () => {

@@ -5,6 +5,9 @@ import type { Tx } from '../../db/tenant-context.js';
 // All SQL of API keys. The request role never reads key_hash: a presented key is
 // compared by tenantry_api_key_of() (sql/api-keys.sql).
 
+/** The audience of the tool a key is for (null: none), as the list shows it. */
+const audience = sql<string | null>`(select t.audience from tools t where t.id = api_keys.tool_id)`.as('audience');
+
 const COLUMNS = [
   'id',
   'name',
@@ -19,7 +22,7 @@ const COLUMNS = [
   'replaced_by',
 ] as const;
 
-const apiKeys = (tx: Tx) => tx.selectFrom('api_keys').select(COLUMNS);
+const apiKeys = (tx: Tx) => tx.selectFrom('api_keys').select(COLUMNS).select(audience);
 
 export const findApiKey = (tx: Tx, orgId: string, id: string) =>
   apiKeys(tx).where('organization_id', '=', orgId).where('id', '=', id).executeTakeFirst();
@@ -65,6 +68,7 @@ export const insertApiKey = (tx: Tx, row: NewApiKeyRow, expiry: Expiry) =>
       expires_at: 'inSeconds' in expiry ? sql<Date>`now() + make_interval(secs => ${expiry.inSeconds})` : expiry.at,
     })
     .returning(COLUMNS)
+    .returning(audience)
     .executeTakeFirstOrThrow();
 
 export const markRevoked = (tx: Tx, orgId: string, id: string) =>
@@ -100,6 +104,20 @@ export const touchApiKey = (tx: Tx, orgId: string, id: string) =>
     .where('organization_id', '=', orgId)
     .where('id', '=', id)
     .where((eb) => eb.or([eb('last_used_at', 'is', null), eb('last_used_at', '<', sql<Date>`now() - interval '1 minute'`)]))
+    .execute();
+
+/**
+ * The tools an organization may give keys for: active tools enabled (and not disabled)
+ * here, each with its audience and scope catalogue.
+ */
+export const enabledTools = (tx: Tx, orgId: string) =>
+  tx
+    .selectFrom('organization_tools as ot')
+    .innerJoin('tools as t', 't.id', 'ot.tool_id')
+    .select(['t.id', 't.audience', 't.scopes'])
+    .where('ot.organization_id', '=', orgId)
+    .where('ot.status', '=', 'active')
+    .where('t.status', '=', 'active')
     .execute();
 
 /** A presented key by key id and keyed hash (tenantry_api_key_of, across organizations): no row when none has both. */

@@ -4,10 +4,19 @@ import type { Tx } from '../../db/tenant-context.js';
 import { AppError, type FieldError, forbidden, notFound } from '../../http/errors.js';
 import { decodeCursor, page } from '../../http/pagination.js';
 import { actingUser, type Caller, type OrgCaller } from '../access/gate.js';
-import { PERMISSIONS, type Permission, permissionsOf } from '../access/roles.js';
+import { PERMISSIONS, permissionsOf } from '../access/roles.js';
 import { inOrganization } from '../access/transactions.js';
 import { record } from '../audit/audit.js';
-import { type Expiry, type findApiKey, insertApiKey, listApiKeys, lockApiKey, markRevoked, markRotated } from './api-keys.queries.js';
+import {
+  type Expiry,
+  enabledTools,
+  type findApiKey,
+  insertApiKey,
+  listApiKeys,
+  lockApiKey,
+  markRevoked,
+  markRotated,
+} from './api-keys.queries.js';
 import { generateKey, keyHash, startOf } from './key-format.js';
 
 export interface ApiKeyDeps {
@@ -16,36 +25,47 @@ export interface ApiKeyDeps {
   secret: () => Promise<Buffer>;
 }
 
-type KeyRow = Awaited<ReturnType<typeof findApiKey>> & {};
+type KeyRow = NonNullable<Awaited<ReturnType<typeof findApiKey>>>;
 
-/** A key as the API shows it. */
-const toApiKey = (row: KeyRow) => {
-  const { tool_id: _tool, ...rest } = row;
-  return { ...rest, audience: null as string | null };
-};
+/** A key as the API shows it (the tool it is for appears as its audience). */
+const toApiKey = ({ tool_id: _tool, ...rest }: KeyRow) => rest;
 
 const TENANTRY_PERMISSIONS: ReadonlySet<string> = new Set(PERMISSIONS);
 
+type EnabledTool = Awaited<ReturnType<typeof enabledTools>>[number];
+
+const scopeErrors = (scopes: readonly string[], allowed: (s: string) => boolean, message: string): FieldError[] =>
+  scopes.flatMap((s, i) => (allowed(s) ? [] : [{ path: `/body/scopes/${i}`, message }]));
+
 /**
- * The scopes a key may carry: the caller's own Tenantry permissions, and the scopes of the
- * tools enabled in the organization; a key for one tool (`audience`), that tool's only.
- * A scope nobody could grant here is a 400; a Tenantry permission above the caller's own a 403.
+ * The scopes a key may carry, and the tool it is for: the caller's own Tenantry
+ * permissions and the scopes of the tools enabled in the organization (each only if the
+ * caller holds the permission that scope `requires`); with `audience`, that tool's
+ * scopes only. A scope nobody could grant here is a 400; one above the caller's own a 403.
  */
-function checkScopes(c: OrgCaller, scopes: readonly string[], audience: string | null): void {
-  if (audience !== null) throw unknownAudience();
-  const own = new Set<string>(c.role ? permissionsOf(c.role) : []);
-  const unknown: FieldError[] = scopes.flatMap((s, i) =>
-    TENANTRY_PERMISSIONS.has(s) ? [] : [{ path: `/body/scopes/${i}`, message: `is not a permission or a scope of a tool enabled here` }],
+async function allowedScopes(tx: Tx, c: OrgCaller, scopes: readonly string[], audience: string | null): Promise<string | null> {
+  const tools = await enabledTools(tx, c.organizationId);
+  const tool = audience === null ? undefined : tools.find((t) => t.audience === audience);
+  if (audience !== null && !tool) {
+    throw new AppError('VALIDATION_FAILED', 'No tool with this audience is enabled in the organization', [
+      { path: '/body/audience', message: 'is not the audience of a tool enabled in this organization' },
+    ]);
+  }
+  const catalogue = new Map(
+    (tool ? [tool] : tools).flatMap((t: EnabledTool) => t.scopes.map((sc) => [sc.name, sc.requires ?? 'data:read'] as const)),
+  );
+  const known = (s: string) => catalogue.has(s) || (!tool && TENANTRY_PERMISSIONS.has(s));
+  const unknown = scopeErrors(
+    scopes,
+    known,
+    tool ? 'is not a scope of this tool' : 'is not a permission or a scope of a tool enabled here',
   );
   if (unknown.length > 0) throw new AppError('VALIDATION_FAILED', 'Unknown scopes', unknown);
-  const above = scopes.filter((s) => !own.has(s as Permission));
-  if (above.length > 0) throw forbidden(`A key cannot carry permissions you do not hold: ${above.join(', ')}`);
+  const own = new Set<string>(c.role ? permissionsOf(c.role) : []);
+  const above = scopes.filter((s) => !own.has(catalogue.get(s) ?? s));
+  if (above.length > 0) throw forbidden(`A key cannot carry what you may not grant: ${above.join(', ')}`);
+  return tool?.id ?? null;
 }
-
-const unknownAudience = () =>
-  new AppError('VALIDATION_FAILED', 'No tool with this audience is enabled in the organization', [
-    { path: '/body/audience', message: 'is not the audience of a tool enabled in this organization' },
-  ]);
 
 /** Writes a new key and answers it with its text, shown only this once. */
 async function issueKey(
@@ -82,9 +102,9 @@ export async function createApiKey(
   // Read before the transaction: on the embedded engine it holds the only connection.
   const secret = await deps.secret();
   return inOrganization(deps.db, caller, orgId, 'api_keys:manage', async (tx, c) => {
-    checkScopes(c, body.scopes, body.audience ?? null);
+    const toolId = await allowedScopes(tx, c, body.scopes, body.audience ?? null);
     const expiry: Expiry = body.expires_in === undefined ? { at: null } : { inSeconds: body.expires_in };
-    const created = await issueKey(secret, tx, c, { name: body.name, scopes: body.scopes, toolId: null, expiry });
+    const created = await issueKey(secret, tx, c, { name: body.name, scopes: body.scopes, toolId, expiry });
     await record(tx, c, {
       action: 'api_key.created',
       target: { type: 'api_key', id: created.id },
@@ -130,7 +150,7 @@ export async function rotateApiKey(deps: ApiKeyDeps, caller: Caller, orgId: stri
     if (!old.live || old.replaced_by !== null) {
       throw new AppError('INVALID_STATE', 'Only a live key that was not rotated already can be rotated');
     }
-    checkScopes(c, old.scopes, null);
+    await allowedScopes(tx, c, old.scopes, old.audience);
     const created = await issueKey(secret, tx, c, {
       name: old.name,
       scopes: old.scopes,
