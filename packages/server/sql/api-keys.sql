@@ -33,7 +33,7 @@ grant execute on function tenantry_api_key_of(text, bytea) to tenantry_app, tena
 -- row-level security: a key revoked or expired a moment ago stops its next request, and
 -- a key of another organization is not found at all.
 create or replace function tenantry_enter_api_key(p_org uuid, p_key uuid)
-returns table (org_status text, key_live boolean, scopes text[], tool_id uuid)
+returns table (org_status text, key_live boolean, scopes text[], tool_id uuid, expires_at timestamptz)
 language plpgsql volatile as $$
 begin
   perform set_config('role', 'tenantry_app', true),
@@ -44,7 +44,7 @@ begin
   return query
     select o.status,
            coalesce(k.revoked_at is null and (k.expires_at is null or k.expires_at > now()), false),
-           k.scopes, k.tool_id
+           k.scopes, k.tool_id, k.expires_at
     from (select 1) as one
     left join organizations o on o.id = p_org
     left join api_keys k on k.organization_id = o.id and k.id = p_key;

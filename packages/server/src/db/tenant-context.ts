@@ -25,6 +25,9 @@ export interface ApiKeyStanding {
   live: boolean;
   /** The permissions and tool scopes the key carries. */
   scopes: readonly string[];
+  /** The tool the key is for; null for Tenantry's API and any enabled tool. */
+  toolId: string | null;
+  expiresAt: Date | null;
 }
 
 /** A tool's standing as the database returns it on entering (tenantry_enter_tool, sql/tools.sql). */
@@ -130,14 +133,16 @@ async function enterAsApiKey(tx: Tx, orgId: string | null, apiKeyId: string): Pr
     org_status: OrganizationStatus | null;
     key_live: boolean;
     scopes: string[] | null;
-  }>`select org_status, key_live, scopes from tenantry_enter_api_key(${orgId}::uuid, ${apiKeyId}::uuid)`.execute(tx);
+    tool_id: string | null;
+    expires_at: Date | null;
+  }>`select * from tenantry_enter_api_key(${orgId}::uuid, ${apiKeyId}::uuid)`.execute(tx);
   const r = rows[0]!;
   return {
     memberRole: null,
     orgStatus: r.org_status,
     platformRole: null,
     sessionLive: r.key_live,
-    apiKey: { live: r.key_live, scopes: r.scopes ?? [] },
+    apiKey: { live: r.key_live, scopes: r.scopes ?? [], toolId: r.tool_id, expiresAt: r.expires_at },
   };
 }
 
