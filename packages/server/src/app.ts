@@ -35,6 +35,7 @@ import type { AuthDeps } from './modules/oauth/oauth.service.js';
 import { AccessTokens, CLOCK_TOLERANCE_SECONDS } from './modules/oauth/tokens.js';
 import { organizationRoutes } from './modules/organizations/organizations.routes.js';
 import { pageRoutes } from './modules/pages/pages.routes.js';
+import { toolRoutes } from './modules/tools/tools.routes.js';
 
 export type App = FastifyInstance<RawServerDefault, IncomingMessage, ServerResponse, FastifyBaseLogger, TypeBoxTypeProvider>;
 
@@ -195,6 +196,7 @@ export async function buildApp(config: Readonly<Config>, db: Database): Promise<
   auditRoutes(app);
   eventRoutes(app);
   webhookRoutes(app);
+  toolRoutes(app);
   invitationRoutes(app, { db, config, limits });
   apiKeyRoutes(app, { db, secret: apiKeySecret });
   pageRoutes(app);
