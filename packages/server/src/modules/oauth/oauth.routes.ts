@@ -1,27 +1,24 @@
 import formBody from '@fastify/formbody';
-import { type TSchema, Type } from '@sinclair/typebox';
+import { Type } from '@sinclair/typebox';
 import type { App } from '../../app.js';
 import { OAuthError } from '../../http/errors.js';
 import { ref } from '../../http/schemas.js';
 import type { Grant } from './grants/grant.js';
 import { refreshTokenGrant } from './grants/refresh-token.js';
-import { AuthorizationServerMetadata, Jwks, oauthErrors, RevokeRequest, TokenRequest, TokenResponse } from './oauth.schemas.js';
+import {
+  AuthorizationServerMetadata,
+  Jwks,
+  oauthEndpoint,
+  oauthErrors,
+  RevokeRequest,
+  TokenRequest,
+  TokenResponse,
+  OAUTH_TAGS as tags,
+} from './oauth.schemas.js';
 import { type AuthDeps, revoke } from './oauth.service.js';
 
 /** The token endpoint's grants by grant_type; client_credentials and token exchange join here. */
 const GRANTS: ReadonlyMap<string, Grant> = new Map([['refresh_token', refreshTokenGrant]]);
-
-const tags = ['OAuth 2.0'];
-
-/** The options of an RFC 6749 endpoint: OAuth error bodies, and form bodies as well as JSON. */
-const oauthEndpoint = <B extends TSchema, R extends Record<number, TSchema>>(
-  doc: { operationId: string; summary: string; description: string },
-  body: B,
-  response: R,
-) => ({
-  config: { oauth: true },
-  schema: { tags, security: [], ...doc, consumes: ['application/x-www-form-urlencoded', 'application/json'], body, response },
-});
 
 export async function oauthRoutes(app: App, deps: AuthDeps) {
   const { config } = deps;
@@ -55,11 +52,15 @@ export async function oauthRoutes(app: App, deps: AuthDeps) {
       issuer: config.tokenIssuer,
       token_endpoint: `${config.publicUrl}/oauth/token`,
       revocation_endpoint: `${config.publicUrl}/oauth/revoke`,
+      introspection_endpoint: `${config.publicUrl}/oauth/introspect`,
       jwks_uri: `${config.publicUrl}/.well-known/jwks.json`,
       grant_types_supported: [...GRANTS.keys()],
       response_types_supported: [],
       token_endpoint_auth_methods_supported: ['none'],
       revocation_endpoint_auth_methods_supported: ['none'],
+      // Only tools introspect, authenticated as at the token endpoint (tools' client authentication).
+      introspection_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'private_key_jwt'],
+      introspection_endpoint_auth_signing_alg_values_supported: ['EdDSA', 'ES256', 'RS256'],
       token_endpoint_auth_signing_alg_values_supported: ['EdDSA'],
       id_token_signing_alg_values_supported: [],
       access_token_signing_alg_values_supported: ['EdDSA'],
