@@ -22,14 +22,19 @@ import { Me, Membership, SignupResponse, User } from '../modules/identity/identi
 import { EmailVerified } from '../modules/identity/lifecycle.schemas.js';
 import { AcceptedInvitation, CreatedInvitation, Invitation, InvitationPage } from '../modules/invitations/invitations.schemas.js';
 import { Member, MemberPage } from '../modules/members/members.schemas.js';
+import { Introspection } from '../modules/oauth/introspection.schemas.js';
 import { AuthorizationServerMetadata, Jwk, Jwks, OAuthErrorBody, TokenResponse } from '../modules/oauth/oauth.schemas.js';
 import { Organization, OrganizationPage } from '../modules/organizations/organizations.schemas.js';
 import {
   CreatedCredential,
   CreatedTool,
+  OrganizationTool,
+  OrganizationToolPage,
   Tool,
   Credential as ToolCredential,
   CredentialList as ToolCredentialList,
+  ToolOrganization,
+  ToolOrganizationPage,
   ToolPage,
   ToolScope,
 } from '../modules/tools/tools.schemas.js';
@@ -80,6 +85,7 @@ const COMPONENT_SCHEMAS = [
   WebhookKeys,
   Jwks,
   AuthorizationServerMetadata,
+  Introspection,
   ToolScope,
   Tool,
   ToolPage,
@@ -87,6 +93,10 @@ const COMPONENT_SCHEMAS = [
   ToolCredential,
   ToolCredentialList,
   CreatedCredential,
+  OrganizationTool,
+  OrganizationToolPage,
+  ToolOrganization,
+  ToolOrganizationPage,
   Health,
 ];
 

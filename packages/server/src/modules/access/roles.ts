@@ -16,6 +16,7 @@ export const PERMISSIONS = [
   'api_keys:manage',
   'organization:delete',
   'owners:manage',
+  'tools:manage',
 ] as const;
 export type Permission = (typeof PERMISSIONS)[number];
 
@@ -29,6 +30,7 @@ const admin: Permission[] = [
   'audit:read',
   'events:read',
   'api_keys:manage',
+  'tools:manage',
 ];
 const owner: Permission[] = [...admin, 'organization:delete', 'owners:manage'];
 

@@ -30,7 +30,10 @@ export type AuditAction =
   | 'session.refresh_reuse_detected'
   | 'api_key.created'
   | 'api_key.revoked'
-  | 'api_key.rotated';
+  | 'api_key.rotated'
+  | 'organization_tool.enabled'
+  | 'organization_tool.updated'
+  | 'organization_tool.disabled';
 
 /** Where an event happens and who does it: an admitted caller (OrgCaller) is one. */
 export interface AuditSource {

@@ -64,6 +64,19 @@ export const EVENT_TYPES = {
     description: 'An organization API key was rotated: a new key replaces it, and it ends at `old_expires_at`.',
     schema: data({ api_key_id: Uuid, name: Type.String(), new_api_key_id: Uuid, old_expires_at: Type.String({ format: 'date-time' }) }),
   },
+  'organization_tool.enabled': {
+    description: 'A platform tool was enabled in the organization (or enabled again), with the scopes it is granted.',
+    schema: data({ tool_id: Uuid, scopes: Type.Array(Type.String()) }),
+  },
+  'organization_tool.updated': {
+    description: 'The scopes granted to an enabled tool changed.',
+    schema: data({ tool_id: Uuid, scopes: Type.Array(Type.String()), previous_scopes: Type.Array(Type.String()) }),
+  },
+  'organization_tool.disabled': {
+    description:
+      'A platform tool was disabled in the organization: its tokens for it stop working at once, and its sharing grants are suspended.',
+    schema: data({ tool_id: Uuid }),
+  },
   'session.revoked': {
     description:
       'A session scoped to the organization ended (logout, refresh-token reuse, suspension or archiving): tokens issued to it are no longer valid.',

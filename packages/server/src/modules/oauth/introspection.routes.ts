@@ -1,17 +1,15 @@
-import type { FastifyRequest } from 'fastify';
 import type { App } from '../../app.js';
 import { ref } from '../../http/schemas.js';
-import { type IntrospectingTool, type IntrospectionDeps, introspect } from './introspection.js';
+import { authenticateClient, type ClientAuthDeps, requireActiveClient } from './client-auth.js';
+import { type IntrospectionDeps, introspect } from './introspection.js';
 import { Introspection, IntrospectionRequest } from './introspection.schemas.js';
 import { oauthEndpoint, oauthErrors } from './oauth.schemas.js';
 
-export type IntrospectionRequestBody = typeof IntrospectionRequest.static;
-
-/** Authenticates the tool calling (client_secret_basic, client_secret_post or private_key_jwt), or throws invalid_client. */
-export type ToolClientAuthentication = (request: FastifyRequest, body: IntrospectionRequestBody) => Promise<IntrospectingTool>;
-
-/** POST /oauth/introspect; registered inside the scope that parses form bodies (oauthRoutes). */
-export function introspectionRoute(app: App, deps: IntrospectionDeps, authenticateTool: ToolClientAuthentication) {
+/**
+ * POST /oauth/introspect; registered inside the scope that parses form bodies (oauthRoutes).
+ * The caller authenticates as a tool exactly as at the token endpoint (client-auth.ts).
+ */
+export function introspectionRoute(app: App, deps: IntrospectionDeps, clientAuth: ClientAuthDeps) {
   app.post(
     '/oauth/introspect',
     oauthEndpoint(
@@ -25,7 +23,9 @@ export function introspectionRoute(app: App, deps: IntrospectionDeps, authentica
       { 200: ref(Introspection, 'What the token is, or active: false'), ...oauthErrors(400, 401, 413, 415, 429, 503) },
     ),
     async (request, reply) => {
-      const tool = await authenticateTool(request, request.body);
+      const tool = requireActiveClient(
+        await authenticateClient(clientAuth, { ...request.body, authorization: request.headers.authorization, ip: request.ip }),
+      );
       reply.header('cache-control', 'no-store').header('pragma', 'no-cache');
       return introspect(deps, tool, request.body.token);
     },
