@@ -7,6 +7,7 @@ import { ASSERTION_ALGS, CLIENT_AUTH_METHODS, type ClientAuthDeps } from './clie
 import { clientCredentialsGrant } from './grants/client-credentials.js';
 import type { Grant, GrantDeps } from './grants/grant.js';
 import { refreshTokenGrant } from './grants/refresh-token.js';
+import { introspectionRoute } from './introspection.routes.js';
 import {
   AuthorizationServerMetadata,
   Jwks,
@@ -17,7 +18,6 @@ import {
   TokenResponse,
   OAUTH_TAGS as tags,
 } from './oauth.schemas.js';
-import { introspectionRoute } from './introspection.routes.js';
 import { type AuthDeps, revoke } from './oauth.service.js';
 
 /** The token endpoint's grants by grant_type; token exchange joins here. */
