@@ -1,5 +1,6 @@
 import type { FastifyDynamicSwaggerOptions } from '@fastify/swagger';
 import type { FastifyInstance } from 'fastify';
+import { ApiKey, ApiKeyPage, CreatedApiKey } from '../modules/api-keys/api-keys.schemas.js';
 import {
   AuditEvent,
   AuditEventPage,
@@ -21,6 +22,7 @@ import { Me, Membership, SignupResponse, User } from '../modules/identity/identi
 import { EmailVerified } from '../modules/identity/lifecycle.schemas.js';
 import { AcceptedInvitation, CreatedInvitation, Invitation, InvitationPage } from '../modules/invitations/invitations.schemas.js';
 import { Member, MemberPage } from '../modules/members/members.schemas.js';
+import { Introspection } from '../modules/oauth/introspection.schemas.js';
 import { AuthorizationServerMetadata, Jwk, Jwks, OAuthErrorBody, TokenResponse } from '../modules/oauth/oauth.schemas.js';
 import { Organization, OrganizationPage } from '../modules/organizations/organizations.schemas.js';
 import {
@@ -63,6 +65,9 @@ const COMPONENT_SCHEMAS = [
   InvitationPage,
   CreatedInvitation,
   AcceptedInvitation,
+  ApiKey,
+  ApiKeyPage,
+  CreatedApiKey,
   AuditEvent,
   AuditEventPage,
   AuditVerification,
@@ -80,6 +85,7 @@ const COMPONENT_SCHEMAS = [
   WebhookKeys,
   Jwks,
   AuthorizationServerMetadata,
+  Introspection,
   ToolScope,
   Tool,
   ToolPage,
@@ -108,6 +114,7 @@ const TAGS = [
   { name: 'Platform tools', description: 'The tool registry, tools enabled per organization, and what tools call' },
   { name: 'Members', description: 'Who belongs to an organization, with which role' },
   { name: 'Invitations', description: 'Inviting people by email, and accepting' },
+  { name: 'API keys', description: 'Organization API keys for scripts and tools, shown once, stored as a keyed hash' },
   { name: 'Audit log', description: 'What happened in an organization' },
   { name: 'Events', description: 'What changed in organizations, in the order it was written, to pull' },
   { name: 'Webhooks', description: 'Events pushed to registered endpoints, signed, with a delivery log' },

@@ -13,6 +13,7 @@ export const PERMISSIONS = [
   'invitations:manage',
   'audit:read',
   'events:read',
+  'api_keys:manage',
   'organization:delete',
   'owners:manage',
   'tools:manage',
@@ -28,6 +29,7 @@ const admin: Permission[] = [
   'invitations:manage',
   'audit:read',
   'events:read',
+  'api_keys:manage',
   'tools:manage',
 ];
 const owner: Permission[] = [...admin, 'organization:delete', 'owners:manage'];

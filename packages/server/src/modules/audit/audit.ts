@@ -28,6 +28,9 @@ export type AuditAction =
   | 'invitation.revoked'
   | 'invitation.accepted'
   | 'session.refresh_reuse_detected'
+  | 'api_key.created'
+  | 'api_key.revoked'
+  | 'api_key.rotated'
   | 'organization_tool.enabled'
   | 'organization_tool.updated'
   | 'organization_tool.disabled';
