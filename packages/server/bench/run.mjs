@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 //
 // Environment: BENCH_DURATION (s per scenario, 10), BENCH_WARMUP (s, 2; 0 = none),
 // BENCH_ONLY=startup (only the embedded engine's start-up: npm start → /healthz, idle RSS), or
-// BENCH_ONLY=s3,s5 (a comma-separated choice of hello, s1, s2, s1key, introspect, naive, pgbench, login, s3, s5, s6;
+// BENCH_ONLY=s3,s5 (a comma-separated choice of hello, s1, s2, s1key, introspect, naive, pgbench, login, s3, s5, s6, e1, e2, e3;
 // for short checks of a scenario: the ceiling and start-up are skipped unless named), BENCH_LARGE
 // (1 in a full run, 0 otherwise: after the rest, grows the data set to 100,000 organizations and
 // 1,000,000 memberships and runs S1 again; BENCH_LARGE=0 skips it, BENCH_LARGE=1 adds it to a BENCH_ONLY run),
@@ -22,6 +22,15 @@ import autocannon from 'autocannon';
 import pg from 'pg';
 import { apiKeySetup, introspectionLoad } from './api-keys.mjs';
 import { withForeignCpu } from './cpu.mjs';
+import {
+  deliveryThroughput,
+  dropEventRows,
+  keepEventRows,
+  outboxLag,
+  roleChangeRequests,
+  roleChangeSetup,
+  startReceiver,
+} from './events.mjs';
 import { childPids, freePort, startChild, stopAll, stopChild, waitChild, waitReady } from './processes.mjs';
 import { machine, markdown, startupTable, writeSection } from './report.mjs';
 import { s1PgbenchScript } from './s1-transaction.mjs';
@@ -33,6 +42,7 @@ const HOST = '127.0.0.1';
 const DB_NAME = 'tenantry_bench';
 const PASSWORD = 'bench password 0123456789';
 const TARGET_EMAIL = 'bench-target@bench.invalid';
+const ADMIN_EMAIL = 'bench-admin@bench.invalid';
 // config.ts accepts at most 1,000,000 per window: far above what one run sends.
 const RATE_LIMIT_MAX = '1000000';
 
@@ -269,6 +279,10 @@ async function main() {
     RATE_LIMIT_MAX,
     DATABASE_POOL_MAX: String(POOL_MAX),
     ACCESS_TOKEN_TTL: '3600', // no token expires during a run
+    // E2 and E3: a platform admin registers an endpoint on the loopback receiver.
+    BOOTSTRAP_ADMIN_EMAIL: ADMIN_EMAIL,
+    BOOTSTRAP_ADMIN_PASSWORD: PASSWORD,
+    WEBHOOK_ALLOW_PRIVATE: 'true',
   });
   const server = startChild('tenantry', process.execPath, [join(ROOT, 'dist/main.js'), 'serve'], { env, cwd: ROOT });
   await waitReady(server, `${base}/readyz`, 60_000);
@@ -470,6 +484,61 @@ commit;
     }
   }
 
+  // E1: role changes, every one audited with its event row written in the same
+  // transaction, against the same with the event rows dropped by a bench-only trigger.
+  if (only('e1')) {
+    const setup = await roleChangeSetup({
+      api,
+      base,
+      dbUrl: BENCH_URL,
+      signupAccess: signup.json.access_token,
+      email: TARGET_EMAIL,
+      password: PASSWORD,
+    });
+    // One request list for both runs: its passes keep alternating the roles, so every request changes one.
+    const requests = roleChangeRequests(setup);
+    results.e1on = await load('E1: change a member role (event row written)', { url: base, requests });
+    await dropEventRows(BENCH_URL);
+    try {
+      results.e1off = await load('E1: the same, event rows dropped', { url: base, requests });
+    } finally {
+      await keepEventRows(BENCH_URL);
+    }
+    notes.push(
+      'E1 "event rows dropped": a trigger in the bench database drops each event row before it is written (the product has no switch to turn events off: they are the outbox of the pull API and webhooks); the INSERT is still sent, so the overhead measured is the row’s write, not its round trip. All changes are in one organization, whose audit writers take turns on its chain head.',
+    );
+  }
+
+  // E2 and E3: webhook delivery by the server's worker to a keep-alive receiver in this process.
+  if (only('e2') || only('e3')) {
+    const receiver = await startReceiver();
+    try {
+      const admin = await api(base, 'POST', '/v1/auth/login', { email: ADMIN_EMAIL, password: PASSWORD });
+      const ep = await api(
+        base,
+        'POST',
+        '/v1/webhook-endpoints',
+        { url: receiver.url, event_types: ['member.role_changed'] },
+        { authorization: `Bearer ${admin.json?.access_token}` },
+      );
+      if (ep.status !== 201) throw new Error(`registering the webhook endpoint failed: ${ep.status} ${ep.text}`);
+      if (only('e2')) {
+        results.e2 = await deliveryThroughput({ dbUrl: BENCH_URL, receiver, count: Math.max(2000, 1000 * DURATION), timeoutMs: 180_000 });
+        if (!results.e2.complete) notes.push(`⚠ E2: ${results.e2.errors} deliveries had not arrived after 180 s.`);
+        if (results.e2.unsigned > 0) notes.push(`⚠ E2: ${results.e2.unsigned} deliveries lacked a v1 or v1a signature.`);
+      }
+      if (only('e3')) {
+        results.e3 = await outboxLag({ dbUrl: BENCH_URL, receiver, perSecond: 1000, seconds: DURATION, timeoutMs: 120_000 });
+        if (!results.e3.complete) notes.push(`⚠ E3: ${results.e3.errors} deliveries had not arrived after 120 s.`);
+      }
+      notes.push(
+        'E2 and E3: events are written in SQL over 100 organizations (the worker delivers one organization’s events to an endpoint in order, one at a time, and organizations in parallel); E2’s rate counts from the first delivery to the last; E3’s requests/s column is the rate events were written at, its p50/p99 the lag from an event’s write to its arrival.',
+      );
+    } finally {
+      await receiver.close();
+    }
+  }
+
   // The large data set: 100,000 organizations and 1,000,000 memberships, then S1 again.
   if (LARGE) {
     log('growing the data set to 100,000 organizations and 1,000,000 memberships');
@@ -497,11 +566,16 @@ commit;
     ['S3', results.refresh, (r) => r.rps >= 1500, '≥ 1,500/s'],
     ['S5', results.s5, (r) => r.rps >= 1000, '≥ 1,000/s'],
     ['Introspection', results.introspect, (r) => r.rps >= 3000, '≥ 3,000/s'],
+    ['E2', results.e2, (r) => r.rps >= 1000, '≥ 1,000 deliveries/s'],
   ];
   for (const [name, r, met, target] of targets) {
     if (r)
       notes.push(`${name} target ${target}: ${Math.round(r.rps ?? 0).toLocaleString('en-US')}/s, ${r.rps && met(r) ? 'met' : 'missed'}.`);
   }
+  const e1 = ratio(results.e1on, results.e1off);
+  if (e1 !== null) notes.push(`E1 target: event overhead ≤ 10 %: ${(100 * (1 - e1)).toFixed(1)} % (${e1 >= 0.9 ? 'met' : 'missed'}).`);
+  if (results.e3?.p99 != null)
+    notes.push(`E3 target: outbox lag p99 < 1 s: ${Math.round(results.e3.p99)} ms (${results.e3.p99 < 1000 ? 'met' : 'missed'}).`);
   const s6 = ratio(results.s6rls, results.s6plain);
   if (s6 !== null) notes.push(`S6 target: RLS overhead ≤ 10 %: ${(100 * (1 - s6)).toFixed(1)} % (${s6 >= 0.9 ? 'met' : 'missed'}).`);
   const keyed = ratio(results.s1key, results.s1);
@@ -524,6 +598,10 @@ commit;
     results.s5,
     results.s6rls,
     results.s6plain,
+    results.e1on,
+    results.e1off,
+    results.e2,
+    results.e3,
     results.s1large,
   ].filter(Boolean);
   // Other work on the machine (a test suite, a build) takes CPU from the scenarios: say so.

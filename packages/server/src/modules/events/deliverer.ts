@@ -29,6 +29,8 @@ export interface WebhookWorkerOptions {
   disableAfterSeconds?: number;
   /** Jitter in [-1, 1) scaled to ±20%; tests pass a fixed one. */
   jitter?: () => number;
+  /** Batches in flight at once (4): while one lane waits on receivers, another claims or records. */
+  lanes?: number;
   /** How often the current signing key is read again, so a rotation (`tenantry keys rotate --kind webhooks`) takes effect. */
   keyReloadMs?: number;
 }
@@ -84,7 +86,10 @@ export class WebhookDeliverer {
     opts: WebhookWorkerOptions,
   ) {
     this.o = {
-      batchSize: 20,
+      // Deliveries claimed, sent and recorded together: one claim and one recording
+      // transaction per batch, the sends of different organizations in parallel.
+      batchSize: 50,
+      lanes: 4,
       timeoutMs: 15_000,
       disableAfterSeconds: 3 * 86_400,
       jitter: () => Math.random() * 2 - 1,
@@ -113,34 +118,46 @@ export class WebhookDeliverer {
     // Long enough for the batch's deliveries of one pair to go one after the other.
     const leaseSeconds = Math.ceil((this.o.timeoutMs * this.o.batchSize) / 1000) + 30;
     const claimed = await this.asWorker((tx) => claimDue(tx, this.o.batchSize, leaseSeconds, lease));
-    // Per endpoint and organization, in event order, one at a time; pairs in parallel.
+    // Per endpoint and organization, in event order, one at a time; pairs in parallel, over
+    // the keep-alive agents' connections.
     const byPair = new Map<string, ClaimedDelivery[]>();
     for (const d of claimed.sort(byPosition)) {
       const k = `${d.endpoint_id}/${d.organization_id}`;
       byPair.set(k, [...(byPair.get(k) ?? []), d]);
     }
+    const outcomes: Array<{ d: ClaimedDelivery; out: Outcome }> = [];
     await Promise.all(
       [...byPair.values()].map(async (list) => {
-        for (const d of list) await this.deliverOne(d, lease);
+        for (const d of list) outcomes.push({ d, out: await this.attempt(d) });
       }),
     );
+    await this.record(outcomes, lease);
     return claimed.length;
   }
 
-  /** Fan-out, then delivery until nothing is due; returns the deliveries claimed. */
+  /**
+   * Fan-out, then delivery until nothing is due, in `lanes` loops at once (each claims,
+   * sends and records a batch, as separate instances would: the claim keeps one
+   * organization's deliveries to an endpoint in one lane at a time); returns the
+   * deliveries claimed.
+   */
   async runOnce(): Promise<number> {
     if (Date.now() - this.keyLoadedAt >= this.o.keyReloadMs) {
       this.key = await loadWebhookKey(this.db.kysely);
       this.keyLoadedAt = Date.now();
     }
     await this.dispatch();
-    let total = 0;
-    for (;;) {
-      const n = await this.deliverDue();
-      total += n;
-      if (n === 0) return total;
-      await this.dispatch();
-    }
+    const lane = async () => {
+      let total = 0;
+      for (;;) {
+        const n = await this.deliverDue();
+        total += n;
+        if (n === 0) return total;
+        await this.dispatch();
+      }
+    };
+    const totals = await Promise.all(Array.from({ length: this.o.lanes }, lane));
+    return totals.reduce((a, b) => a + b, 0);
   }
 
   /** Deletes events older than the retention period, in batches of `batch`. */
@@ -153,22 +170,39 @@ export class WebhookDeliverer {
     }
   }
 
-  private async deliverOne(d: ClaimedDelivery, lease: string): Promise<void> {
+  /** Sends one delivery and counts its outcome. */
+  private async attempt(d: ClaimedDelivery): Promise<Outcome> {
     const started = process.hrtime.bigint();
     const out = await this.send(d);
     this.metrics?.latency.observe(Number(process.hrtime.bigint() - started) / 1e9);
-    const gone = out.statusCode === 410;
-    const retryIn = out.ok || gone ? null : retryDelaySeconds(d.attempts, out.retryAfter, this.o.jitter);
-    this.metrics?.deliveries.inc({ outcome: out.ok ? 'delivered' : gone ? 'gone' : retryIn === null ? 'failed' : 'retrying' });
+    return out;
+  }
+
+  /**
+   * Records a batch's outcomes in one transaction: the successes in one statement (the
+   * common case costs the same for one delivery or fifty), each failure with its retry.
+   */
+  private async record(outcomes: ReadonlyArray<{ d: ClaimedDelivery; out: Outcome }>, lease: string): Promise<void> {
+    const delivered: Array<{ d: ClaimedDelivery; statusCode: number }> = [];
+    const failed: Array<{ d: ClaimedDelivery; out: Outcome; gone: boolean; retryIn: number | null }> = [];
+    for (const { d, out } of outcomes) {
+      const gone = out.statusCode === 410;
+      const retryIn = out.ok || gone ? null : retryDelaySeconds(d.attempts, out.retryAfter, this.o.jitter);
+      this.metrics?.deliveries.inc({ outcome: out.ok ? 'delivered' : gone ? 'gone' : retryIn === null ? 'failed' : 'retrying' });
+      if (out.ok) delivered.push({ d, statusCode: out.statusCode! });
+      else failed.push({ d, out, gone, retryIn });
+    }
     try {
       await this.asWorker(async (tx) => {
-        if (out.ok) return markDelivered(tx, d, lease, out.statusCode!);
-        await markFailed(tx, d, lease, { statusCode: out.statusCode, error: out.error, retryInSeconds: retryIn });
-        await recordEndpointFailure(tx, d.endpoint_id, gone, this.o.disableAfterSeconds, out.error);
+        await markDelivered(tx, delivered, lease);
+        for (const f of failed) {
+          await markFailed(tx, f.d, lease, { statusCode: f.out.statusCode, error: f.out.error, retryInSeconds: f.retryIn });
+          await recordEndpointFailure(tx, f.d.endpoint_id, f.gone, this.o.disableAfterSeconds, f.out.error);
+        }
       });
     } catch (err) {
-      // The lease runs out and the delivery is sent again: at least once.
-      this.log.warn({ err, deliveryId: d.id }, 'recording a webhook delivery failed');
+      // The leases run out and the deliveries are sent again: at least once.
+      this.log.warn({ err, deliveries: outcomes.length }, 'recording webhook deliveries failed');
     }
   }
 

@@ -87,15 +87,23 @@ export async function claimDue(tx: Tx, batch: number, leaseSeconds: number, leas
   return rows;
 }
 
-export async function markDelivered(tx: Tx, d: ClaimedDelivery, lease: string, statusCode: number): Promise<void> {
+/**
+ * Records the successful deliveries of a batch in two statements, whatever their number:
+ * each still under the lease it was claimed with (a delivery whose lease was lost to
+ * another instance is left to it).
+ */
+export async function markDelivered(tx: Tx, delivered: ReadonlyArray<{ d: ClaimedDelivery; statusCode: number }>, lease: string) {
+  if (delivered.length === 0) return;
   await sql`
-    update webhook_deliveries
-    set status = 'delivered', delivered_at = now(), leased_until = null, lease = null, last_status_code = ${statusCode}, last_error = null
-    where organization_id = ${d.organization_id} and id = ${d.id} and lease = ${lease}::uuid`.execute(tx);
+    update webhook_deliveries d
+    set status = 'delivered', delivered_at = now(), leased_until = null, lease = null, last_status_code = v.code, last_error = null
+    from unnest(${delivered.map((x) => x.d.organization_id)}::uuid[], ${delivered.map((x) => x.d.id)}::uuid[], ${delivered.map((x) => x.statusCode)}::int[])
+      as v (organization_id, id, code)
+    where d.organization_id = v.organization_id and d.id = v.id and d.lease = ${lease}::uuid`.execute(tx);
   // A success ends a failing streak.
   await sql`
     update webhook_endpoints set status = 'enabled', failing_since = null, updated_at = now()
-    where id = ${d.endpoint_id} and status = 'failing'`.execute(tx);
+    where id = any (${[...new Set(delivered.map((x) => x.d.endpoint_id))]}::uuid[]) and status = 'failing'`.execute(tx);
 }
 
 /** A failed attempt: due again after `retryInSeconds`, or failed for good when that is null. */
