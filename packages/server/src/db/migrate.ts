@@ -43,10 +43,12 @@ export const CODE_ORDER: ReadonlyArray<{ name: string; rendersMemberEntries?: bo
   { name: 'policies/audit_chain_heads.sql' },
   { name: 'policies/audit_checkpoints.sql' },
   { name: 'audit-chain.sql' },
+  { name: 'tools.sql' },
   { name: 'policies/idempotency_records.sql' },
   { name: 'events.sql' },
   { name: 'policies/events.sql' },
   { name: 'policies/webhook_deliveries.sql' },
+  { name: 'policies/organization_tools.sql' },
 ];
 
 /** Memberships re-rendered per transaction when the entry's shape changes. */

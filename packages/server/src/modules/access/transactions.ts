@@ -95,6 +95,8 @@ export function inOrganization<T>(
  * caller's context that arrives with what was read, which is returned only if it
  * admits the caller. `may_see` is the database's own guard (sql/tenant-context.sql); it agrees
  * with the gate's visibility check, and nothing is returned where it did not read.
+ * A tool's context is not one the statement can enter (it has no user and no session):
+ * a tool reads the same thing with `inTransaction`, behind the gate, in its own context.
  */
 export async function readInOrganization<R>(
   db: Database,
@@ -102,8 +104,10 @@ export async function readInOrganization<R>(
   orgId: string,
   permission: PlatformPermission,
   statement: (ctx: TenantContext) => RawBuilder<EnteredRow & { may_see: boolean } & R>,
+  inTransaction: (tx: Tx) => Promise<R>,
 ): Promise<R> {
   requireInTokenScope(caller.principal, orgId);
+  if (caller.principal.type !== 'user') return inOrganization(db, caller, orgId, permission, (tx) => inTransaction(tx));
   const { entered, row } = await readInContext(db, tenantContextOf(caller.principal, orgId), statement);
   admit(caller, orgId, entered, permission);
   if (!row.may_see) throw notFound('Organization');

@@ -2,7 +2,7 @@ import type { Tx } from '../../db/tenant-context.js';
 import { emitEvent } from '../events/events.js';
 import { insertAuditEvent } from './audit.queries.js';
 
-export type ActorType = 'user' | 'platform_admin' | 'system';
+export type ActorType = 'user' | 'platform_admin' | 'system' | 'tool' | 'api_key';
 
 export interface Actor {
   type: ActorType;

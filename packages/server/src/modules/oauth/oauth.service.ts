@@ -48,7 +48,7 @@ export async function revoke(deps: AuthDeps, token: string): Promise<void> {
   let sessionId: string | undefined;
   if (token.split('.').length === 3) {
     sessionId = await deps.tokens.verify(token).then(
-      (p) => p.sessionId,
+      (p) => (p.type === 'user' ? p.sessionId : undefined),
       () => undefined,
     );
   }

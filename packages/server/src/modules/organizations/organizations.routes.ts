@@ -2,6 +2,7 @@ import type { App } from '../../app.js';
 import { callerOf } from '../../http/auth-plugin.js';
 import { noContent } from '../../http/no-content.js';
 import { AUTH_ERRORS, BODY_ERRORS, bearer, DB_ERRORS, NoContent, problems, ref } from '../../http/schemas.js';
+import { userOf } from '../access/principal.js';
 import { requireVerifiedEmail } from '../identity/lifecycle.service.js';
 import {
   CreateOrganizationBody,
@@ -45,7 +46,7 @@ export function organizationRoutes(app: App) {
     },
     async (request, reply) => {
       const caller = callerOf(request);
-      await requireVerifiedEmail(app, caller.principal);
+      await requireVerifiedEmail(app, userOf(caller.principal));
       return reply.status(201).send(await createOrganization(db, caller, request.body));
     },
   );
