@@ -49,6 +49,7 @@ export const CODE_ORDER: ReadonlyArray<{ name: string; rendersMemberEntries?: bo
   { name: 'policies/events.sql' },
   { name: 'policies/webhook_deliveries.sql' },
   { name: 'policies/organization_tools.sql' },
+  { name: 'policies/sharing_grants.sql' },
 ];
 
 /** Memberships re-rendered per transaction when the entry's shape changes. */

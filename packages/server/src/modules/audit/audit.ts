@@ -27,7 +27,12 @@ export type AuditAction =
   | 'invitation.created'
   | 'invitation.revoked'
   | 'invitation.accepted'
-  | 'session.refresh_reuse_detected';
+  | 'session.refresh_reuse_detected'
+  | 'sharing_grant.created'
+  | 'sharing_grant.revoked'
+  | 'sharing_grant.suspended'
+  | 'sharing_grant.token_issued'
+  | 'token.exchanged';
 
 /** Where an event happens and who does it: an admitted caller (OrgCaller) is one. */
 export interface AuditSource {
