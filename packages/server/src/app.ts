@@ -33,6 +33,7 @@ import { AccessTokens, CLOCK_TOLERANCE_SECONDS } from './modules/oauth/tokens.js
 import { organizationRoutes } from './modules/organizations/organizations.routes.js';
 import { pageRoutes } from './modules/pages/pages.routes.js';
 import { sharingGrantRoutes } from './modules/tools/sharing-grants.routes.js';
+import { toolRoutes } from './modules/tools/tools.routes.js';
 
 export type App = FastifyInstance<RawServerDefault, IncomingMessage, ServerResponse, FastifyBaseLogger, TypeBoxTypeProvider>;
 
@@ -188,6 +189,7 @@ export async function buildApp(config: Readonly<Config>, db: Database): Promise<
   auditRoutes(app);
   eventRoutes(app);
   webhookRoutes(app);
+  toolRoutes(app);
   invitationRoutes(app, { db, config, limits });
   sharingGrantRoutes(app, { db });
   pageRoutes(app);

@@ -13,6 +13,8 @@ export const ERRORS = {
   SLUG_TAKEN: { status: 409, title: 'Slug is already taken' },
   LAST_OWNER: { status: 409, title: 'An organization must keep at least one owner' },
   ALREADY_MEMBER: { status: 409, title: 'Already a member of this organization' },
+  AUDIENCE_TAKEN: { status: 409, title: 'Another tool already has this audience' },
+  CREDENTIAL_LIMIT: { status: 409, title: 'A tool has at most two active credentials; revoke one first' },
   INVALID_STATE: { status: 409, title: 'The resource is not in a state that allows this' },
   INVITATION_PENDING: { status: 409, title: 'A pending invitation already exists for this email' },
   INVITATION_INVALID: { status: 400, title: 'Invitation is invalid, expired or already used' },
@@ -83,7 +85,14 @@ export function problemOf(err: AppError, requestId: string): Problem {
 /** OAuth 2.0 errors (RFC 6749 §5.2), used on /oauth/* only. */
 export class OAuthError extends Error {
   constructor(
-    readonly error: 'invalid_request' | 'invalid_grant' | 'unsupported_grant_type' | 'invalid_client' | 'unsupported_token_type',
+    readonly error:
+      | 'invalid_request'
+      | 'invalid_grant'
+      | 'unsupported_grant_type'
+      | 'invalid_client'
+      | 'unsupported_token_type'
+      | 'invalid_target'
+      | 'invalid_scope',
     readonly description: string,
     readonly status = 400,
     readonly headers?: Record<string, string>,

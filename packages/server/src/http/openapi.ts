@@ -1,6 +1,12 @@
 import type { FastifyDynamicSwaggerOptions } from '@fastify/swagger';
 import type { FastifyInstance } from 'fastify';
-import { AuditEvent, AuditEventPage, AuditVerification } from '../modules/audit/audit.schemas.js';
+import {
+  AuditEvent,
+  AuditEventPage,
+  AuditVerification,
+  PlatformAuditEvent,
+  PlatformAuditEventPage,
+} from '../modules/audit/audit.schemas.js';
 import { EVENT_TYPE_NAMES, EVENT_TYPES, EventEnvelope, EventTypeEntry } from '../modules/events/event-types.js';
 import { EventPage } from '../modules/events/events.schemas.js';
 import {
@@ -18,6 +24,15 @@ import { Member, MemberPage } from '../modules/members/members.schemas.js';
 import { AuthorizationServerMetadata, Jwk, Jwks, OAuthErrorBody, TokenResponse } from '../modules/oauth/oauth.schemas.js';
 import { Organization, OrganizationPage } from '../modules/organizations/organizations.schemas.js';
 import { SharingGrant, SharingGrantPage } from '../modules/tools/sharing-grants.schemas.js';
+import {
+  CreatedCredential,
+  CreatedTool,
+  Tool,
+  Credential as ToolCredential,
+  CredentialList as ToolCredentialList,
+  ToolPage,
+  ToolScope,
+} from '../modules/tools/tools.schemas.js';
 import { Health } from './ops.schemas.js';
 import { ErrorCodeSchema, FieldError, Problem } from './schemas.js';
 
@@ -48,6 +63,8 @@ const COMPONENT_SCHEMAS = [
   AuditEvent,
   AuditEventPage,
   AuditVerification,
+  PlatformAuditEvent,
+  PlatformAuditEventPage,
   EventEnvelope,
   EventPage,
   EventTypeEntry,
@@ -62,6 +79,13 @@ const COMPONENT_SCHEMAS = [
   WebhookKeys,
   Jwks,
   AuthorizationServerMetadata,
+  ToolScope,
+  Tool,
+  ToolPage,
+  CreatedTool,
+  ToolCredential,
+  ToolCredentialList,
+  CreatedCredential,
   Health,
 ];
 
@@ -75,7 +99,8 @@ const TAGS = [
   { name: 'Users', description: 'The signed-in user' },
   { name: 'Account lifecycle', description: 'Email verification, password reset and email change, each through an emailed link' },
   { name: 'Organizations', description: 'Client organizations and their profile' },
-  { name: 'Platform administration', description: 'Suspending and reactivating organizations' },
+  { name: 'Platform administration', description: 'Suspending and reactivating organizations; the platform audit log' },
+  { name: 'Platform tools', description: 'The tool registry, tools enabled per organization, and what tools call' },
   { name: 'Members', description: 'Who belongs to an organization, with which role' },
   { name: 'Invitations', description: 'Inviting people by email, and accepting' },
   { name: 'Audit log', description: 'What happened in an organization' },

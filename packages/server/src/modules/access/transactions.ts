@@ -12,7 +12,7 @@ import {
   type Tx,
   withTenant,
 } from '../../db/tenant-context.js';
-import { notFound } from '../../http/errors.js';
+import { forbidden, notFound } from '../../http/errors.js';
 import { storeAnswerIn } from '../idempotency/slot.js';
 import { admit, type Caller, type OrgCaller, requireInTokenScope, requireLiveSession, tokenScope } from './gate.js';
 import { type Principal, tenantContextOf } from './principal.js';
@@ -130,6 +130,17 @@ export const tokenScopeIn = async (tx: Tx, orgId: string, userId: string) => tok
  */
 export async function widenToPlatform(tx: Tx, p: Principal, entered: Entered): Promise<boolean> {
   return entered.platformRole === 'platform_admin' && enterPlatform(tx, tenantContextOf(p, null));
+}
+
+/**
+ * A platform admin's work on what belongs to the platform, not to an organization (webhook
+ * endpoints, the tool registry): the platform role, or 403 `refusal` for anyone else.
+ */
+export function asPlatformAdmin<T>(db: Database, caller: Caller, refusal: string, fn: (tx: Tx) => Promise<T>): Promise<T> {
+  return inUserContext(db, caller.principal, async (tx, e) => {
+    if (!(await widenToPlatform(tx, caller.principal, e))) throw forbidden(refusal);
+    return fn(tx);
+  });
 }
 
 /**

@@ -20,6 +20,24 @@ export const AuditEvent = Type.Object(
 );
 export const AuditEventPage = Page('AuditEventPage', AuditEvent);
 
+/** An event of the platform log (registry acts, `tool.*`): no organization, no chain. */
+export const PlatformAuditEvent = Type.Object(
+  {
+    id: Uuid,
+    actor: Type.Object({ type: Type.String(), id: Type.Union([Uuid, Type.Null()]) }),
+    action: Type.String(),
+    target: Type.Union([Type.Object({ type: Type.String(), id: Type.Union([Type.String(), Type.Null()]) }), Type.Null()]),
+    data: Type.Record(Type.String(), Type.Unknown()),
+    ip: Type.Union([Type.String(), Type.Null()]),
+    request_id: Type.Union([Type.String(), Type.Null()]),
+    occurred_at: Timestamp,
+  },
+  { $id: 'PlatformAuditEvent', title: 'PlatformAuditEvent' },
+);
+export const PlatformAuditEventPage = Page('PlatformAuditEventPage', PlatformAuditEvent);
+
+export const PlatformAuditQuery = Type.Object({ ...PageQuery, action: Type.Optional(Type.String({ maxLength: 100 })) });
+
 export const AuditQuery = Type.Object({
   ...PageQuery,
   action: Type.Optional(Type.String({ maxLength: 100 })),

@@ -33,6 +33,8 @@ const OAUTH_ERRORS = [
   'unsupported_grant_type',
   'invalid_client',
   'unsupported_token_type',
+  'invalid_target',
+  'invalid_scope',
   'temporarily_unavailable',
   'server_error',
 ] as const;
