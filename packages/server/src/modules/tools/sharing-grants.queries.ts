@@ -108,12 +108,13 @@ export const suspendGrantsOfTool = (tx: Tx, orgId: string, toolId: string) =>
 
 /** What a token under a grant needs, read in one statement (see coveringGrant). */
 export interface GrantForToken {
-  provider_tool_id: string;
-  provider_client_id: string;
-  provider_audience: string;
-  provider_scopes: CatalogueScope[];
-  /** Organization active, both tools active in the registry and enabled here. */
-  usable: boolean;
+  /** Null when no tool has the audience asked for. */
+  provider_tool_id: string | null;
+  provider_scopes: CatalogueScope[] | null;
+  /** The organization is active and the consumer active in the registry and enabled in it. */
+  consumer_usable: boolean;
+  /** The provider is active in the registry and enabled in the organization. */
+  provider_usable: boolean;
   grant_id: string | null;
   grant_scopes: string[] | null;
   /** Seconds until the grant expires; null when it does not. */
@@ -123,25 +124,25 @@ export interface GrantForToken {
 /**
  * The one read behind a grant-bound or delegated token: the provider named by its audience,
  * the organization, both tools' registry status and enablements, and the consumer's active,
- * unexpired grant from that provider. No row: no tool has that audience.
+ * unexpired grant from that provider. Always one row, so the consumer's own standing is known
+ * whatever the audience.
  */
-export async function coveringGrant(tx: Tx, orgId: string, consumerToolId: string, audience: string): Promise<GrantForToken | undefined> {
+export async function coveringGrant(tx: Tx, orgId: string, consumerToolId: string, audience: string): Promise<GrantForToken> {
   const { rows } = await sql<GrantForToken>`
-    select p.id as provider_tool_id, p.client_id as provider_client_id, p.audience as provider_audience,
-           p.scopes as provider_scopes,
-           coalesce(o.status = 'active' and p.status = 'active' and c.status = 'active'
-                    and pe.status = 'active' and ce.status = 'active', false) as usable,
+    select p.id as provider_tool_id, p.scopes as provider_scopes,
+           coalesce(o.status = 'active' and c.status = 'active' and ce.status = 'active', false) as consumer_usable,
+           coalesce(p.status = 'active' and pe.status = 'active', false) as provider_usable,
            g.id as grant_id, g.scopes as grant_scopes,
            extract(epoch from g.expires_at - now())::float8 as seconds_left
-    from tools p
+    from (select 1) as one
     left join tools c on c.id = ${consumerToolId}::uuid
     left join organizations o on o.id = ${orgId}::uuid
-    left join organization_tools pe on pe.organization_id = o.id and pe.tool_id = p.id
     left join organization_tools ce on ce.organization_id = o.id and ce.tool_id = c.id
+    left join tools p on p.audience = ${audience}
+    left join organization_tools pe on pe.organization_id = o.id and pe.tool_id = p.id
     left join sharing_grants g on g.organization_id = o.id and g.provider_tool_id = p.id and g.consumer_tool_id = c.id
-          and g.status = 'active' and (g.expires_at is null or g.expires_at > now())
-    where p.audience = ${audience}`.execute(tx);
-  return rows[0];
+          and g.status = 'active' and (g.expires_at is null or g.expires_at > now())`.execute(tx);
+  return rows[0]!;
 }
 
 /**
