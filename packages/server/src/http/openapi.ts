@@ -27,9 +27,13 @@ import { SharingGrant, SharingGrantPage } from '../modules/tools/sharing-grants.
 import {
   CreatedCredential,
   CreatedTool,
+  OrganizationTool,
+  OrganizationToolPage,
   Tool,
   Credential as ToolCredential,
   CredentialList as ToolCredentialList,
+  ToolOrganization,
+  ToolOrganizationPage,
   ToolPage,
   ToolScope,
 } from '../modules/tools/tools.schemas.js';
@@ -86,6 +90,10 @@ const COMPONENT_SCHEMAS = [
   ToolCredential,
   ToolCredentialList,
   CreatedCredential,
+  OrganizationTool,
+  OrganizationToolPage,
+  ToolOrganization,
+  ToolOrganizationPage,
   Health,
 ];
 

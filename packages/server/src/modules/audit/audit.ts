@@ -32,7 +32,10 @@ export type AuditAction =
   | 'sharing_grant.revoked'
   | 'sharing_grant.suspended'
   | 'sharing_grant.token_issued'
-  | 'token.exchanged';
+  | 'token.exchanged'
+  | 'organization_tool.enabled'
+  | 'organization_tool.updated'
+  | 'organization_tool.disabled';
 
 /** Where an event happens and who does it: an admitted caller (OrgCaller) is one. */
 export interface AuditSource {

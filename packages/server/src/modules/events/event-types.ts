@@ -67,6 +67,19 @@ export const EVENT_TYPES = {
       'The consumer obtained tokens under a sharing grant (client_credentials at the provider’s audience). Told at most once per grant every 5 minutes, with the scopes of the first token of that window.',
     schema: data(grantFields),
   },
+  'organization_tool.enabled': {
+    description: 'A platform tool was enabled in the organization (or enabled again), with the scopes it is granted.',
+    schema: data({ tool_id: Uuid, scopes: Type.Array(Type.String()) }),
+  },
+  'organization_tool.updated': {
+    description: 'The scopes granted to an enabled tool changed.',
+    schema: data({ tool_id: Uuid, scopes: Type.Array(Type.String()), previous_scopes: Type.Array(Type.String()) }),
+  },
+  'organization_tool.disabled': {
+    description:
+      'A platform tool was disabled in the organization: its tokens for it stop working at once, and its sharing grants are suspended.',
+    schema: data({ tool_id: Uuid }),
+  },
   'session.revoked': {
     description:
       'A session scoped to the organization ended (logout, refresh-token reuse, suspension or archiving): tokens issued to it are no longer valid.',
