@@ -37,6 +37,8 @@ import { AccessTokens, CLOCK_TOLERANCE_SECONDS } from './modules/oauth/tokens.js
 import { organizationRoutes } from './modules/organizations/organizations.routes.js';
 import { pageRoutes } from './modules/pages/pages.routes.js';
 import { organizationToolRoutes } from './modules/tools/organization-tools.routes.js';
+import { sharingGrantRoutes } from './modules/tools/sharing-grants.routes.js';
+import './modules/tools/sharing-grants.js';
 import { toolRoutes } from './modules/tools/tools.routes.js';
 
 export type App = FastifyInstance<RawServerDefault, IncomingMessage, ServerResponse, FastifyBaseLogger, TypeBoxTypeProvider>;
@@ -204,6 +206,7 @@ export async function buildApp(config: Readonly<Config>, db: Database): Promise<
   organizationToolRoutes(app);
   invitationRoutes(app, { db, config, limits });
   apiKeyRoutes(app, { db, secret: apiKeySecret });
+  sharingGrantRoutes(app, { db });
   pageRoutes(app);
   // Once listening, the serializers not used yet are compiled while the process is idle.
   app.addHook(

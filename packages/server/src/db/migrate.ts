@@ -56,6 +56,7 @@ export const CODE_ORDER: ReadonlyArray<{ name: string; rendersMemberEntries?: bo
   { name: 'policies/refresh_tokens.sql' },
   { name: 'policies/organization_tools.sql' },
   { name: 'policies/api_keys.sql' },
+  { name: 'policies/sharing_grants.sql' },
 ];
 
 /** Memberships re-rendered per transaction when the entry's shape changes. */

@@ -151,7 +151,7 @@ export async function widenToPlatform(tx: Tx, p: Principal, entered: Entered): P
  * (the token endpoint, before it issues a tool's token).
  */
 export const toolStandingIn = (db: Database, toolId: string, orgId: string) =>
-  withTenant(db, { orgId, userId: null, toolId }, async (_tx, e) => ({ orgStatus: e.orgStatus, tool: e.tool! }));
+  asToolInOrganization(db, toolId, orgId, async (_tx, e) => ({ orgStatus: e.orgStatus, tool: e.tool! }));
 
 /**
  * A platform admin's work on what belongs to the platform, not to an organization (webhook
@@ -173,3 +173,24 @@ export const asOperatorInOrganization = <T>(db: Database, orgId: string, fn: (tx
     if (e.orgStatus === null) throw notFound('Organization');
     return fn(tx);
   });
+
+/**
+ * A tool's work in an organization as the token endpoint does it (no access token yet): the
+ * tool's context, with its registry status and enablement there read fresh on entering.
+ */
+export const asToolInOrganization = <T>(
+  db: Database,
+  toolId: string,
+  orgId: string,
+  fn: (tx: Tx, entered: Entered) => Promise<T>,
+): Promise<T> => withTenant(db, { orgId, userId: null, toolId }, fn);
+
+/**
+ * Work in an organization on behalf of the user a presented token names (token exchange):
+ * their membership, the organization's status and the session's state are read fresh on entering.
+ */
+export const asSubjectInOrganization = <T>(
+  db: Database,
+  s: { userId: string; sessionId: string; orgId: string },
+  fn: (tx: Tx, entered: Entered) => Promise<T>,
+): Promise<T> => withTenant(db, { orgId: s.orgId, userId: s.userId, sessionId: s.sessionId }, fn);

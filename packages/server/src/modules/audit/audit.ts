@@ -31,6 +31,11 @@ export type AuditAction =
   | 'api_key.created'
   | 'api_key.revoked'
   | 'api_key.rotated'
+  | 'sharing_grant.created'
+  | 'sharing_grant.revoked'
+  | 'sharing_grant.suspended'
+  | 'sharing_grant.token_issued'
+  | 'token.exchanged'
   | 'organization_tool.enabled'
   | 'organization_tool.updated'
   | 'organization_tool.disabled';

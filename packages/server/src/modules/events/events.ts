@@ -13,6 +13,7 @@ const TARGET_FIELD: Readonly<Record<string, string>> = {
   invitation: 'invitation_id',
   session: 'session_id',
   api_key: 'api_key_id',
+  sharing_grant: 'grant_id',
   tool: 'tool_id',
 };
 

@@ -18,6 +18,19 @@ export interface AccessTokenSubject {
   org: { id: string; role: Role } | null;
 }
 
+/** A user's token that a tool obtained by token exchange, to act for them at another tool. */
+export interface DelegatedTokenSubject {
+  userId: string;
+  sessionId: string;
+  orgId: string;
+  /** The tool acting (`act.sub` and `client_id`). */
+  actorClientId: string;
+  audience: string;
+  grantId: string;
+  permissions: readonly string[];
+  ttl: number;
+}
+
 /** A tool's own access token (client_credentials, SPEC §10). */
 export interface ToolTokenSubject {
   clientId: string;
@@ -74,6 +87,24 @@ export class AccessTokens {
   }
 
   /**
+   * Signs a delegated token (RFC 8693): `sub` = the user, `act` = the tool acting for them
+   * (never left out: no impersonation), for another tool's audience under a sharing grant.
+   */
+  async issueDelegated(d: DelegatedTokenSubject): Promise<{ token: string; expiresIn: number }> {
+    const claims: JWTPayload = {
+      principal: 'user',
+      client_id: d.actorClientId,
+      act: { sub: d.actorClientId },
+      sid: d.sessionId,
+      org_id: d.orgId,
+      grant_id: d.grantId,
+      scope: d.permissions.join(' '),
+      permissions: [...d.permissions],
+    };
+    return this.sign(claims, d.userId, d.audience, d.ttl);
+  }
+
+  /**
    * The JWS is assembled and signed with node:crypto directly: jose's signing goes through
    * WebCrypto's asynchronous job machinery, which cost a tenth of a refresh's server CPU.
    * The same token as jose's SignJWT writes: header, then the claims, iss, sub, aud, iat, exp
@@ -86,6 +117,30 @@ export class AccessTokens {
     const payload = { ...claims, iss: this.config.tokenIssuer, sub, aud, iat, exp: iat + ttl, jti: uuidv7() };
     const input = `${base64url(JSON.stringify(header))}.${base64url(JSON.stringify(payload))}`;
     return { token: `${input}.${sign(null, Buffer.from(input), key).toString('base64url')}`, expiresIn: ttl };
+  }
+
+  /**
+   * Verifies a user's access token issued for one tool (`aud` = `audience`), as a token
+   * exchange's subject: undefined unless it is exactly that — a first-party session's token,
+   * scoped to an organization, neither delegated already nor bound to a grant.
+   */
+  async verifySubject(token: string, audience: string): Promise<{ userId: string; sessionId: string; orgId: string } | undefined> {
+    let payload: JWTPayload;
+    try {
+      ({ payload } = await jwtVerify(token, (header: JWTHeaderParameters) => this.keyFor(header), {
+        algorithms: ['EdDSA'],
+        typ: 'at+jwt',
+        issuer: this.config.tokenIssuer,
+        audience,
+        clockTolerance: CLOCK_TOLERANCE_SECONDS,
+        requiredClaims: ['sub', 'sid', 'jti', 'iat', 'exp', 'client_id', 'org_id'],
+      }));
+    } catch {
+      return undefined;
+    }
+    const p = principalOfClaims(payload);
+    if (p?.type !== 'user' || p.tokenOrgId === null || payload.client_id !== this.config.clientId) return undefined;
+    return { userId: p.userId, sessionId: p.sessionId, orgId: p.tokenOrgId };
   }
 
   /** Tenantry's own API audience: a token with another `aud` (one meant for a tool) is refused by verify(). */
@@ -163,7 +218,8 @@ function principalOfClaims(payload: JWTPayload, accept: { grants?: boolean } = {
   const tokenOrgId = (orgId as string | undefined) ?? null;
   switch (payload.principal ?? 'user') {
     case 'user':
-      if (!isUuid(payload.sub) || !isUuid(payload.sid)) return undefined;
+      // A delegated token (act, grant_id) is for a tool, never a user's own token.
+      if (!isUuid(payload.sub) || !isUuid(payload.sid) || payload.act !== undefined || payload.grant_id !== undefined) return undefined;
       return { type: 'user', userId: payload.sub, sessionId: payload.sid, tokenOrgId };
     case 'tool':
       // A tool's client id is its id; a token bound to a sharing grant is for a tool, never for this API.
