@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 //
 // Environment: BENCH_DURATION (s per scenario, 10), BENCH_WARMUP (s, 2; 0 = none),
 // BENCH_ONLY=startup (only the embedded engine's start-up: npm start → /healthz, idle RSS), or
-// BENCH_ONLY=s3,s5 (a comma-separated choice of hello, s1, s2, naive, pgbench, login, s3, s5, s6;
+// BENCH_ONLY=s3,s5 (a comma-separated choice of hello, s1, s2, naive, pgbench, login, s3, s5, s6, tools;
 // for short checks of a scenario: the ceiling and start-up are skipped unless named), BENCH_LARGE=1
 // (after the rest, grows the data set to 100,000 organizations and 1,000,000 memberships and runs S1 again),
 // BENCH_CONNECTIONS (50), BENCH_POOL_MAX (the server's DATABASE_POOL_MAX, 8), BENCH_PG_URL (an administrative URL on 127.0.0.1,
@@ -25,6 +25,7 @@ import { machine, markdown, startupTable, writeSection } from './report.mjs';
 import { s1PgbenchScript } from './s1-transaction.mjs';
 import { growLarge, seed, TARGET_MEMBERS } from './seed.mjs';
 import { measureStartup } from './startup.mjs';
+import { seedTool } from './tools.mjs';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const HOST = '127.0.0.1';
@@ -416,6 +417,34 @@ commit;
     }
   }
 
+  // 9. tools: a platform tool's client_credentials token (client_secret_basic) for the
+  // organization: client authentication (a SHA-256 of a 256-bit secret, not a password
+  // hash), the tool's enablement read fresh, and a signed 600 s token.
+  if (only('tools')) {
+    const c = new pg.Client({ connectionString: BENCH_URL.toString() });
+    await c.connect();
+    let tool;
+    try {
+      tool = await seedTool(c, orgId, userId);
+    } finally {
+      await c.end();
+    }
+    const authorization = `Basic ${Buffer.from(`${tool.clientId}:${tool.secret}`).toString('base64')}`;
+    const body = `grant_type=client_credentials&organization_id=${orgId}`;
+    const probe = await fetch(`${base}/oauth/token`, {
+      method: 'POST',
+      headers: { authorization, 'content-type': 'application/x-www-form-urlencoded' },
+      body,
+    });
+    if (probe.status !== 200) notes.push(`⚠ tools: the token endpoint answered ${probe.status} before the run.`);
+    results.toolToken = await load('T1: tool token (client_credentials)', {
+      url: `${base}/oauth/token`,
+      method: 'POST',
+      headers: { authorization, 'content-type': 'application/x-www-form-urlencoded' },
+      body,
+    });
+  }
+
   // The large data set: 100,000 organizations and 1,000,000 memberships, then S1 again.
   if (LARGE) {
     log('growing the data set to 100,000 organizations and 1,000,000 memberships');
@@ -442,6 +471,7 @@ commit;
   const targets = [
     ['S3', results.refresh, (r) => r.rps >= 1500, '≥ 1,500/s'],
     ['S5', results.s5, (r) => r.rps >= 1000, '≥ 1,000/s'],
+    ['T1', results.toolToken, (r) => r.rps >= 2000, '≥ 2,000/s'],
   ];
   for (const [name, r, met, target] of targets) {
     if (r)
@@ -465,6 +495,7 @@ commit;
     results.s6rls,
     results.s6plain,
     results.s1large,
+    results.toolToken,
   ].filter(Boolean);
   // Other work on the machine (a test suite, a build) takes CPU from the scenarios: say so.
   const foreign = rows.filter((r) => r.foreign !== null && r.foreign !== undefined);
