@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 //
 // Environment: BENCH_DURATION (s per scenario, 10), BENCH_WARMUP (s, 2; 0 = none),
 // BENCH_ONLY=startup (only the embedded engine's start-up: npm start → /healthz, idle RSS), or
-// BENCH_ONLY=s3,s5 (a comma-separated choice of hello, s1, s2, s1key, introspect, naive, pgbench, login, s3, s5, s6, e1, e2, e3;
+// BENCH_ONLY=s3,s5 (a comma-separated choice of hello, s1, s2, s1key, introspect, naive, pgbench, login, s3, s5, s6, e1, e2, e3, tools;
 // for short checks of a scenario: the ceiling and start-up are skipped unless named), BENCH_LARGE
 // (1 in a full run, 0 otherwise: after the rest, grows the data set to 100,000 organizations and
 // 1,000,000 memberships and runs S1 again; BENCH_LARGE=0 skips it, BENCH_LARGE=1 adds it to a BENCH_ONLY run),
@@ -36,6 +36,7 @@ import { machine, markdown, startupTable, writeSection } from './report.mjs';
 import { s1PgbenchScript } from './s1-transaction.mjs';
 import { growLarge, seed, TARGET_MEMBERS } from './seed.mjs';
 import { measureStartup } from './startup.mjs';
+import { seedTool } from './tools.mjs';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const HOST = '127.0.0.1';
@@ -539,6 +540,34 @@ commit;
     }
   }
 
+  // 9. tools: a platform tool's client_credentials token (client_secret_basic) for the
+  // organization: client authentication (a SHA-256 of a 256-bit secret, not a password
+  // hash), the tool's enablement read fresh, and a signed 600 s token.
+  if (only('tools')) {
+    const c = new pg.Client({ connectionString: BENCH_URL.toString() });
+    await c.connect();
+    let tool;
+    try {
+      tool = await seedTool(c, orgId, userId);
+    } finally {
+      await c.end();
+    }
+    const authorization = `Basic ${Buffer.from(`${tool.clientId}:${tool.secret}`).toString('base64')}`;
+    const body = `grant_type=client_credentials&organization_id=${orgId}`;
+    const probe = await fetch(`${base}/oauth/token`, {
+      method: 'POST',
+      headers: { authorization, 'content-type': 'application/x-www-form-urlencoded' },
+      body,
+    });
+    if (probe.status !== 200) notes.push(`⚠ tools: the token endpoint answered ${probe.status} before the run.`);
+    results.toolToken = await load('T1: tool token (client_credentials)', {
+      url: `${base}/oauth/token`,
+      method: 'POST',
+      headers: { authorization, 'content-type': 'application/x-www-form-urlencoded' },
+      body,
+    });
+  }
+
   // The large data set: 100,000 organizations and 1,000,000 memberships, then S1 again.
   if (LARGE) {
     log('growing the data set to 100,000 organizations and 1,000,000 memberships');
@@ -567,6 +596,7 @@ commit;
     ['S5', results.s5, (r) => r.rps >= 1000, '≥ 1,000/s'],
     ['Introspection', results.introspect, (r) => r.rps >= 3000, '≥ 3,000/s'],
     ['E2', results.e2, (r) => r.rps >= 1000, '≥ 1,000 deliveries/s'],
+    ['T1', results.toolToken, (r) => r.rps >= 2000, '≥ 2,000/s'],
   ];
   for (const [name, r, met, target] of targets) {
     if (r)
@@ -603,6 +633,7 @@ commit;
     results.e2,
     results.e3,
     results.s1large,
+    results.toolToken,
   ].filter(Boolean);
   // Other work on the machine (a test suite, a build) takes CPU from the scenarios: say so.
   const foreign = rows.filter((r) => r.foreign !== null && r.foreign !== undefined);
