@@ -44,11 +44,14 @@ export const CODE_ORDER: ReadonlyArray<{ name: string; rendersMemberEntries?: bo
   { name: 'policies/audit_checkpoints.sql' },
   { name: 'audit-chain.sql' },
   { name: 'tools.sql' },
+  { name: 'tool-events.sql' },
   { name: 'policies/idempotency_records.sql' },
   { name: 'events.sql' },
   { name: 'policies/events.sql' },
   { name: 'policies/webhook_deliveries.sql' },
   { name: 'policies/organization_tools.sql' },
+  { name: 'enablement-period.sql' },
+  { name: 'policies/webhook_endpoints.sql' },
 ];
 
 /** Memberships re-rendered per transaction when the entry's shape changes. */

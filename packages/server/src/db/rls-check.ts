@@ -20,7 +20,6 @@ export const TABLES_WITHOUT_RLS: Readonly<Record<string, string>> = {
   email_outbox: 'global: written in the transaction of a change; tenantry_app may queue but reads no body',
   signing_keys: 'global: no request role has any privilege on it',
   audit_signing_keys: 'global: the checkpoint keys; no request or maintenance role has any privilege on it (030_audit_chain)',
-  webhook_endpoints: "the platform's, not a tenant's: only tenantry_platform (platform admins) and tenantry_worker hold grants",
   webhook_dispatch_cursor: 'one row, how far the fan-out has read the events; only tenantry_worker holds a grant',
   webhook_signing_keys: 'global: no request role has any privilege on it',
   schema_migrations: "the migrator's own record; no request role has any privilege on it",

@@ -27,7 +27,10 @@ export type AuditAction =
   | 'invitation.created'
   | 'invitation.revoked'
   | 'invitation.accepted'
-  | 'session.refresh_reuse_detected';
+  | 'session.refresh_reuse_detected'
+  | 'organization_tool.enabled'
+  | 'organization_tool.updated'
+  | 'organization_tool.disabled';
 
 /** Where an event happens and who does it: an admitted caller (OrgCaller) is one. */
 export interface AuditSource {

@@ -46,6 +46,19 @@ export const EVENT_TYPES = {
     description: 'An invitation was accepted; a member.added event follows.',
     schema: data({ invitation_id: Uuid, email: Type.String(), role: RoleName, user_id: Uuid }),
   },
+  'organization_tool.enabled': {
+    description: 'A tool was enabled in the organization with these scopes (its Tenantry permissions and its own scopes).',
+    schema: data({ tool_id: Uuid, scopes: Type.Array(Type.String()) }),
+  },
+  'organization_tool.updated': {
+    description: 'The scopes an enabled tool holds in the organization changed.',
+    schema: data({ tool_id: Uuid, from: Type.Array(Type.String()), to: Type.Array(Type.String()) }),
+  },
+  'organization_tool.disabled': {
+    description:
+      'A tool was disabled in the organization: its tokens there stop at once and its grants are suspended. The tool’s own endpoints get this event, and no later one of the organization.',
+    schema: data({ tool_id: Uuid, scopes: Type.Array(Type.String()) }),
+  },
   'session.revoked': {
     description:
       'A session scoped to the organization ended (logout, refresh-token reuse, suspension or archiving): tokens issued to it are no longer valid.',
