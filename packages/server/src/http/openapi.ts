@@ -26,9 +26,13 @@ import { Organization, OrganizationPage } from '../modules/organizations/organiz
 import {
   CreatedCredential,
   CreatedTool,
+  OrganizationTool,
+  OrganizationToolPage,
   Tool,
   Credential as ToolCredential,
   CredentialList as ToolCredentialList,
+  ToolOrganization,
+  ToolOrganizationPage,
   ToolPage,
   ToolScope,
 } from '../modules/tools/tools.schemas.js';
@@ -83,6 +87,10 @@ const COMPONENT_SCHEMAS = [
   ToolCredential,
   ToolCredentialList,
   CreatedCredential,
+  OrganizationTool,
+  OrganizationToolPage,
+  ToolOrganization,
+  ToolOrganizationPage,
   Health,
 ];
 

@@ -84,6 +84,16 @@ export function tokenOrgOf(p: Principal): string | null {
   }
 }
 
+/** The tool behind a principal, for the routes only a tool calls (discovery). */
+export function toolOf(p: Principal): ToolPrincipal {
+  switch (p.type) {
+    case 'tool':
+      return p;
+    case 'user':
+      throw forbidden('This route is for platform tools');
+  }
+}
+
 /** The user behind a principal, for the routes and use cases that only a person may call (`/v1/me`). */
 export function userOf(p: Principal): UserPrincipal {
   switch (p.type) {

@@ -133,6 +133,14 @@ export async function widenToPlatform(tx: Tx, p: Principal, entered: Entered): P
 }
 
 /**
+ * A tool's standing in an organization as the database says it now, in the tool's own
+ * context: the organization's status and the tool's registry status and enablement there
+ * (the token endpoint, before it issues a tool's token).
+ */
+export const toolStandingIn = (db: Database, toolId: string, orgId: string) =>
+  withTenant(db, { orgId, userId: null, toolId }, async (_tx, e) => ({ orgStatus: e.orgStatus, tool: e.tool! }));
+
+/**
  * A platform admin's work on what belongs to the platform, not to an organization (webhook
  * endpoints, the tool registry): the platform role, or 403 `refusal` for anyone else.
  */

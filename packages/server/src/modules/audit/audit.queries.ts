@@ -5,39 +5,28 @@ import type { Tx } from '../../db/tenant-context.js';
 import type { AuditEvent, AuditSource } from './audit.js';
 import type { PlatformAuditEvent, PlatformAuditSource } from './platform.js';
 
+/** The columns of a logged act, in an organization's log or the platform's. */
+const actColumns = (by: PlatformAuditSource, e: PlatformAuditEvent | AuditEvent) => ({
+  id: uuidv7(),
+  actor_type: by.actor.type,
+  actor_id: by.actor.id,
+  action: e.action,
+  target_type: e.target?.type ?? null,
+  target_id: e.target?.id ?? null,
+  data: JSON.stringify(e.data ?? {}),
+  ip: by.meta.ip,
+  request_id: by.meta.requestId,
+});
+
 export async function insertAuditEvent(tx: Tx, by: AuditSource, e: AuditEvent): Promise<void> {
   await tx
     .insertInto('audit_events')
-    .values({
-      organization_id: by.organizationId,
-      id: uuidv7(),
-      actor_type: by.actor.type,
-      actor_id: by.actor.id,
-      action: e.action,
-      target_type: e.target?.type ?? null,
-      target_id: e.target?.id ?? null,
-      data: JSON.stringify(e.data ?? {}),
-      ip: by.meta.ip,
-      request_id: by.meta.requestId,
-    })
+    .values({ organization_id: by.organizationId, ...actColumns(by, e) })
     .execute();
 }
 
 export async function insertPlatformAuditEvent(tx: Tx, by: PlatformAuditSource, e: PlatformAuditEvent): Promise<void> {
-  await tx
-    .insertInto('platform_audit_events')
-    .values({
-      id: uuidv7(),
-      actor_type: by.actor.type,
-      actor_id: by.actor.id,
-      action: e.action,
-      target_type: e.target?.type ?? null,
-      target_id: e.target?.id ?? null,
-      data: JSON.stringify(e.data ?? {}),
-      ip: by.meta.ip,
-      request_id: by.meta.requestId,
-    })
-    .execute();
+  await tx.insertInto('platform_audit_events').values(actColumns(by, e)).execute();
 }
 
 /** A page of the platform log, newest first, before `before` (a UUIDv7 id). */

@@ -3,7 +3,7 @@ import { isUuid } from '../../db/ids.js';
 import { decodeCursor, page } from '../../http/pagination.js';
 import type { Caller } from '../access/gate.js';
 import { asOperatorInOrganization, asPlatformAdmin, inOrganization } from '../access/transactions.js';
-import { type ExportFormat, exportStream, toAuditEvent } from './audit.export.js';
+import { type ExportFormat, exportStream, toAct, toAuditEvent } from './audit.export.js';
 import { type InOrganization, verifyChain } from './audit.integrity.js';
 import { listAuditEvents, listPlatformAuditEvents } from './audit.queries.js';
 
@@ -50,16 +50,7 @@ export async function getPlatformAuditEvents(
     const result = page(rows, limit, (r) => r.id);
     return {
       next_cursor: result.next_cursor,
-      data: result.data.map((r) => ({
-        id: r.id,
-        actor: { type: r.actor_type, id: r.actor_id },
-        action: r.action,
-        target: r.target_type ? { type: r.target_type, id: r.target_id } : null,
-        data: r.data,
-        ip: r.ip,
-        request_id: r.request_id,
-        occurred_at: r.occurred_at,
-      })),
+      data: result.data.map(toAct),
     };
   });
 }

@@ -47,17 +47,17 @@ export const EVENT_TYPES = {
     schema: data({ invitation_id: Uuid, email: Type.String(), role: RoleName, user_id: Uuid }),
   },
   'organization_tool.enabled': {
-    description: 'A tool was enabled in the organization with these scopes (its Tenantry permissions and its own scopes).',
+    description: 'A platform tool was enabled in the organization (or enabled again), with the scopes it is granted.',
     schema: data({ tool_id: Uuid, scopes: Type.Array(Type.String()) }),
   },
   'organization_tool.updated': {
-    description: 'The scopes an enabled tool holds in the organization changed.',
-    schema: data({ tool_id: Uuid, from: Type.Array(Type.String()), to: Type.Array(Type.String()) }),
+    description: 'The scopes granted to an enabled tool changed.',
+    schema: data({ tool_id: Uuid, scopes: Type.Array(Type.String()), previous_scopes: Type.Array(Type.String()) }),
   },
   'organization_tool.disabled': {
     description:
-      'A tool was disabled in the organization: its tokens there stop at once and its grants are suspended. The tool’s own endpoints get this event, and no later one of the organization.',
-    schema: data({ tool_id: Uuid, scopes: Type.Array(Type.String()) }),
+      'A platform tool was disabled in the organization: its tokens for it stop working at once, and its sharing grants are suspended. The tool’s own webhook endpoints get this event, and no later one of the organization.',
+    schema: data({ tool_id: Uuid }),
   },
   'session.revoked': {
     description:

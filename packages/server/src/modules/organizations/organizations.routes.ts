@@ -71,13 +71,14 @@ export function organizationRoutes(app: App) {
   app.get(
     '/v1/organizations/:org_id',
     {
-      onRequest,
+      onRequest: app.services.authenticate(['user', 'tool']),
       schema: {
         ...common,
         tags,
         operationId: 'getOrganization',
         summary: 'Get an organization',
-        description: 'Any member, and platform admins. Another tenant’s id answers 404, like a missing one.',
+        description:
+          'Any member, and platform admins; a tool enabled here with `organization:read`. Another tenant’s id answers 404, like a missing one.',
         params: OrgParams,
         response: { 200: ref(Organization, 'The organization'), ...problems('VALIDATION_FAILED', AUTH_ERRORS, 'NOT_FOUND', DB_ERRORS) },
       },

@@ -142,3 +142,45 @@ export const CreatedCredential = Type.Object(
   },
   { $id: 'CreatedToolCredential', title: 'CreatedToolCredential' },
 );
+
+// Enablement (organization admins) and discovery (tools).
+
+export const OrganizationTool = Type.Object(
+  {
+    tool_id: Uuid,
+    tool: Type.Object({
+      slug: Type.String(),
+      name: Type.String(),
+      description: Type.String(),
+      audience: Type.String(),
+      status: Type.Union([Type.Literal('active'), Type.Literal('disabled')], { description: 'In the registry' }),
+      scopes: Type.Array(ref(ToolScope), { description: 'The tool’s catalogue' }),
+    }),
+    status: Type.Union([Type.Literal('active'), Type.Literal('disabled'), Type.Literal('not_enabled')], {
+      description: 'In this organization',
+    }),
+    scopes: Type.Array(Type.String(), { description: 'The scopes granted here' }),
+    enabled_by: Type.Union([Uuid, Type.Null()]),
+    enabled_at: Type.Union([Timestamp, Type.Null()]),
+  },
+  { $id: 'OrganizationTool', title: 'OrganizationTool' },
+);
+export const OrganizationToolPage = Page('OrganizationToolPage', OrganizationTool);
+
+export const EnableToolBody = closed({
+  scopes: Type.Optional(
+    Type.Array(ScopeName, {
+      maxItems: 100,
+      description:
+        'From the tool’s catalogue; Tenantry permissions only those the caller holds. Unless given: the scopes granted before, or the whole catalogue the caller may grant',
+    }),
+  ),
+});
+
+export const OrgToolParams = Type.Object({ org_id: Uuid, tool_id: Uuid });
+
+export const ToolOrganization = Type.Object(
+  { organization_id: Uuid, scopes: Type.Array(Type.String()), enabled_at: Timestamp },
+  { $id: 'ToolOrganization', title: 'ToolOrganization', description: 'An organization where the calling tool is enabled' },
+);
+export const ToolOrganizationPage = Page('ToolOrganizationPage', ToolOrganization);
