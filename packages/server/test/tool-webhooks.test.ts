@@ -6,8 +6,8 @@ import { loadWebhookKey } from '../src/modules/events/signing.js';
 import { startApp, type TestApp } from './helpers/app.js';
 import { ENGINES } from './helpers/db.js';
 import { type OrgWithRoles, orgWithRoles } from './helpers/orgs.js';
-import { eventsSeenInSql, setEnabled, toolAccess } from './helpers/tool-events.js';
-import { platformAdminToken, type RegisteredTool, registerTool } from './helpers/tools.js';
+import { eventsSeenInSql, setEnabled } from './helpers/tool-events.js';
+import { platformAdminToken, type RegisteredTool, registerTool, toolToken } from './helpers/tools.js';
 import { authed } from './helpers/users.js';
 import { startReceiver } from './helpers/webhook-receiver.js';
 
@@ -66,8 +66,8 @@ describe.each(ENGINES)('webhooks and events of tools (%s)', (engine) => {
     receiver.received.filter((r) => r.path === path).map((r) => (JSON.parse(r.body) as { organization_id: string }).organization_id);
 
   it('an endpoint bound to a tool receives only the organizations where the tool is enabled', async () => {
-    await setEnabled(t, enabledOrg.id, tool, true);
-    const ep = await registerEndpoint(await toolAccess(t, tool), { url: `${receiver.url}/tool` });
+    await setEnabled(t, enabledOrg, tool, true);
+    const ep = await registerEndpoint(await toolToken(t, tool), { url: `${receiver.url}/tool` });
     expect(ep.tool_id).toBe(tool.id);
     await registerEndpoint(admin, { url: `${receiver.url}/platform` });
     await changeRole(enabledOrg, 'viewer');
@@ -83,11 +83,11 @@ describe.each(ENGINES)('webhooks and events of tools (%s)', (engine) => {
   });
 
   it('an event of an organization where the tool was disabled is never delivered, even after enabling it again', async () => {
-    await setEnabled(t, enabledOrg.id, tool, true);
-    const ep = await registerEndpoint(await toolAccess(t, tool));
-    await setEnabled(t, enabledOrg.id, tool, false);
+    await setEnabled(t, enabledOrg, tool, true);
+    const ep = await registerEndpoint(await toolToken(t, tool));
+    await setEnabled(t, enabledOrg, tool, false);
     await changeRole(enabledOrg, 'viewer'); // while disabled
-    await setEnabled(t, enabledOrg.id, tool, true);
+    await setEnabled(t, enabledOrg, tool, true);
     await worker.runOnce();
     expect(receiver.received).toHaveLength(0);
     await changeRole(enabledOrg, 'member'); // enabled again
@@ -97,32 +97,37 @@ describe.each(ENGINES)('webhooks and events of tools (%s)', (engine) => {
     expect((await authed(t.app, 'GET', `/v1/webhook-endpoints/${ep.id}/deliveries`, admin)).json().data).toHaveLength(1);
   });
 
-  it('a delivery fanned out while the tool was enabled is not sent once it is disabled: it fails and says why', async () => {
-    await setEnabled(t, enabledOrg.id, tool, true);
-    const ep = await registerEndpoint(await toolAccess(t, tool));
+  it('a delivery fanned out while the tool was enabled is not sent once it is disabled: it fails and says why; the disabling itself is sent', async () => {
+    await setEnabled(t, enabledOrg, tool, true);
+    const ep = await registerEndpoint(await toolToken(t, tool), { event_types: ['member.role_changed', 'organization_tool.disabled'] });
     await changeRole(enabledOrg, 'viewer');
     await worker.dispatch();
-    await setEnabled(t, enabledOrg.id, tool, false);
-    await worker.deliverDue();
-    expect(receiver.received).toHaveLength(0);
-    const [d] = (await authed(t.app, 'GET', `/v1/webhook-endpoints/${ep.id}/deliveries`, admin)).json().data;
+    await setEnabled(t, enabledOrg, tool, false);
+    await worker.runOnce();
+    // Only the event of its own disabling reaches the tool.
+    expect(receiver.received.map((r) => JSON.parse(r.body).type)).toEqual(['organization_tool.disabled']);
+    expect(JSON.parse(receiver.received[0]!.body).data).toEqual({ tool_id: tool.id });
+    const deliveries = (await authed(t.app, 'GET', `/v1/webhook-endpoints/${ep.id}/deliveries`, admin)).json().data;
+    const d = deliveries.find((x: { status: string }) => x.status === 'failed');
     expect(d).toMatchObject({ status: 'failed', attempts: 0, last_error: TOOL_WITHDRAWN });
     // Neither a retry nor a replay sends it while the tool is disabled.
-    const token = await toolAccess(t, tool);
+    const token = await toolToken(t, tool);
     expect((await authed(t.app, 'POST', `/v1/webhook-endpoints/${ep.id}/deliveries/${d.id}/retry`, token)).statusCode).toBe(202);
     const replayed = await authed(t.app, 'POST', `/v1/webhook-endpoints/${ep.id}/replay`, token, { since: '2000-01-01T00:00:00Z' });
-    expect(replayed.json()).toEqual({ replayed: 0 });
+    expect(replayed.json()).toEqual({ replayed: 1 }); // the disabling event only
+    receiver.received.length = 0;
     await worker.runOnce();
-    expect(receiver.received).toHaveLength(0);
+    expect(receiver.received.map((r) => JSON.parse(r.body).type)).toEqual(['organization_tool.disabled']);
     await changeRole(enabledOrg, 'member');
   });
 
   it('a tool cannot see or manage another tool’s endpoints: each answers 404', async () => {
-    const mine = await registerEndpoint(await toolAccess(t, tool));
-    const theirs = await registerEndpoint(await toolAccess(t, otherTool, otherOrg.id));
+    await setEnabled(t, enabledOrg, tool, true);
+    const mine = await registerEndpoint(await toolToken(t, tool));
+    const theirs = await registerEndpoint(await toolToken(t, otherTool));
     expect(theirs.tool_id).toBe(otherTool.id);
     const platform = await registerEndpoint(admin);
-    const token = await toolAccess(t, tool, enabledOrg.id);
+    const token = await toolToken(t, tool, enabledOrg.id);
     const list = await authed(t.app, 'GET', '/v1/webhook-endpoints', token);
     expect(list.json().data.map((e: { id: string }) => e.id)).toEqual([mine.id]);
     for (const id of [theirs.id, platform.id]) {
@@ -175,14 +180,14 @@ describe.each(ENGINES)('webhooks and events of tools (%s)', (engine) => {
     expect(res.statusCode).toBe(400);
     expect(res.json().code).toBe('VALIDATION_FAILED');
     // The tool manages the endpoint the admin bound to it.
-    expect((await authed(t.app, 'GET', `/v1/webhook-endpoints/${ep.id}`, await toolAccess(t, tool))).statusCode).toBe(200);
+    expect((await authed(t.app, 'GET', `/v1/webhook-endpoints/${ep.id}`, await toolToken(t, tool))).statusCode).toBe(200);
   });
 
   it('the tool pull API sees only the organizations where the tool is enabled, over the API and in SQL', async () => {
-    await setEnabled(t, enabledOrg.id, tool, true);
+    await setEnabled(t, enabledOrg, tool, true);
     await changeRole(enabledOrg, 'viewer');
     await changeRole(otherOrg, 'viewer');
-    for (const token of [await toolAccess(t, tool), await toolAccess(t, tool, enabledOrg.id)]) {
+    for (const token of [await toolToken(t, tool), await toolToken(t, tool, enabledOrg.id)]) {
       const res = await authed(t.app, 'GET', '/v1/events?types=member.role_changed', token);
       expect(res.statusCode).toBe(200);
       const orgs = new Set((res.json().data as Array<{ organization_id: string }>).map((e) => e.organization_id));
@@ -190,14 +195,14 @@ describe.each(ENGINES)('webhooks and events of tools (%s)', (engine) => {
     }
     // Another organization's event id is not a position the tool can page from.
     const otherEvent = (await authed(t.app, 'GET', `/v1/organizations/${otherOrg.id}/events`, otherOrg.owner.access)).json().data[0].id;
-    expect((await authed(t.app, 'GET', `/v1/events?after=${otherEvent}`, await toolAccess(t, tool))).statusCode).toBe(400);
+    expect((await authed(t.app, 'GET', `/v1/events?after=${otherEvent}`, await toolToken(t, tool))).statusCode).toBe(400);
     // The database itself: as the tool, the role sees the enabled organization's events only; another tool, none.
     expect(await eventsSeenInSql(t, tool.id)).toEqual([enabledOrg.id]);
     expect(await eventsSeenInSql(t, otherTool.id)).toEqual([]);
-    // Disabled: nothing of the organization any more.
-    await setEnabled(t, enabledOrg.id, tool, false);
-    expect((await authed(t.app, 'GET', '/v1/events', await toolAccess(t, tool))).json().data).toEqual([]);
-    expect(await eventsSeenInSql(t, tool.id)).toEqual([]);
+    // Disabled: nothing of the organization any more but the event of its own disabling.
+    await setEnabled(t, enabledOrg, tool, false);
+    const after = (await authed(t.app, 'GET', '/v1/events', await toolToken(t, tool))).json().data as Array<{ type: string }>;
+    expect(after.map((e) => e.type)).toEqual(['organization_tool.disabled']);
     await changeRole(enabledOrg, 'member');
     await changeRole(otherOrg, 'member');
   });

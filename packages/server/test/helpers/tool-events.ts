@@ -1,24 +1,17 @@
 import { sql } from 'kysely';
 import type { TestApp } from './app.js';
-import type { RegisteredTool } from './tools.js';
+import type { OrgWithRoles } from './orgs.js';
+import { enableTool, type RegisteredTool } from './tools.js';
+import { authed } from './users.js';
 
-/** A tool's own access token for Tenantry's API, signed by the app's key store as the token endpoint signs it. */
-export async function toolAccess(t: TestApp, tool: RegisteredTool, orgId: string | null = null, permissions: string[] = []) {
-  const tokens = t.app.services.tokens;
-  return (await tokens.issueTool({ clientId: tool.id, orgId, audience: tokens.apiAudience, permissions, ttl: 600 })).token;
+/** Enables or disables `tool` in `o` by its owner over the API (audited as organization_tool.*). */
+export async function setEnabled(t: TestApp, o: OrgWithRoles, tool: RegisteredTool, enabled: boolean) {
+  if (enabled) return enableTool(t, o.owner.access, o.id, tool.id);
+  const res = await authed(t.app, 'DELETE', `/v1/organizations/${o.id}/tools/${tool.id}`, o.owner.access);
+  if (res.statusCode !== 204) throw new Error(`disable tool failed: ${res.statusCode} ${res.body}`);
 }
 
-/**
- * Enables or disables `tool` in `orgId` as the enablement routes store it (a row of
- * organization_tools; enabling again starts a new period, sql/enablement-period.sql).
- */
-export async function setEnabled(t: TestApp, orgId: string, tool: RegisteredTool, enabled: boolean) {
-  await sql`insert into organization_tools (organization_id, tool_id, status, scopes)
-    values (${orgId}, ${tool.id}, ${enabled ? 'active' : 'disabled'}, '{}')
-    on conflict (organization_id, tool_id) do update set status = excluded.status, updated_at = now()`.execute(t.db.kysely);
-}
-
-/** The events a tool reads, as tenantry_user with the tool set: what the database lets it see. */
+/** The organizations whose events a tool reads in SQL, as tenantry_user with the tool set: what the database lets it see. */
 export async function eventsSeenInSql(t: TestApp, toolId: string): Promise<string[]> {
   return t.db.kysely.transaction().execute(async (tx) => {
     await sql`select * from tenantry_enter_tool(null, ${toolId}::uuid)`.execute(tx);
