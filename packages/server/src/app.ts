@@ -33,6 +33,7 @@ import { AccessTokens, CLOCK_TOLERANCE_SECONDS } from './modules/oauth/tokens.js
 import { organizationRoutes } from './modules/organizations/organizations.routes.js';
 import { pageRoutes } from './modules/pages/pages.routes.js';
 import { organizationToolRoutes } from './modules/tools/organization-tools.routes.js';
+import { sharingGrantRoutes } from './modules/tools/sharing-grants.routes.js';
 import { toolRoutes } from './modules/tools/tools.routes.js';
 
 export type App = FastifyInstance<RawServerDefault, IncomingMessage, ServerResponse, FastifyBaseLogger, TypeBoxTypeProvider>;
@@ -192,6 +193,7 @@ export async function buildApp(config: Readonly<Config>, db: Database): Promise<
   toolRoutes(app);
   organizationToolRoutes(app);
   invitationRoutes(app, { db, config, limits });
+  sharingGrantRoutes(app, { db });
   pageRoutes(app);
   await app.ready();
   return app;

@@ -52,6 +52,7 @@ export const CODE_ORDER: ReadonlyArray<{ name: string; rendersMemberEntries?: bo
   { name: 'policies/organization_tools.sql' },
   { name: 'enablement-period.sql' },
   { name: 'policies/webhook_endpoints.sql' },
+  { name: 'policies/sharing_grants.sql' },
 ];
 
 /** Memberships re-rendered per transaction when the entry's shape changes. */

@@ -19,6 +19,8 @@ export const ERRORS = {
   INVITATION_PENDING: { status: 409, title: 'A pending invitation already exists for this email' },
   INVITATION_INVALID: { status: 400, title: 'Invitation is invalid, expired or already used' },
   INVITATION_EMAIL_MISMATCH: { status: 403, title: 'This invitation was sent to another email address' },
+  GRANT_SCOPE_INVALID: { status: 400, title: 'The sharing grant is not valid for these tools and scopes' },
+  SHARING_GRANT_EXISTS: { status: 409, title: 'An active sharing grant between these tools already exists' },
   TOKEN_INVALID: { status: 400, title: 'Token is invalid, expired or already used' },
   EMAIL_NOT_VERIFIED: { status: 403, title: 'Email address not verified' },
   IDEMPOTENCY_KEY_REUSED: { status: 422, title: 'This Idempotency-Key was used with another request' },

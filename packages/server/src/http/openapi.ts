@@ -23,6 +23,7 @@ import { AcceptedInvitation, CreatedInvitation, Invitation, InvitationPage } fro
 import { Member, MemberPage } from '../modules/members/members.schemas.js';
 import { AuthorizationServerMetadata, Jwk, Jwks, OAuthErrorBody, TokenResponse } from '../modules/oauth/oauth.schemas.js';
 import { Organization, OrganizationPage } from '../modules/organizations/organizations.schemas.js';
+import { SharingGrant, SharingGrantPage } from '../modules/tools/sharing-grants.schemas.js';
 import {
   CreatedCredential,
   CreatedTool,
@@ -76,6 +77,8 @@ const COMPONENT_SCHEMAS = [
   WebhookEndpointPage,
   WebhookDelivery,
   WebhookDeliveryPage,
+  SharingGrant,
+  SharingGrantPage,
   Jwk,
   WebhookKeys,
   Jwks,
@@ -111,6 +114,7 @@ const TAGS = [
   { name: 'Audit log', description: 'What happened in an organization' },
   { name: 'Events', description: 'What changed in organizations, in the order it was written, to pull' },
   { name: 'Webhooks', description: 'Events pushed to registered endpoints, signed, with a delivery log' },
+  { name: 'Sharing grants', description: 'Which tool may use which shareable scopes of another tool in an organization' },
   { name: 'Operations', description: 'Liveness, readiness, metrics and this document' },
 ];
 

@@ -16,6 +16,7 @@ export const PERMISSIONS = [
   'organization:delete',
   'owners:manage',
   'tools:manage',
+  'sharing_grants:manage',
 ] as const;
 export type Permission = (typeof PERMISSIONS)[number];
 
@@ -30,7 +31,7 @@ const admin: Permission[] = [
   'events:read',
   'tools:manage',
 ];
-const owner: Permission[] = [...admin, 'organization:delete', 'owners:manage'];
+const owner: Permission[] = [...admin, 'organization:delete', 'owners:manage', 'sharing_grants:manage'];
 
 export const ROLE_PERMISSIONS: Readonly<Record<Role, readonly Permission[]>> = Object.freeze({ owner, admin, member, viewer });
 

@@ -160,3 +160,24 @@ export const asOperatorInOrganization = <T>(db: Database, orgId: string, fn: (tx
     if (e.orgStatus === null) throw notFound('Organization');
     return fn(tx);
   });
+
+/**
+ * A tool's work in an organization as the token endpoint does it (no access token yet): the
+ * tool's context, with its registry status and enablement there read fresh on entering.
+ */
+export const asToolInOrganization = <T>(
+  db: Database,
+  toolId: string,
+  orgId: string,
+  fn: (tx: Tx, entered: Entered) => Promise<T>,
+): Promise<T> => withTenant(db, { orgId, userId: null, toolId }, fn);
+
+/**
+ * Work in an organization on behalf of the user a presented token names (token exchange):
+ * their membership, the organization's status and the session's state are read fresh on entering.
+ */
+export const asSubjectInOrganization = <T>(
+  db: Database,
+  s: { userId: string; sessionId: string; orgId: string },
+  fn: (tx: Tx, entered: Entered) => Promise<T>,
+): Promise<T> => withTenant(db, { orgId: s.orgId, userId: s.userId, sessionId: s.sessionId }, fn);

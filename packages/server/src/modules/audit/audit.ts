@@ -28,6 +28,11 @@ export type AuditAction =
   | 'invitation.revoked'
   | 'invitation.accepted'
   | 'session.refresh_reuse_detected'
+  | 'sharing_grant.created'
+  | 'sharing_grant.revoked'
+  | 'sharing_grant.suspended'
+  | 'sharing_grant.token_issued'
+  | 'token.exchanged'
   | 'organization_tool.enabled'
   | 'organization_tool.updated'
   | 'organization_tool.disabled';

@@ -16,6 +16,19 @@ export interface AccessTokenSubject {
   org: { id: string; role: Role } | null;
 }
 
+/** A user's token that a tool obtained by token exchange, to act for them at another tool. */
+export interface DelegatedTokenSubject {
+  userId: string;
+  sessionId: string;
+  orgId: string;
+  /** The tool acting (`act.sub` and `client_id`). */
+  actorClientId: string;
+  audience: string;
+  grantId: string;
+  permissions: readonly string[];
+  ttl: number;
+}
+
 /** A tool's own access token (client_credentials, SPEC §10). */
 export interface ToolTokenSubject {
   clientId: string;
@@ -49,28 +62,18 @@ export class AccessTokens {
 
   /** Signs a user's token, for Tenantry's API or, with `audience`, for one tool (RFC 8707). */
   async issue(subject: AccessTokenSubject, audience?: string): Promise<{ token: string; expiresIn: number }> {
-    const { kid, key } = this.keys.signingKey();
     const claims: JWTPayload = { principal: 'user', client_id: this.config.clientId, sid: subject.sessionId };
     if (subject.org) {
       claims.org_id = subject.org.id;
       claims.org_role = subject.org.role;
       claims.permissions = permissionsOf(subject.org.role);
     }
-    const token = await new SignJWT(claims)
-      .setProtectedHeader({ alg: 'EdDSA', typ: 'at+jwt', kid })
-      .setIssuer(this.config.tokenIssuer)
-      .setSubject(subject.userId)
-      .setAudience(audience ?? this.config.tokenAudience)
-      .setIssuedAt()
-      .setExpirationTime(`${this.config.accessTokenTtl}s`)
-      .setJti(uuidv7())
-      .sign(key);
+    const token = await this.sign(claims, subject.userId, audience ?? this.config.tokenAudience, this.config.accessTokenTtl);
     return { token, expiresIn: this.config.accessTokenTtl };
   }
 
   /** Signs a tool's token: `sub` = `client_id` = the tool, `principal: tool`, its scopes as `scope` and `permissions`. */
   async issueTool(subject: ToolTokenSubject): Promise<{ token: string; expiresIn: number }> {
-    const { kid, key } = this.keys.signingKey();
     const claims: JWTPayload = {
       ...subject.extra,
       principal: 'tool',
@@ -79,16 +82,62 @@ export class AccessTokens {
       permissions: [...subject.permissions],
     };
     if (subject.orgId) claims.org_id = subject.orgId;
-    const token = await new SignJWT(claims)
+    return { token: await this.sign(claims, subject.clientId, subject.audience, subject.ttl), expiresIn: subject.ttl };
+  }
+
+  /**
+   * Signs a delegated token (RFC 8693): `sub` = the user, `act` = the tool acting for them
+   * (never left out: no impersonation), for another tool's audience under a sharing grant.
+   */
+  async issueDelegated(d: DelegatedTokenSubject): Promise<{ token: string; expiresIn: number }> {
+    const claims: JWTPayload = {
+      principal: 'user',
+      client_id: d.actorClientId,
+      act: { sub: d.actorClientId },
+      sid: d.sessionId,
+      org_id: d.orgId,
+      grant_id: d.grantId,
+      scope: d.permissions.join(' '),
+      permissions: [...d.permissions],
+    };
+    return { token: await this.sign(claims, d.userId, d.audience, d.ttl), expiresIn: d.ttl };
+  }
+
+  private sign(claims: JWTPayload, subject: string, audience: string, ttl: number): Promise<string> {
+    const { kid, key } = this.keys.signingKey();
+    return new SignJWT(claims)
       .setProtectedHeader({ alg: 'EdDSA', typ: 'at+jwt', kid })
       .setIssuer(this.config.tokenIssuer)
-      .setSubject(subject.clientId)
-      .setAudience(subject.audience)
+      .setSubject(subject)
+      .setAudience(audience)
       .setIssuedAt()
-      .setExpirationTime(`${subject.ttl}s`)
+      .setExpirationTime(`${ttl}s`)
       .setJti(uuidv7())
       .sign(key);
-    return { token, expiresIn: subject.ttl };
+  }
+
+  /**
+   * Verifies a user's access token issued for one tool (`aud` = `audience`), as a token
+   * exchange's subject: undefined unless it is exactly that — a first-party session's token,
+   * scoped to an organization, neither delegated already nor bound to a grant.
+   */
+  async verifySubject(token: string, audience: string): Promise<{ userId: string; sessionId: string; orgId: string } | undefined> {
+    let payload: JWTPayload;
+    try {
+      ({ payload } = await jwtVerify(token, (header: JWTHeaderParameters) => this.keyFor(header), {
+        algorithms: ['EdDSA'],
+        typ: 'at+jwt',
+        issuer: this.config.tokenIssuer,
+        audience,
+        clockTolerance: CLOCK_TOLERANCE_SECONDS,
+        requiredClaims: ['sub', 'sid', 'jti', 'iat', 'exp', 'client_id', 'org_id'],
+      }));
+    } catch {
+      return undefined;
+    }
+    const p = principalOfClaims(payload);
+    if (p?.type !== 'user' || p.tokenOrgId === null || payload.client_id !== this.config.clientId) return undefined;
+    return { userId: p.userId, sessionId: p.sessionId, orgId: p.tokenOrgId };
   }
 
   /** Tenantry's own API audience: a token with another `aud` (one meant for a tool) is refused by verify(). */
@@ -144,7 +193,8 @@ function principalOfClaims(payload: JWTPayload): Principal | undefined {
   const tokenOrgId = (orgId as string | undefined) ?? null;
   switch (payload.principal ?? 'user') {
     case 'user':
-      if (!isUuid(payload.sub) || !isUuid(payload.sid)) return undefined;
+      // A delegated token (act, grant_id) is for a tool, never a user's own token.
+      if (!isUuid(payload.sub) || !isUuid(payload.sid) || payload.act !== undefined || payload.grant_id !== undefined) return undefined;
       return { type: 'user', userId: payload.sub, sessionId: payload.sid, tokenOrgId };
     case 'tool':
       // A tool's client id is its id; a token bound to a sharing grant is for a tool, never for this API.
