@@ -11,6 +11,7 @@ import { type App, buildApp } from '../src/app.js';
 import { testConfig } from '../src/config.js';
 import { WebhookDeliverer } from '../src/modules/events/deliverer.js';
 import { loadWebhookKey } from '../src/modules/events/signing.js';
+import type { TestApp } from './helpers/app.js';
 import { createTestDatabase, ENGINES, type TestDatabase } from './helpers/db.js';
 import { type OrgWithRoles, orgWithRoles } from './helpers/orgs.js';
 import { basic, platformAdminToken, registerTool } from './helpers/tools.js';
@@ -74,7 +75,7 @@ describe.each(ENGINES)('a tool’s webhooks, end to end (%s)', (engine) => {
 
     await start();
     cleanup.push(() => stop());
-    const t = { app: app!, db: db.db, drop: db.drop };
+    const t: TestApp = { ...db, app: app!, close: stop };
     const admin = await platformAdminToken(t);
     const tool = await registerTool(t, admin);
     const provider = await registerTool(t, admin);
