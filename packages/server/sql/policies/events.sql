@@ -17,3 +17,8 @@ create policy events_worker_select on events for select to tenantry_worker
   using ((select current_user) = 'tenantry_worker');
 create policy events_worker_delete on events for delete to tenantry_worker
   using ((select current_user) = 'tenantry_worker');
+
+-- A tool (tenantry_user with app.tool_id set) reads the events of the organizations where
+-- it is enabled, during its enablement (sql/tool-events.sql); users in that role read none.
+create policy events_tool_select on events for select to tenantry_user
+  using (tenantry_tool_receives((select tenantry_tool_id()), organization_id, type, data, occurred_at));

@@ -10,3 +10,7 @@ create policy organization_tools_tenant on organization_tools for all to tenantr
 -- only, for discovery (GET /v1/tool/organizations).
 create policy organization_tools_own on organization_tools for select to tenantry_user
   using (tool_id = (select tenantry_tool_id()));
+
+-- tenantry_worker: every enablement, read only, to decide which events a tool's endpoints get.
+create policy organization_tools_worker on organization_tools for select to tenantry_worker
+  using ((select current_user) = 'tenantry_worker');

@@ -46,6 +46,7 @@ export const CODE_ORDER: ReadonlyArray<{ name: string; rendersMemberEntries?: bo
   { name: 'audit-chain.sql' },
   { name: 'tools.sql' },
   { name: 'api-keys.sql' },
+  { name: 'tool-events.sql' },
   { name: 'policies/idempotency_records.sql' },
   { name: 'events.sql' },
   { name: 'policies/events.sql' },
@@ -56,6 +57,8 @@ export const CODE_ORDER: ReadonlyArray<{ name: string; rendersMemberEntries?: bo
   { name: 'policies/refresh_tokens.sql' },
   { name: 'policies/organization_tools.sql' },
   { name: 'policies/api_keys.sql' },
+  { name: 'enablement-period.sql' },
+  { name: 'policies/webhook_endpoints.sql' },
   { name: 'policies/sharing_grants.sql' },
 ];
 

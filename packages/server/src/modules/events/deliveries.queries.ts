@@ -7,14 +7,15 @@ import './tables.js';
  * Fans the next events out to deliveries, one per event and matching endpoint, and moves
  * the cursor past them, in one transaction. It reads the same safe prefix as the pull
  * API (transactions below the event horizon, read just before), so an event that
- * commits late is never passed over. The cursor row is locked with SKIP LOCKED: one instance fans out
+ * commits late is never passed over. An endpoint bound to a tool gets only events the tool
+ * may have as enablements stand now (sql/tool-events.sql). The cursor row is locked with SKIP LOCKED: one instance fans out
  * at a time and the others go on delivering.
  */
 export async function fanOut(tx: Tx, horizon: string, batch: number): Promise<{ events: number; deliveries: number }> {
   const { rows } = await sql<{ events: string; deliveries: string }>`
     with c as (select tx, pos from webhook_dispatch_cursor for update skip locked),
     batch as (
-      select e.organization_id, e.id, e.tx, e.pos, e.type, e.occurred_at
+      select e.organization_id, e.id, e.tx, e.pos, e.type, e.data, e.occurred_at
       from events e, c
       where (e.tx, e.pos) > (c.tx, c.pos) and e.tx < ${horizon}::xid8
       order by e.tx, e.pos
@@ -24,6 +25,7 @@ export async function fanOut(tx: Tx, horizon: string, batch: number): Promise<{ 
       select b.organization_id, gen_random_uuid(), w.id, b.id, b.tx, b.pos
       from batch b
       join webhook_endpoints w on b.type = any (w.event_types) and w.status <> 'disabled' and w.created_at <= b.occurred_at
+        and (w.tool_id is null or tenantry_tool_receives(w.tool_id, b.organization_id, b.type, b.data, b.occurred_at))
       returning 1),
     last as (select tx, pos from batch order by tx desc, pos desc limit 1),
     moved as (update webhook_dispatch_cursor set tx = last.tx, pos = last.pos from last returning 1)
@@ -61,6 +63,7 @@ const CLAIM_LOCK = 7_263_517_020;
  */
 export async function claimDue(tx: Tx, batch: number, leaseSeconds: number, lease: string): Promise<ClaimedDelivery[]> {
   await sql`select pg_advisory_xact_lock(${CLAIM_LOCK})`.execute(tx);
+  await dropWithdrawnToolDeliveries(tx);
   const { rows } = await sql<ClaimedDelivery>`
     with due as (
       select d.organization_id, d.id
@@ -85,6 +88,24 @@ export async function claimDue(tx: Tx, batch: number, leaseSeconds: number, leas
       e.id as event_id, e.type, e.actor_type, e.actor_id, e.data, e.occurred_at, w.url, w.secret,
       case when w.previous_secret_expires_at > now() then w.previous_secret end as previous_secret`.execute(tx);
   return rows;
+}
+
+export const TOOL_WITHDRAWN = 'not sent: the tool is no longer enabled in the organization';
+
+/**
+ * Deliveries due to a tool's endpoint of events the tool may no longer have (it was
+ * disabled in the organization since they were fanned out) fail without being sent,
+ * saying why, just before the claim: disabling a tool stops its deliveries at once.
+ */
+async function dropWithdrawnToolDeliveries(tx: Tx): Promise<void> {
+  await sql`
+    update webhook_deliveries d
+    set status = 'failed', last_error = ${TOOL_WITHDRAWN}, leased_until = null, lease = null
+    from webhook_endpoints w, events e
+    where d.status = 'pending' and d.next_attempt_at <= now() and (d.leased_until is null or d.leased_until < now())
+      and w.id = d.endpoint_id and w.tool_id is not null
+      and e.organization_id = d.organization_id and e.id = d.event_id
+      and not tenantry_tool_receives(w.tool_id, e.organization_id, e.type, e.data, e.occurred_at)`.execute(tx);
 }
 
 /**

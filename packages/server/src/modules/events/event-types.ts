@@ -95,7 +95,7 @@ export const EVENT_TYPES = {
   },
   'organization_tool.disabled': {
     description:
-      'A platform tool was disabled in the organization: its tokens for it stop working at once, and its sharing grants are suspended.',
+      'A platform tool was disabled in the organization: its tokens for it stop working at once, and its sharing grants are suspended. The tool’s own webhook endpoints get this event, and no later one of the organization.',
     schema: data({ tool_id: Uuid }),
   },
   'session.revoked': {

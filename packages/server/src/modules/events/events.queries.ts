@@ -48,11 +48,12 @@ export async function eventHorizon(tx: Tx): Promise<string> {
  * `horizon`. A transaction that commits later has an id at or above it, so it can only
  * add events after the page's end: a reader that resumes from the last position it saw
  * never skips one. The cost is that events wait for older transactions still open.
+ * With `toolId`, only the events that tool may have (sql/tool-events.sql).
  */
 export function listEvents(
   tx: Tx,
   horizon: string,
-  f: { organizationId?: string; after?: EventPosition; types?: string[]; limit: number },
+  f: { organizationId?: string; toolId?: string; after?: EventPosition; types?: string[]; limit: number },
 ) {
   let q = tx
     .selectFrom('events')
@@ -62,6 +63,8 @@ export function listEvents(
     .orderBy('pos')
     .limit(f.limit + 1);
   if (f.organizationId) q = q.where('organization_id', '=', f.organizationId);
+  // A tool: the organizations where it is enabled, during its enablement (the events policy says the same).
+  if (f.toolId) q = q.where(sql<boolean>`tenantry_tool_receives(${f.toolId}::uuid, organization_id, type, data, occurred_at)`);
   if (f.after) q = q.where(sql<boolean>`(tx, pos) > (${f.after.tx}::xid8, ${f.after.pos}::bigint)`);
   if (f.types && f.types.length > 0) q = q.where('type', 'in', f.types);
   return q.execute();

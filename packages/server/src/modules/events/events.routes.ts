@@ -33,14 +33,14 @@ export function eventRoutes(app: App) {
   app.get(
     '/v1/events',
     {
-      onRequest: app.services.authenticate(['user']),
+      onRequest: app.services.authenticate(['user', 'tool']),
       schema: {
         security: bearer,
         tags: ['Events'],
         operationId: 'listAllEvents',
-        summary: 'Events of every organization, oldest first (platform admins)',
+        summary: 'Events across organizations, oldest first (platform admins, tools)',
         description:
-          'Events of every organization in the order their transactions wrote them, oldest first; page on with `after`, filter with `types`. Platform admins.',
+          'Events in the order their transactions wrote them, oldest first; page on with `after`, filter with `types`. Platform admins read every organization’s; a tool (a token with or without `org_id`) reads those of the organizations where it is enabled, from when it was enabled, and the event of its own disabling.',
         querystring: EventsQuery,
         response: { 200: ref(EventPage, 'A page of events'), ...problems('VALIDATION_FAILED', AUTH_ERRORS, DB_ERRORS) },
       },

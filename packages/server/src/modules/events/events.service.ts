@@ -34,7 +34,7 @@ async function positionAfter(tx: Tx, after: string | undefined): Promise<EventPo
   return { tx: m[1]!, pos: m[2]! };
 }
 
-async function eventPage(tx: Tx, q: EventsQuery, organizationId?: string) {
+async function eventPage(tx: Tx, q: EventsQuery, only: { organizationId?: string; toolId?: string } = {}) {
   const limit = q.limit ?? 100;
   const after = await positionAfter(tx, q.after);
   const types = q.types
@@ -42,7 +42,7 @@ async function eventPage(tx: Tx, q: EventsQuery, organizationId?: string) {
     .map((t) => t.trim())
     .filter(Boolean);
   const horizon = await eventHorizon(tx);
-  const rows = await listEvents(tx, horizon, { organizationId, after, types, limit });
+  const rows = await listEvents(tx, horizon, { ...only, after, types, limit });
   const more = rows.length > limit;
   const data = more ? rows.slice(0, limit) : rows;
   const last = data[data.length - 1];
@@ -56,11 +56,19 @@ async function eventPage(tx: Tx, q: EventsQuery, organizationId?: string) {
 
 /** An organization's events, oldest first (admin+). */
 export const getOrganizationEvents = (db: Database, caller: Caller, orgId: string, q: EventsQuery) =>
-  inOrganization(db, caller, orgId, 'events:read', (tx) => eventPage(tx, q, orgId));
+  inOrganization(db, caller, orgId, 'events:read', (tx) => eventPage(tx, q, { organizationId: orgId }));
 
-/** Every organization's events, oldest first: platform admins (tools, for their organizations, later). */
-export const getAllEvents = (db: Database, caller: Caller, q: EventsQuery) =>
-  inUserContext(db, caller.principal, async (tx, e) => {
-    if (!(await widenToPlatform(tx, caller.principal, e))) throw forbidden('Only platform admins may read every organization’s events');
+/**
+ * Events across organizations, oldest first: every organization's for platform admins; for
+ * a tool (with or without an organization in its token), those of the organizations where
+ * it is enabled, read in its own context as tenantry_user, whose events policy lets it see
+ * no other organization's.
+ */
+export const getAllEvents = (db: Database, caller: Caller, q: EventsQuery) => {
+  const p = caller.principal;
+  if (p.type === 'tool') return inUserContext(db, p, (tx) => eventPage(tx, q, { toolId: p.toolId }));
+  return inUserContext(db, p, async (tx, e) => {
+    if (!(await widenToPlatform(tx, p, e))) throw forbidden('Only platform admins and tools may read events across organizations');
     return eventPage(tx, q);
   });
+};

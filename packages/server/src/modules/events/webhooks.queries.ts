@@ -1,11 +1,15 @@
 import { sql } from 'kysely';
 import type { Tx } from '../../db/tenant-context.js';
+import '../tools/tables.js';
 import './tables.js';
 
 export const ENDPOINT_COLUMNS = ['id', 'url', 'event_types', 'tool_id', 'status', 'disabled_reason', 'created_at', 'updated_at'] as const;
 
 export const insertEndpoint = (tx: Tx, row: { id: string; url: string; event_types: string[]; tool_id: string | null; secret: string }) =>
   tx.insertInto('webhook_endpoints').values(row).returning(ENDPOINT_COLUMNS).executeTakeFirstOrThrow();
+
+export const toolExists = async (tx: Tx, id: string) =>
+  (await tx.selectFrom('tools').select('id').where('id', '=', id).executeTakeFirst()) !== undefined;
 
 export const listEndpoints = (tx: Tx, after: string | undefined, limit: number) => {
   let q = tx
@@ -77,7 +81,11 @@ export const retryDelivery = (tx: Tx, endpointId: string, id: string) =>
     .returning(DELIVERY_COLUMNS)
     .executeTakeFirst();
 
-/** New deliveries of the endpoint's types of events in [since, until): the same events, so the same webhook-id. */
+/**
+ * New deliveries of the endpoint's types of events in [since, until): the same events, so
+ * the same webhook-id. An endpoint bound to a tool gets only the events the tool may have
+ * (sql/tool-events.sql).
+ */
 export async function insertReplay(tx: Tx, endpointId: string, since: string, until: string | null): Promise<number> {
   const r = await sql`
     insert into webhook_deliveries (organization_id, id, endpoint_id, event_id, event_tx, event_pos)
@@ -85,6 +93,7 @@ export async function insertReplay(tx: Tx, endpointId: string, since: string, un
     from webhook_endpoints w
     join events e on e.type = any (w.event_types)
     where w.id = ${endpointId} and e.occurred_at >= ${since}::timestamptz
+      and (w.tool_id is null or tenantry_tool_receives(w.tool_id, e.organization_id, e.type, e.data, e.occurred_at))
       and (${until}::timestamptz is null or e.occurred_at < ${until}::timestamptz)`.execute(tx);
   return Number(r.numAffectedRows ?? 0);
 }

@@ -32,7 +32,8 @@ import {
 
 export function webhookRoutes(app: App) {
   const deps: WebhookDeps = { db: app.db, allowPrivate: app.config.webhookAllowPrivate };
-  const auth = app.services.authenticate(['user']);
+  // Platform admins manage every endpoint, a tool those bound to it.
+  const auth = app.services.authenticate(['user', 'tool']);
   const common = { security: bearer, tags: ['Webhooks'] };
   /** The errors of a platform-admin route on one endpoint. */
   const onEndpoint = problems('VALIDATION_FAILED', AUTH_ERRORS, 'NOT_FOUND', DB_ERRORS);
@@ -59,8 +60,9 @@ export function webhookRoutes(app: App) {
       schema: {
         ...common,
         operationId: 'createWebhookEndpoint',
-        summary: 'Register an endpoint (platform admins)',
-        description: 'Registers a URL for the given event types. The signing secret is shown only in this answer. Platform admins.',
+        summary: 'Register an endpoint (platform admins, tools)',
+        description:
+          'Registers a URL for the given event types. The signing secret is shown only in this answer. Platform admins (`tool_id` binds the endpoint to a tool), or a tool for itself: its endpoint is bound to it and gets the events of the organizations where it is enabled only.',
         body: closed({ url: Url, event_types: EventTypes, tool_id: Type.Optional(Uuid) }),
         response: {
           201: ref(CreatedWebhookEndpoint, 'The endpoint and its signing secret'),
@@ -78,8 +80,8 @@ export function webhookRoutes(app: App) {
       schema: {
         ...common,
         operationId: 'listWebhookEndpoints',
-        summary: 'Webhook endpoints (platform admins)',
-        description: 'Every registered webhook endpoint, a page at a time. Platform admins.',
+        summary: 'Webhook endpoints (platform admins, tools)',
+        description: 'The registered webhook endpoints, a page at a time: every one for platform admins, its own for a tool.',
         querystring: Type.Object(PageQuery),
         response: {
           200: ref(WebhookEndpointPage, 'A page of webhook endpoints'),
@@ -97,8 +99,9 @@ export function webhookRoutes(app: App) {
       schema: {
         ...common,
         operationId: 'getWebhookEndpoint',
-        summary: 'A webhook endpoint (platform admins)',
-        description: 'One webhook endpoint, with its status and why it was disabled, if it was. Platform admins.',
+        summary: 'A webhook endpoint (platform admins, tools)',
+        description:
+          'One webhook endpoint, with its status and why it was disabled, if it was. Platform admins, or a tool for its own endpoints.',
         params: EndpointParams,
         response: { 200: ref(WebhookEndpoint, 'The webhook endpoint'), ...onEndpoint },
       },
@@ -113,8 +116,9 @@ export function webhookRoutes(app: App) {
       schema: {
         ...common,
         operationId: 'updateWebhookEndpoint',
-        summary: 'Change an endpoint (platform admins)',
-        description: 'Changes the URL, the event types or the status; enabling a failing endpoint clears its failure. Platform admins.',
+        summary: 'Change an endpoint (platform admins, tools)',
+        description:
+          'Changes the URL, the event types or the status; enabling a failing endpoint clears its failure. Platform admins, or a tool for its own endpoints.',
         params: EndpointParams,
         body: closed({
           url: Type.Optional(Url),
@@ -134,8 +138,8 @@ export function webhookRoutes(app: App) {
       schema: {
         ...common,
         operationId: 'deleteWebhookEndpoint',
-        summary: 'Delete an endpoint (platform admins)',
-        description: 'Deletes the endpoint with its pending deliveries. Platform admins.',
+        summary: 'Delete an endpoint (platform admins, tools)',
+        description: 'Deletes the endpoint with its pending deliveries. Platform admins, or a tool for its own endpoints.',
         params: EndpointParams,
         response: { 204: NoContent('Deleted'), ...onEndpoint },
       },
@@ -150,8 +154,9 @@ export function webhookRoutes(app: App) {
       schema: {
         ...common,
         operationId: 'rotateWebhookSecret',
-        summary: 'A new signing secret (platform admins)',
-        description: 'Issues a new signing secret; the old one keeps signing next to it for 24 hours. Platform admins.',
+        summary: 'A new signing secret (platform admins, tools)',
+        description:
+          'Issues a new signing secret; the old one keeps signing next to it for 24 hours. Platform admins, or a tool for its own endpoints.',
         params: EndpointParams,
         response: {
           200: Type.Object(
@@ -172,8 +177,9 @@ export function webhookRoutes(app: App) {
       schema: {
         ...common,
         operationId: 'listWebhookDeliveries',
-        summary: 'The endpoint’s deliveries, newest first (platform admins)',
-        description: 'The delivery log of the endpoint, newest first, with each delivery’s attempts and last answer. Platform admins.',
+        summary: 'The endpoint’s deliveries, newest first (platform admins, tools)',
+        description:
+          'The delivery log of the endpoint, newest first, with each delivery’s attempts and last answer. Platform admins, or a tool for its own endpoints.',
         params: EndpointParams,
         querystring: Type.Object(PageQuery),
         response: { 200: ref(WebhookDeliveryPage, 'A page of deliveries'), ...onEndpoint },
@@ -189,8 +195,8 @@ export function webhookRoutes(app: App) {
       schema: {
         ...common,
         operationId: 'retryWebhookDelivery',
-        summary: 'Send a delivery again now (platform admins)',
-        description: 'Schedules the delivery for an attempt now, whatever its status. Platform admins.',
+        summary: 'Send a delivery again now (platform admins, tools)',
+        description: 'Schedules the delivery for an attempt now, whatever its status. Platform admins, or a tool for its own endpoints.',
         params: DeliveryParams,
         response: { 202: ref(WebhookDelivery, 'The delivery, due now'), ...onEndpoint },
       },
@@ -205,9 +211,9 @@ export function webhookRoutes(app: App) {
       schema: {
         ...common,
         operationId: 'replayWebhookEvents',
-        summary: 'Send a period’s events again (platform admins)',
+        summary: 'Send a period’s events again (platform admins, tools)',
         description:
-          'Sends the endpoint’s events of a period again, with their original `webhook-id`, so receivers can deduplicate. Platform admins.',
+          'Sends the endpoint’s events of a period again, with their original `webhook-id`, so receivers can deduplicate. Platform admins, or a tool for its own endpoints.',
         params: EndpointParams,
         body: closed({ since: DateTime, until: Type.Optional(DateTime) }),
         response: {

@@ -1,10 +1,10 @@
 import type { Database } from '../../db/database.js';
 import { isUuid, uuidv7 } from '../../db/ids.js';
 import type { Tx } from '../../db/tenant-context.js';
-import { AppError, notFound } from '../../http/errors.js';
+import { AppError, forbidden, notFound } from '../../http/errors.js';
 import { decodeCursor, page } from '../../http/pagination.js';
 import type { Caller } from '../access/gate.js';
-import { asPlatformAdmin } from '../access/transactions.js';
+import { asPlatformAdmin, inUserContext } from '../access/transactions.js';
 import { newWebhookSecret } from './signing.js';
 import { parseWebhookUrl, resolveTarget } from './ssrf.js';
 import {
@@ -16,6 +16,7 @@ import {
   listEndpoints,
   retryDelivery,
   rotateEndpointSecret,
+  toolExists,
   updateEndpoint,
 } from './webhooks.queries.js';
 
@@ -27,9 +28,31 @@ export interface WebhookDeps {
   allowPrivate: boolean;
 }
 
-/** Endpoints are the platform's: platform admins manage them (tools, their own, later). */
-const asPlatform = <T>(db: Database, caller: Caller, fn: (tx: Tx) => Promise<T>): Promise<T> =>
-  asPlatformAdmin(db, caller, 'Only platform admins manage webhook endpoints', fn);
+/**
+ * Endpoints are the platform's: platform admins manage every one (as tenantry_platform),
+ * and a tool the ones bound to it, in its own context outside any organization, whatever
+ * organization its token names. Which rows a tool reaches is the database's decision
+ * (sql/policies/webhook_endpoints.sql): another tool's endpoint is not found. `fn` gets
+ * the acting tool's id, or null for a platform admin.
+ */
+function asPlatform<T>(db: Database, caller: Caller, fn: (tx: Tx, toolId: string | null) => Promise<T>): Promise<T> {
+  const p = caller.principal;
+  if (p.type === 'tool') return inUserContext(db, p, (tx) => fn(tx, p.toolId));
+  return asPlatformAdmin(db, caller, 'Only platform admins and tools manage webhook endpoints', (tx) => fn(tx, null));
+}
+
+const noSuchTool = () => new AppError('VALIDATION_FAILED', 'No such tool', [{ path: '/body/tool_id', message: 'no tool has this id' }]);
+
+/** The tool an endpoint is bound to: a tool binds its endpoints to itself; a platform admin names an existing tool, or none. */
+async function boundTool(tx: Tx, actingTool: string | null, requested: string | undefined): Promise<string | null> {
+  if (actingTool !== null) {
+    if (requested !== undefined && requested !== actingTool) throw forbidden('A tool registers webhook endpoints for itself only');
+    return actingTool;
+  }
+  if (requested === undefined) return null;
+  if (!(await toolExists(tx, requested))) throw noSuchTool();
+  return requested;
+}
 
 /** The URL's form and where it resolves now (checked again at each delivery). */
 async function checkedUrl(deps: WebhookDeps, raw: string): Promise<string> {
@@ -45,13 +68,16 @@ export async function createEndpoint(
   caller: Caller,
   body: { url: string; event_types: string[]; tool_id?: string | undefined },
 ) {
-  if (body.tool_id !== undefined) {
-    throw new AppError('VALIDATION_FAILED', 'Tools are not available yet', [{ path: '/body/tool_id', message: 'no tool has this id' }]);
-  }
   const url = await checkedUrl(deps, body.url);
   const secret = newWebhookSecret();
-  const endpoint = await asPlatform(deps.db, caller, (tx) =>
-    insertEndpoint(tx, { id: uuidv7(), url, event_types: unique(body.event_types), tool_id: null, secret }),
+  const endpoint = await asPlatform(deps.db, caller, async (tx, actingTool) =>
+    insertEndpoint(tx, {
+      id: uuidv7(),
+      url,
+      event_types: unique(body.event_types),
+      tool_id: await boundTool(tx, actingTool, body.tool_id),
+      secret,
+    }),
   );
   return { ...endpoint, secret };
 }
@@ -72,13 +98,14 @@ export async function patchEndpoint(
   body: { url?: string | undefined; event_types?: string[] | undefined; status?: 'enabled' | 'disabled' | undefined },
 ) {
   const url = body.url === undefined ? undefined : await checkedUrl(deps, body.url);
-  return asPlatform(deps.db, caller, async (tx) => {
+  return asPlatform(deps.db, caller, async (tx, actingTool) => {
+    const byWhom = actingTool === null ? 'a platform admin' : 'its tool';
     const set = {
       ...(url !== undefined ? { url } : {}),
       ...(body.event_types ? { event_types: unique(body.event_types) } : {}),
       // Enabling clears the failure record; disabling by hand says so.
       ...(body.status === 'enabled' ? { status: 'enabled' as const, disabled_reason: null, failing_since: null } : {}),
-      ...(body.status === 'disabled' ? { status: 'disabled' as const, disabled_reason: 'disabled by a platform admin' } : {}),
+      ...(body.status === 'disabled' ? { status: 'disabled' as const, disabled_reason: `disabled by ${byWhom}` } : {}),
     };
     return (await updateEndpoint(tx, id, set)) ?? Promise.reject(notFound('Webhook endpoint'));
   });
