@@ -32,6 +32,9 @@ import type { AuthDeps } from './modules/oauth/oauth.service.js';
 import { AccessTokens, CLOCK_TOLERANCE_SECONDS } from './modules/oauth/tokens.js';
 import { organizationRoutes } from './modules/organizations/organizations.routes.js';
 import { pageRoutes } from './modules/pages/pages.routes.js';
+import { organizationToolRoutes } from './modules/tools/organization-tools.routes.js';
+import { sharingGrantRoutes } from './modules/tools/sharing-grants.routes.js';
+import { toolRoutes } from './modules/tools/tools.routes.js';
 
 export type App = FastifyInstance<RawServerDefault, IncomingMessage, ServerResponse, FastifyBaseLogger, TypeBoxTypeProvider>;
 
@@ -187,7 +190,10 @@ export async function buildApp(config: Readonly<Config>, db: Database): Promise<
   auditRoutes(app);
   eventRoutes(app);
   webhookRoutes(app);
+  toolRoutes(app);
+  organizationToolRoutes(app);
   invitationRoutes(app, { db, config, limits });
+  sharingGrantRoutes(app, { db });
   pageRoutes(app);
   await app.ready();
   return app;

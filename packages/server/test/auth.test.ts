@@ -66,6 +66,7 @@ describe.each(ENGINES)('identity, sessions and tokens (%s)', (engine) => {
         'invitations:manage',
         'audit:read',
         'events:read',
+        'tools:manage',
       ],
       sid: claims.sid,
     });
@@ -276,7 +277,7 @@ describe.each(ENGINES)('identity, sessions and tokens (%s)', (engine) => {
       token_endpoint: expect.stringMatching(/\/oauth\/token$/),
       revocation_endpoint: expect.stringMatching(/\/oauth\/revoke$/),
       jwks_uri: expect.stringMatching(/\/\.well-known\/jwks\.json$/),
-      grant_types_supported: ['refresh_token'],
+      grant_types_supported: ['refresh_token', 'client_credentials'],
     });
   });
 });

@@ -27,7 +27,9 @@ interface TenantTable {
     | 'audit_chain_heads'
     | 'audit_checkpoints'
     | 'events'
-    | 'webhook_deliveries';
+    | 'webhook_deliveries'
+    | 'organization_tools'
+    | 'sharing_grants';
   /** The column that names the tenant. */
   tenant: 'id' | 'organization_id';
   /** A harmless change to every matching row. */
@@ -112,12 +114,39 @@ const TABLES: TenantTable[] = [
       event_pos: 1,
     }),
   },
+  {
+    name: 'organization_tools',
+    tenant: 'organization_id',
+    update: `status = 'disabled'`,
+    row: (org) => ({ organization_id: org, tool_id: deliveryTargets.tool, scopes: '{members:read}' }),
+  },
+  {
+    name: 'sharing_grants',
+    tenant: 'organization_id',
+    update: `status = 'revoked'`,
+    row: (org) => ({
+      organization_id: org,
+      id: randomUUID(),
+      provider_tool_id: deliveryTargets.tool,
+      consumer_tool_id: deliveryTargets.consumer,
+      scopes: '{rls:records:read}',
+      purpose: 'RLS check',
+    }),
+  },
 ];
 
 /** The webhook endpoint, and each organization's event, that the webhook_deliveries rows point at. */
-const deliveryTargets = { endpoint: randomUUID(), eventOf: new Map<string, string>() };
+const deliveryTargets = { endpoint: randomUUID(), tool: randomUUID(), consumer: randomUUID(), eventOf: new Map<string, string>() };
 /** Rows written in this order, as the migration user, for every organization of twoTenants(). */
-const SEEDED: TenantTable['name'][] = ['invitations', 'audit_events', 'audit_checkpoints', 'events', 'webhook_deliveries'];
+const SEEDED: TenantTable['name'][] = [
+  'invitations',
+  'audit_events',
+  'audit_checkpoints',
+  'events',
+  'webhook_deliveries',
+  'organization_tools',
+  'sharing_grants',
+];
 
 const insertSql = (table: TenantTable, values: Record<string, unknown>) => {
   const cols = Object.keys(values);
@@ -146,6 +175,10 @@ describe.each(ENGINES)('RLS on every tenant table (%s)', (engine) => {
               values (${CHECKPOINT_KID}, '{}'::jsonb, 'unused', now())`.execute(kysely);
     await sql`insert into webhook_endpoints (id, url, event_types, secret)
       values (${deliveryTargets.endpoint}, 'https://receiver.example.com/hook', '{member.added}', 'whsec_test')`.execute(kysely);
+    for (const tool of [deliveryTargets.tool, deliveryTargets.consumer]) {
+      await sql`insert into tools (id, slug, name, client_id, audience)
+        values (${tool}, ${`rls-${tool.slice(0, 8)}`}, 'RLS check', ${tool}, ${`https://rls-${tool}.example.com`})`.execute(kysely);
+    }
   });
   afterAll(() => t.close());
 

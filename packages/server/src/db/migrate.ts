@@ -43,6 +43,7 @@ export const CODE_ORDER: ReadonlyArray<{ name: string; rendersMemberEntries?: bo
   { name: 'policies/audit_chain_heads.sql' },
   { name: 'policies/audit_checkpoints.sql' },
   { name: 'audit-chain.sql' },
+  { name: 'tools.sql' },
   { name: 'policies/idempotency_records.sql' },
   { name: 'events.sql' },
   { name: 'policies/events.sql' },
@@ -51,6 +52,8 @@ export const CODE_ORDER: ReadonlyArray<{ name: string; rendersMemberEntries?: bo
   { name: 'policies/users.sql' },
   { name: 'policies/sessions.sql' },
   { name: 'policies/refresh_tokens.sql' },
+  { name: 'policies/organization_tools.sql' },
+  { name: 'policies/sharing_grants.sql' },
 ];
 
 /** Memberships re-rendered per transaction when the entry's shape changes. */

@@ -29,6 +29,11 @@ export const TABLES_WITHOUT_RLS: Readonly<Record<string, string>> = {
   webhook_signing_keys: 'global: no request role has any privilege on it',
   schema_migrations: "the migrator's own record; no request role has any privilege on it",
   schema_code: "the migrator's own record of sql/; no request role has any privilege on it",
+  tools: 'global: the platform tool registry, no secret; request roles read it, only tenantry_platform writes it (060_platform_tools)',
+  tool_credentials:
+    'global: no request role reads secret_hash (read through sql/tools.sql); tenantry_platform holds column grants without it',
+  tool_assertion_jtis: 'global: used private_key_jwt assertion ids, no secret; only tenantry_user (the token endpoint) holds grants',
+  platform_audit_events: "the platform's log of registry acts, not a tenant's: only tenantry_platform holds grants",
 };
 
 export interface IsolationReport {

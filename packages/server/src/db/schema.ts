@@ -70,7 +70,7 @@ export interface RefreshTokensTable {
 export interface AuditEventsTable {
   organization_id: string;
   id: string;
-  actor_type: 'user' | 'platform_admin' | 'system';
+  actor_type: 'user' | 'platform_admin' | 'system' | 'tool' | 'api_key';
   actor_id: string | null;
   action: string;
   target_type: string | null;

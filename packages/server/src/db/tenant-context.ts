@@ -13,6 +13,18 @@ export interface TenantContext {
   userId: string | null;
   /** The session behind the caller's access token, checked for revocation. */
   sessionId?: string | null;
+  /** The platform tool acting (no user then): its enablement in the organization is read on entering. */
+  toolId?: string | null;
+}
+
+/** A tool's standing as the database returns it on entering (tenantry_enter_tool, sql/tools.sql). */
+export interface ToolStanding {
+  /** The tool's own status in the registry; null when it no longer exists. */
+  status: 'active' | 'disabled' | null;
+  /** Its enablement in the organization entered; null when it was never enabled there. */
+  enablement: 'active' | 'disabled' | null;
+  /** The scopes its enablement grants. */
+  scopes: readonly string[];
 }
 
 /** What the database says about the caller at the start of the transaction. */
@@ -21,6 +33,8 @@ export interface Entered {
   orgStatus: OrganizationStatus | null;
   platformRole: 'platform_admin' | null;
   sessionLive: boolean;
+  /** Set when a tool entered. */
+  tool?: ToolStanding;
 }
 
 export class InvalidTenantContext extends Error {
@@ -34,7 +48,7 @@ const validId = (v: string | null | undefined) => v === null || v === undefined 
 
 /** Ids are checked before any SQL runs: a non-UUID never reaches the database. */
 function checkContext(ctx: TenantContext): void {
-  if (!validId(ctx.orgId) || !validId(ctx.userId) || !validId(ctx.sessionId)) throw new InvalidTenantContext();
+  if (!validId(ctx.orgId) || !validId(ctx.userId) || !validId(ctx.sessionId) || !validId(ctx.toolId)) throw new InvalidTenantContext();
 }
 
 /** The caller's context as the database returns it (tenantry_enter and the one-statement reads). */
@@ -62,11 +76,34 @@ const toEntered = (row: EnteredRow): Entered => ({
  */
 export async function enterTenant(tx: Tx, ctx: TenantContext): Promise<Entered> {
   checkContext(ctx);
+  if (ctx.toolId) return enterAsTool(tx, ctx.orgId, ctx.toolId);
   const { rows } =
     await sql<EnteredRow>`select * from tenantry_enter(${ctx.orgId}::uuid, ${ctx.userId}::uuid, ${ctx.sessionId ?? null}::uuid)`.execute(
       tx,
     );
   return toEntered(rows[0]!);
+}
+
+/**
+ * A tool's context: the request role, the tenant, no user, and the tool, whose registry
+ * status and enablement come back from the same statement. A live tool is one that
+ * still exists and is active.
+ */
+async function enterAsTool(tx: Tx, orgId: string | null, toolId: string): Promise<Entered> {
+  const { rows } = await sql<{
+    tool_status: ToolStanding['status'];
+    org_status: OrganizationStatus | null;
+    enablement_status: ToolStanding['enablement'];
+    scopes: string[] | null;
+  }>`select * from tenantry_enter_tool(${orgId}::uuid, ${toolId}::uuid)`.execute(tx);
+  const r = rows[0]!;
+  return {
+    memberRole: null,
+    orgStatus: r.org_status,
+    platformRole: null,
+    sessionLive: r.tool_status === 'active',
+    tool: { status: r.tool_status, enablement: r.enablement_status, scopes: r.scopes ?? [] },
+  };
 }
 
 /** Moves the transaction to the platform role; the database grants it only to a platform admin's live session. */

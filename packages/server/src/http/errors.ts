@@ -13,10 +13,14 @@ export const ERRORS = {
   SLUG_TAKEN: { status: 409, title: 'Slug is already taken' },
   LAST_OWNER: { status: 409, title: 'An organization must keep at least one owner' },
   ALREADY_MEMBER: { status: 409, title: 'Already a member of this organization' },
+  AUDIENCE_TAKEN: { status: 409, title: 'Another tool already has this audience' },
+  CREDENTIAL_LIMIT: { status: 409, title: 'A tool has at most two active credentials; revoke one first' },
   INVALID_STATE: { status: 409, title: 'The resource is not in a state that allows this' },
   INVITATION_PENDING: { status: 409, title: 'A pending invitation already exists for this email' },
   INVITATION_INVALID: { status: 400, title: 'Invitation is invalid, expired or already used' },
   INVITATION_EMAIL_MISMATCH: { status: 403, title: 'This invitation was sent to another email address' },
+  GRANT_SCOPE_INVALID: { status: 400, title: 'The sharing grant is not valid for these tools and scopes' },
+  SHARING_GRANT_EXISTS: { status: 409, title: 'An active sharing grant between these tools already exists' },
   TOKEN_INVALID: { status: 400, title: 'Token is invalid, expired or already used' },
   EMAIL_NOT_VERIFIED: { status: 403, title: 'Email address not verified' },
   IDEMPOTENCY_KEY_REUSED: { status: 422, title: 'This Idempotency-Key was used with another request' },
@@ -81,7 +85,14 @@ export function problemOf(err: AppError, requestId: string): Problem {
 /** OAuth 2.0 errors (RFC 6749 §5.2), used on /oauth/* only. */
 export class OAuthError extends Error {
   constructor(
-    readonly error: 'invalid_request' | 'invalid_grant' | 'unsupported_grant_type' | 'invalid_client' | 'unsupported_token_type',
+    readonly error:
+      | 'invalid_request'
+      | 'invalid_grant'
+      | 'unsupported_grant_type'
+      | 'invalid_client'
+      | 'unsupported_token_type'
+      | 'invalid_target'
+      | 'invalid_scope',
     readonly description: string,
     readonly status = 400,
     readonly headers?: Record<string, string>,

@@ -1,6 +1,12 @@
 import type { FastifyDynamicSwaggerOptions } from '@fastify/swagger';
 import type { FastifyInstance } from 'fastify';
-import { AuditEvent, AuditEventPage, AuditVerification } from '../modules/audit/audit.schemas.js';
+import {
+  AuditEvent,
+  AuditEventPage,
+  AuditVerification,
+  PlatformAuditEvent,
+  PlatformAuditEventPage,
+} from '../modules/audit/audit.schemas.js';
 import { EVENT_TYPE_NAMES, EVENT_TYPES, EventEnvelope, EventTypeEntry } from '../modules/events/event-types.js';
 import { EventPage } from '../modules/events/events.schemas.js';
 import {
@@ -17,6 +23,20 @@ import { AcceptedInvitation, CreatedInvitation, Invitation, InvitationPage } fro
 import { Member, MemberPage } from '../modules/members/members.schemas.js';
 import { AuthorizationServerMetadata, Jwk, Jwks, OAuthErrorBody, TokenResponse } from '../modules/oauth/oauth.schemas.js';
 import { Organization, OrganizationPage } from '../modules/organizations/organizations.schemas.js';
+import { SharingGrant, SharingGrantPage } from '../modules/tools/sharing-grants.schemas.js';
+import {
+  CreatedCredential,
+  CreatedTool,
+  OrganizationTool,
+  OrganizationToolPage,
+  Tool,
+  Credential as ToolCredential,
+  CredentialList as ToolCredentialList,
+  ToolOrganization,
+  ToolOrganizationPage,
+  ToolPage,
+  ToolScope,
+} from '../modules/tools/tools.schemas.js';
 import { Health } from './ops.schemas.js';
 import { ErrorCodeSchema, FieldError, Problem } from './schemas.js';
 
@@ -47,6 +67,8 @@ const COMPONENT_SCHEMAS = [
   AuditEvent,
   AuditEventPage,
   AuditVerification,
+  PlatformAuditEvent,
+  PlatformAuditEventPage,
   EventEnvelope,
   EventPage,
   EventTypeEntry,
@@ -55,10 +77,23 @@ const COMPONENT_SCHEMAS = [
   WebhookEndpointPage,
   WebhookDelivery,
   WebhookDeliveryPage,
+  SharingGrant,
+  SharingGrantPage,
   Jwk,
   WebhookKeys,
   Jwks,
   AuthorizationServerMetadata,
+  ToolScope,
+  Tool,
+  ToolPage,
+  CreatedTool,
+  ToolCredential,
+  ToolCredentialList,
+  CreatedCredential,
+  OrganizationTool,
+  OrganizationToolPage,
+  ToolOrganization,
+  ToolOrganizationPage,
   Health,
 ];
 
@@ -72,12 +107,14 @@ const TAGS = [
   { name: 'Users', description: 'The signed-in user' },
   { name: 'Account lifecycle', description: 'Email verification, password reset and email change, each through an emailed link' },
   { name: 'Organizations', description: 'Client organizations and their profile' },
-  { name: 'Platform administration', description: 'Suspending and reactivating organizations' },
+  { name: 'Platform administration', description: 'Suspending and reactivating organizations; the platform audit log' },
+  { name: 'Platform tools', description: 'The tool registry, tools enabled per organization, and what tools call' },
   { name: 'Members', description: 'Who belongs to an organization, with which role' },
   { name: 'Invitations', description: 'Inviting people by email, and accepting' },
   { name: 'Audit log', description: 'What happened in an organization' },
   { name: 'Events', description: 'What changed in organizations, in the order it was written, to pull' },
   { name: 'Webhooks', description: 'Events pushed to registered endpoints, signed, with a delivery log' },
+  { name: 'Sharing grants', description: 'Which tool may use which shareable scopes of another tool in an organization' },
   { name: 'Operations', description: 'Liveness, readiness, metrics and this document' },
 ];
 

@@ -3,7 +3,7 @@ import type { Entered } from '../../db/tenant-context.js';
 import { AppError, forbidden, notFound } from '../../http/errors.js';
 import type { Actor, RequestMeta } from '../audit/audit.js';
 import { unauthenticated } from '../oauth/tokens.js';
-import { actorOf, type Principal } from './principal.js';
+import { actorOf, type Principal, type ToolPrincipal, tokenOrgOf } from './principal.js';
 import { can, isPlatformPermission, type PlatformPermission } from './roles.js';
 
 /** What a route hands a module about its caller. */
@@ -17,14 +17,20 @@ export interface OrgCaller {
   principal: Principal;
   /** The organization admitted to: where the caller's audit events go. */
   organizationId: string;
-  /** The acting user. */
-  userId: string;
+  /** The acting user; null when a tool acts. */
+  userId: string | null;
   role: Role | null;
   platformAdmin: boolean;
   orgStatus: OrganizationStatus;
   /** Who the audit log names: a member acts as a user, an outsider platform admin as platform_admin. */
   actor: Actor;
   meta: RequestMeta;
+}
+
+/** The user an admitted caller acts as, for the use cases only a person performs (a tool is refused). */
+export function actingUser(c: OrgCaller): string {
+  if (c.userId === null) throw forbidden('This action requires a signed-in user');
+  return c.userId;
 }
 
 /** A revoked or expired session is refused here, once for every route. */
@@ -38,7 +44,9 @@ export function requireLiveSession(e: Entered): void {
  * alone, so the entry points ask it before any query (no round trip for a refusal).
  */
 export function requireInTokenScope(p: Principal, orgId: string): void {
-  if (p.tokenOrgId !== null && p.tokenOrgId !== orgId) throw notFound('Organization');
+  const bound = tokenOrgOf(p);
+  // A tool's token without an organization serves discovery only: it is in no organization's scope.
+  if ((bound !== null || p.type === 'tool') && bound !== orgId) throw notFound('Organization');
 }
 
 /** What a caller wants of an organization, as far as its suspension is concerned. */
@@ -62,6 +70,7 @@ export function admit(caller: Caller, orgId: string, e: Entered, permission: Pla
   requireLiveSession(e);
   const p = caller.principal;
   requireInTokenScope(p, orgId);
+  if (p.type === 'tool') return admitTool(caller, p, orgId, e, permission);
   const platformAdmin = e.platformRole === 'platform_admin';
   const member = e.memberRole !== null && e.orgStatus !== 'archived';
   if (e.orgStatus === null || (!member && !platformAdmin)) throw notFound('Organization');
@@ -81,6 +90,29 @@ export function admit(caller: Caller, orgId: string, e: Entered, permission: Pla
     platformAdmin,
     orgStatus: e.orgStatus,
     actor: actorOf(p, byRole ? 'member' : 'platform_admin'),
+    meta: caller.meta,
+  };
+}
+
+/**
+ * The gate for a tool (its token is bound to `orgId`, checked above): the organization
+ * must be active and the tool enabled there, read fresh, or the organization is not
+ * there for it (404, so disabling stops it at once); the permission must be both in its
+ * token and in its enablement as it is now (403).
+ */
+function admitTool(caller: Caller, p: ToolPrincipal, orgId: string, e: Entered, permission: PlatformPermission): OrgCaller {
+  if (e.orgStatus !== 'active' || e.tool?.enablement !== 'active') throw notFound('Organization');
+  if (!p.permissions.includes(permission) || !e.tool.scopes.includes(permission)) {
+    throw forbidden('The tool is not allowed this in the organization');
+  }
+  return {
+    principal: p,
+    organizationId: orgId,
+    userId: null,
+    role: null,
+    platformAdmin: false,
+    orgStatus: e.orgStatus,
+    actor: actorOf(p),
     meta: caller.meta,
   };
 }

@@ -1,4 +1,5 @@
 import type { TenantContext } from '../../db/tenant-context.js';
+import { forbidden } from '../../http/errors.js';
 import type { Actor } from '../audit/audit.js';
 
 // Who calls. Every caller is a principal of one type; the tenant context, the gate, the
@@ -15,7 +16,23 @@ export interface UserPrincipal {
   tokenOrgId: string | null;
 }
 
-export type Principal = UserPrincipal;
+/**
+ * A platform tool acting for itself with a client_credentials token. Bound to one
+ * organization when the token was issued (or to none: discovery only). Its enablement
+ * there is re-read from the database per request.
+ */
+export interface ToolPrincipal {
+  type: 'tool';
+  /** The tool's id; its client id is the same UUID as text. */
+  toolId: string;
+  clientId: string;
+  /** The organization the token was issued for; null for a discovery token. */
+  orgId: string | null;
+  /** The token's permissions (requested ∩ enabled at issuance); the enablement is checked again per request. */
+  permissions: readonly string[];
+}
+
+export type Principal = UserPrincipal | ToolPrincipal;
 export type PrincipalType = Principal['type'];
 
 /** The tenant context a principal's transaction enters, in `orgId` (user-level work when null). */
@@ -23,6 +40,8 @@ export function tenantContextOf(p: Principal, orgId: string | null): TenantConte
   switch (p.type) {
     case 'user':
       return { orgId, userId: p.userId, sessionId: p.sessionId };
+    case 'tool':
+      return { orgId, userId: null, toolId: p.toolId };
   }
 }
 
@@ -34,6 +53,8 @@ export function actorOf(p: Principal, standing: 'member' | 'platform_admin' = 'm
   switch (p.type) {
     case 'user':
       return { type: standing === 'member' ? 'user' : 'platform_admin', id: p.userId };
+    case 'tool':
+      return { type: 'tool', id: p.toolId };
   }
 }
 
@@ -48,5 +69,37 @@ export function rateKeyOf(p: Principal): string {
   switch (p.type) {
     case 'user':
       return `user:${p.userId}`;
+    case 'tool':
+      return `tool:${p.toolId}`;
+  }
+}
+
+/** The organization a principal's token is bound to: null is unscoped for a user, discovery-only for a tool. */
+export function tokenOrgOf(p: Principal): string | null {
+  switch (p.type) {
+    case 'user':
+      return p.tokenOrgId;
+    case 'tool':
+      return p.orgId;
+  }
+}
+
+/** The tool behind a principal, for the routes only a tool calls (discovery). */
+export function toolOf(p: Principal): ToolPrincipal {
+  switch (p.type) {
+    case 'tool':
+      return p;
+    case 'user':
+      throw forbidden('This route is for platform tools');
+  }
+}
+
+/** The user behind a principal, for the routes and use cases that only a person may call (`/v1/me`). */
+export function userOf(p: Principal): UserPrincipal {
+  switch (p.type) {
+    case 'user':
+      return p;
+    case 'tool':
+      throw forbidden('This route requires a signed-in user');
   }
 }

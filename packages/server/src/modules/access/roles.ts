@@ -15,13 +15,23 @@ export const PERMISSIONS = [
   'events:read',
   'organization:delete',
   'owners:manage',
+  'tools:manage',
+  'sharing_grants:manage',
 ] as const;
 export type Permission = (typeof PERMISSIONS)[number];
 
 const viewer: Permission[] = ['organization:read', 'members:read', 'data:read'];
 const member: Permission[] = [...viewer, 'data:write'];
-const admin: Permission[] = [...member, 'organization:update', 'members:manage', 'invitations:manage', 'audit:read', 'events:read'];
-const owner: Permission[] = [...admin, 'organization:delete', 'owners:manage'];
+const admin: Permission[] = [
+  ...member,
+  'organization:update',
+  'members:manage',
+  'invitations:manage',
+  'audit:read',
+  'events:read',
+  'tools:manage',
+];
+const owner: Permission[] = [...admin, 'organization:delete', 'owners:manage', 'sharing_grants:manage'];
 
 export const ROLE_PERMISSIONS: Readonly<Record<Role, readonly Permission[]>> = Object.freeze({ owner, admin, member, viewer });
 

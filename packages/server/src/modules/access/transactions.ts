@@ -12,7 +12,7 @@ import {
   type Tx,
   withTenant,
 } from '../../db/tenant-context.js';
-import { notFound } from '../../http/errors.js';
+import { forbidden, notFound } from '../../http/errors.js';
 import { storeAnswerIn } from '../idempotency/slot.js';
 import { admit, type Caller, type OrgCaller, requireInTokenScope, requireLiveSession, tokenScope } from './gate.js';
 import { type Principal, tenantContextOf } from './principal.js';
@@ -95,6 +95,8 @@ export function inOrganization<T>(
  * caller's context that arrives with what was read, which is returned only if it
  * admits the caller. `may_see` is the database's own guard (sql/tenant-context.sql); it agrees
  * with the gate's visibility check, and nothing is returned where it did not read.
+ * A tool's context is not one the statement can enter (it has no user and no session):
+ * a tool reads the same thing with `inTransaction`, behind the gate, in its own context.
  */
 export async function readInOrganization<R>(
   db: Database,
@@ -102,8 +104,10 @@ export async function readInOrganization<R>(
   orgId: string,
   permission: PlatformPermission,
   statement: (ctx: TenantContext) => RawBuilder<EnteredRow & { may_see: boolean } & R>,
+  inTransaction: (tx: Tx) => Promise<R>,
 ): Promise<R> {
   requireInTokenScope(caller.principal, orgId);
+  if (caller.principal.type !== 'user') return inOrganization(db, caller, orgId, permission, (tx) => inTransaction(tx));
   const { entered, row } = await readInContext(db, tenantContextOf(caller.principal, orgId), statement);
   admit(caller, orgId, entered, permission);
   if (!row.may_see) throw notFound('Organization');
@@ -129,6 +133,25 @@ export async function widenToPlatform(tx: Tx, p: Principal, entered: Entered): P
 }
 
 /**
+ * A tool's standing in an organization as the database says it now, in the tool's own
+ * context: the organization's status and the tool's registry status and enablement there
+ * (the token endpoint, before it issues a tool's token).
+ */
+export const toolStandingIn = (db: Database, toolId: string, orgId: string) =>
+  withTenant(db, { orgId, userId: null, toolId }, async (_tx, e) => ({ orgStatus: e.orgStatus, tool: e.tool! }));
+
+/**
+ * A platform admin's work on what belongs to the platform, not to an organization (webhook
+ * endpoints, the tool registry): the platform role, or 403 `refusal` for anyone else.
+ */
+export function asPlatformAdmin<T>(db: Database, caller: Caller, refusal: string, fn: (tx: Tx) => Promise<T>): Promise<T> {
+  return inUserContext(db, caller.principal, async (tx, e) => {
+    if (!(await widenToPlatform(tx, caller.principal, e))) throw forbidden(refusal);
+    return fn(tx);
+  });
+}
+
+/**
  * The operator's work in one organization, on nobody's behalf (the CLI): the organization's
  * tenant context with no user, refused when the organization does not exist.
  */
@@ -137,3 +160,24 @@ export const asOperatorInOrganization = <T>(db: Database, orgId: string, fn: (tx
     if (e.orgStatus === null) throw notFound('Organization');
     return fn(tx);
   });
+
+/**
+ * A tool's work in an organization as the token endpoint does it (no access token yet): the
+ * tool's context, with its registry status and enablement there read fresh on entering.
+ */
+export const asToolInOrganization = <T>(
+  db: Database,
+  toolId: string,
+  orgId: string,
+  fn: (tx: Tx, entered: Entered) => Promise<T>,
+): Promise<T> => withTenant(db, { orgId, userId: null, toolId }, fn);
+
+/**
+ * Work in an organization on behalf of the user a presented token names (token exchange):
+ * their membership, the organization's status and the session's state are read fresh on entering.
+ */
+export const asSubjectInOrganization = <T>(
+  db: Database,
+  s: { userId: string; sessionId: string; orgId: string },
+  fn: (tx: Tx, entered: Entered) => Promise<T>,
+): Promise<T> => withTenant(db, { orgId: s.orgId, userId: s.userId, sessionId: s.sessionId }, fn);

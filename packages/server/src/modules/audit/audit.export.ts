@@ -2,6 +2,7 @@
 import { Readable } from 'node:stream';
 import type { Selectable } from 'kysely';
 import type { AuditEventsTable } from '../../db/schema.js';
+import type { PlatformAuditEventsTable } from '../tools/tables.js';
 import type { InOrganization } from './audit.integrity.js';
 import { chainHead, exportBatch } from './audit.queries.js';
 
@@ -17,21 +18,21 @@ const BATCH = 1000;
 
 const hex = (b: Uint8Array | null) => (b === null ? null : Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex'));
 
+/** A logged act in the API's form, from a row of an organization's log or the platform's. */
+export const toAct = (r: Omit<Selectable<PlatformAuditEventsTable>, 'actor_type'> & { actor_type: string }) => ({
+  id: r.id,
+  actor: { type: r.actor_type, id: r.actor_id },
+  action: r.action,
+  target: r.target_type ? { type: r.target_type, id: r.target_id } : null,
+  data: r.data,
+  ip: r.ip,
+  request_id: r.request_id,
+  occurred_at: r.occurred_at,
+});
+
 /** An audit event row in the API's form (AuditEvent in audit.schemas.ts). */
 export function toAuditEvent(r: Selectable<AuditEventsTable>) {
-  return {
-    id: r.id,
-    organization_id: r.organization_id,
-    actor: { type: r.actor_type, id: r.actor_id },
-    action: r.action,
-    target: r.target_type ? { type: r.target_type, id: r.target_id } : null,
-    data: r.data,
-    ip: r.ip,
-    request_id: r.request_id,
-    occurred_at: r.occurred_at,
-    prev_hash: hex(r.prev_hash),
-    hash: hex(r.hash),
-  };
+  return { ...toAct(r), organization_id: r.organization_id, prev_hash: hex(r.prev_hash), hash: hex(r.hash) };
 }
 
 const CSV_COLUMNS = [

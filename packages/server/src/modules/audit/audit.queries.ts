@@ -3,23 +3,42 @@ import { uuidv7 } from '../../db/ids.js';
 import type { Schema } from '../../db/schema.js';
 import type { Tx } from '../../db/tenant-context.js';
 import type { AuditEvent, AuditSource } from './audit.js';
+import type { PlatformAuditEvent, PlatformAuditSource } from './platform.js';
+
+/** The columns of a logged act, in an organization's log or the platform's. */
+const actColumns = (by: PlatformAuditSource, e: PlatformAuditEvent | AuditEvent) => ({
+  id: uuidv7(),
+  actor_type: by.actor.type,
+  actor_id: by.actor.id,
+  action: e.action,
+  target_type: e.target?.type ?? null,
+  target_id: e.target?.id ?? null,
+  data: JSON.stringify(e.data ?? {}),
+  ip: by.meta.ip,
+  request_id: by.meta.requestId,
+});
 
 export async function insertAuditEvent(tx: Tx, by: AuditSource, e: AuditEvent): Promise<void> {
   await tx
     .insertInto('audit_events')
-    .values({
-      organization_id: by.organizationId,
-      id: uuidv7(),
-      actor_type: by.actor.type,
-      actor_id: by.actor.id,
-      action: e.action,
-      target_type: e.target?.type ?? null,
-      target_id: e.target?.id ?? null,
-      data: JSON.stringify(e.data ?? {}),
-      ip: by.meta.ip,
-      request_id: by.meta.requestId,
-    })
+    .values({ organization_id: by.organizationId, ...actColumns(by, e) })
     .execute();
+}
+
+export async function insertPlatformAuditEvent(tx: Tx, by: PlatformAuditSource, e: PlatformAuditEvent): Promise<void> {
+  await tx.insertInto('platform_audit_events').values(actColumns(by, e)).execute();
+}
+
+/** A page of the platform log, newest first, before `before` (a UUIDv7 id). */
+export function listPlatformAuditEvents(tx: Tx, f: { before?: string | undefined; action?: string | undefined; limit: number }) {
+  let q = tx
+    .selectFrom('platform_audit_events')
+    .selectAll()
+    .orderBy('id', 'desc')
+    .limit(f.limit + 1);
+  if (f.before) q = q.where('id', '<', f.before);
+  if (f.action) q = q.where('action', '=', f.action);
+  return q.execute();
 }
 
 /** A page of an organization's events, newest first, before `before` (an event id: UUIDv7, so time-ordered). */

@@ -3,8 +3,15 @@ import { callerOf } from '../../http/auth-plugin.js';
 import { AUTH_ERRORS, bearer, DB_ERRORS, problems, ref } from '../../http/schemas.js';
 import { OrgParams } from '../organizations/organizations.schemas.js';
 import { EXPORT_CONTENT_TYPES } from './audit.export.js';
-import { AuditEventPage, AuditExportQuery, AuditQuery, AuditVerification } from './audit.schemas.js';
-import { exportAuditLog, getAuditEvents, verifyAuditLog } from './audit.service.js';
+import {
+  AuditEventPage,
+  AuditExportQuery,
+  AuditQuery,
+  AuditVerification,
+  PlatformAuditEventPage,
+  PlatformAuditQuery,
+} from './audit.schemas.js';
+import { exportAuditLog, getAuditEvents, getPlatformAuditEvents, verifyAuditLog } from './audit.service.js';
 
 export function auditRoutes(app: App) {
   const { db } = app;
@@ -29,6 +36,27 @@ export function auditRoutes(app: App) {
       },
     },
     async (request) => getAuditEvents(db, callerOf(request), request.params.org_id, request.query),
+  );
+
+  app.get(
+    '/v1/platform/audit-events',
+    {
+      onRequest: app.services.authenticate(['user']),
+      schema: {
+        security: bearer,
+        tags: ['Platform administration'],
+        operationId: 'listPlatformAuditEvents',
+        summary: 'The platform audit log, newest first (platform admins)',
+        description:
+          'Acts on what belongs to the platform rather than to an organization: the tool registry (`tool.*`). Filter by `action`. Platform admins only.',
+        querystring: PlatformAuditQuery,
+        response: {
+          200: ref(PlatformAuditEventPage, 'A page of platform audit events'),
+          ...problems('VALIDATION_FAILED', AUTH_ERRORS, DB_ERRORS),
+        },
+      },
+    },
+    async (request) => getPlatformAuditEvents(db, callerOf(request), request.query),
   );
 
   app.get(

@@ -1,17 +1,22 @@
 import { Type } from '@sinclair/typebox';
 import { Page, PageQuery, Timestamp, Uuid } from '../../http/schemas.js';
 
+/** What every logged act says, in an organization's log or the platform's. */
+const ACT = {
+  actor: Type.Object({ type: Type.String(), id: Type.Union([Uuid, Type.Null()]) }),
+  action: Type.String(),
+  target: Type.Union([Type.Object({ type: Type.String(), id: Type.Union([Type.String(), Type.Null()]) }), Type.Null()]),
+  data: Type.Record(Type.String(), Type.Unknown()),
+  ip: Type.Union([Type.String(), Type.Null()]),
+  request_id: Type.Union([Type.String(), Type.Null()]),
+  occurred_at: Timestamp,
+};
+
 export const AuditEvent = Type.Object(
   {
     id: Uuid,
     organization_id: Uuid,
-    actor: Type.Object({ type: Type.String(), id: Type.Union([Uuid, Type.Null()]) }),
-    action: Type.String(),
-    target: Type.Union([Type.Object({ type: Type.String(), id: Type.Union([Type.String(), Type.Null()]) }), Type.Null()]),
-    data: Type.Record(Type.String(), Type.Unknown()),
-    ip: Type.Union([Type.String(), Type.Null()]),
-    request_id: Type.Union([Type.String(), Type.Null()]),
-    occurred_at: Timestamp,
+    ...ACT,
     /** The chain (README, "Audit log integrity"): the hash of the event before it, null for the first. */
     prev_hash: Type.Union([Type.String(), Type.Null()]),
     hash: Type.Union([Type.String(), Type.Null()]),
@@ -19,6 +24,12 @@ export const AuditEvent = Type.Object(
   { $id: 'AuditEvent', title: 'AuditEvent' },
 );
 export const AuditEventPage = Page('AuditEventPage', AuditEvent);
+
+/** An event of the platform log (registry acts, `tool.*`): no organization, no chain. */
+export const PlatformAuditEvent = Type.Object({ id: Uuid, ...ACT }, { $id: 'PlatformAuditEvent', title: 'PlatformAuditEvent' });
+export const PlatformAuditEventPage = Page('PlatformAuditEventPage', PlatformAuditEvent);
+
+export const PlatformAuditQuery = Type.Object({ ...PageQuery, action: Type.Optional(Type.String({ maxLength: 100 })) });
 
 export const AuditQuery = Type.Object({
   ...PageQuery,

@@ -2,10 +2,10 @@ import type { Database } from '../../db/database.js';
 import { isUuid } from '../../db/ids.js';
 import { decodeCursor, page } from '../../http/pagination.js';
 import type { Caller } from '../access/gate.js';
-import { asOperatorInOrganization, inOrganization } from '../access/transactions.js';
-import { type ExportFormat, exportStream, toAuditEvent } from './audit.export.js';
+import { asOperatorInOrganization, asPlatformAdmin, inOrganization } from '../access/transactions.js';
+import { type ExportFormat, exportStream, toAct, toAuditEvent } from './audit.export.js';
 import { type InOrganization, verifyChain } from './audit.integrity.js';
-import { listAuditEvents } from './audit.queries.js';
+import { listAuditEvents, listPlatformAuditEvents } from './audit.queries.js';
 
 export interface AuditQuery {
   action?: string | undefined;
@@ -33,6 +33,24 @@ export async function getAuditEvents(db: Database, caller: Caller, orgId: string
     return {
       next_cursor: result.next_cursor,
       data: result.data.map(toAuditEvent),
+    };
+  });
+}
+
+/** The platform log (platform admins), newest first. */
+export async function getPlatformAuditEvents(
+  db: Database,
+  caller: Caller,
+  f: { action?: string | undefined; limit?: number | undefined; cursor?: string | undefined },
+) {
+  const limit = f.limit ?? 20;
+  const before = decodeCursor(f.cursor, isUuid);
+  return asPlatformAdmin(db, caller, 'Only platform admins read the platform audit log', async (tx) => {
+    const rows = await listPlatformAuditEvents(tx, { before, action: f.action, limit });
+    const result = page(rows, limit, (r) => r.id);
+    return {
+      next_cursor: result.next_cursor,
+      data: result.data.map(toAct),
     };
   });
 }

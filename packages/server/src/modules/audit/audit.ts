@@ -2,7 +2,7 @@ import type { Tx } from '../../db/tenant-context.js';
 import { emitEvent } from '../events/events.js';
 import { insertAuditEvent } from './audit.queries.js';
 
-export type ActorType = 'user' | 'platform_admin' | 'system';
+export type ActorType = 'user' | 'platform_admin' | 'system' | 'tool' | 'api_key';
 
 export interface Actor {
   type: ActorType;
@@ -27,7 +27,15 @@ export type AuditAction =
   | 'invitation.created'
   | 'invitation.revoked'
   | 'invitation.accepted'
-  | 'session.refresh_reuse_detected';
+  | 'session.refresh_reuse_detected'
+  | 'sharing_grant.created'
+  | 'sharing_grant.revoked'
+  | 'sharing_grant.suspended'
+  | 'sharing_grant.token_issued'
+  | 'token.exchanged'
+  | 'organization_tool.enabled'
+  | 'organization_tool.updated'
+  | 'organization_tool.disabled';
 
 /** Where an event happens and who does it: an admitted caller (OrgCaller) is one. */
 export interface AuditSource {

@@ -10,6 +10,9 @@ const transition = data({ from: OrgStatus, to: OrgStatus });
 
 const Change = Type.Object({ from: Type.Unknown(), to: Type.Unknown() });
 
+/** What every sharing_grant.* event says about its grant. */
+const grantFields = { grant_id: Uuid, provider_tool_id: Uuid, consumer_tool_id: Uuid, scopes: Type.Array(Type.String()) };
+
 export const EVENT_TYPES = {
   'organization.created': {
     description: 'An organization was created; its creator is its first owner.',
@@ -45,6 +48,37 @@ export const EVENT_TYPES = {
   'invitation.accepted': {
     description: 'An invitation was accepted; a member.added event follows.',
     schema: data({ invitation_id: Uuid, email: Type.String(), role: RoleName, user_id: Uuid }),
+  },
+  'sharing_grant.created': {
+    description: 'An owner allowed one tool (the consumer) to use some shareable scopes of another (the provider) in the organization.',
+    schema: data({ ...grantFields, purpose: Type.String(), expires_at: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]) }),
+  },
+  'sharing_grant.revoked': {
+    description: 'A sharing grant was revoked: no token is issued under it any more; tokens already issued live at most 300 s.',
+    schema: data(grantFields),
+  },
+  'sharing_grant.suspended': {
+    description:
+      'A sharing grant was suspended because its provider or consumer (`disabled_tool_id`) was disabled in the organization; enabling the tool again does not resume it.',
+    schema: data({ ...grantFields, disabled_tool_id: Uuid }),
+  },
+  'sharing_grant.token_issued': {
+    description:
+      'The consumer obtained tokens under a sharing grant (client_credentials at the provider’s audience). Told at most once per grant every 5 minutes, with the scopes of the first token of that window.',
+    schema: data(grantFields),
+  },
+  'organization_tool.enabled': {
+    description: 'A platform tool was enabled in the organization (or enabled again), with the scopes it is granted.',
+    schema: data({ tool_id: Uuid, scopes: Type.Array(Type.String()) }),
+  },
+  'organization_tool.updated': {
+    description: 'The scopes granted to an enabled tool changed.',
+    schema: data({ tool_id: Uuid, scopes: Type.Array(Type.String()), previous_scopes: Type.Array(Type.String()) }),
+  },
+  'organization_tool.disabled': {
+    description:
+      'A platform tool was disabled in the organization: its tokens for it stop working at once, and its sharing grants are suspended.',
+    schema: data({ tool_id: Uuid }),
   },
   'session.revoked': {
     description:

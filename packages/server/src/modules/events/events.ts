@@ -12,6 +12,8 @@ const TARGET_FIELD: Readonly<Record<string, string>> = {
   user: 'user_id',
   invitation: 'invitation_id',
   session: 'session_id',
+  sharing_grant: 'grant_id',
+  tool: 'tool_id',
 };
 
 /**

@@ -1,10 +1,10 @@
 import type { Database } from '../../db/database.js';
 import { isUuid, uuidv7 } from '../../db/ids.js';
 import type { Tx } from '../../db/tenant-context.js';
-import { AppError, forbidden, notFound } from '../../http/errors.js';
+import { AppError, notFound } from '../../http/errors.js';
 import { decodeCursor, page } from '../../http/pagination.js';
 import type { Caller } from '../access/gate.js';
-import { inUserContext, widenToPlatform } from '../access/transactions.js';
+import { asPlatformAdmin } from '../access/transactions.js';
 import { newWebhookSecret } from './signing.js';
 import { parseWebhookUrl, resolveTarget } from './ssrf.js';
 import {
@@ -28,12 +28,8 @@ export interface WebhookDeps {
 }
 
 /** Endpoints are the platform's: platform admins manage them (tools, their own, later). */
-function asPlatform<T>(db: Database, caller: Caller, fn: (tx: Tx) => Promise<T>): Promise<T> {
-  return inUserContext(db, caller.principal, async (tx, e) => {
-    if (!(await widenToPlatform(tx, caller.principal, e))) throw forbidden('Only platform admins manage webhook endpoints');
-    return fn(tx);
-  });
-}
+const asPlatform = <T>(db: Database, caller: Caller, fn: (tx: Tx) => Promise<T>): Promise<T> =>
+  asPlatformAdmin(db, caller, 'Only platform admins manage webhook endpoints', fn);
 
 /** The URL's form and where it resolves now (checked again at each delivery). */
 async function checkedUrl(deps: WebhookDeps, raw: string): Promise<string> {

@@ -25,6 +25,8 @@ export function principalKeyOf(p: Principal): string {
   switch (p.type) {
     case 'user':
       return `user:${p.userId}`;
+    case 'tool':
+      return `tool:${p.toolId}`;
   }
 }
 

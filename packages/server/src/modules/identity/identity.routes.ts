@@ -2,6 +2,7 @@ import type { TSchema } from '@sinclair/typebox';
 import type { App } from '../../app.js';
 import { principalOf } from '../../http/auth-plugin.js';
 import { AUTH_ERRORS, BODY_ERRORS, bearer, DB_ERRORS, problems, ref } from '../../http/schemas.js';
+import { userOf } from '../access/principal.js';
 import { acceptOnSignup } from '../invitations/invitations.service.js';
 import { TokenResponse } from '../oauth/oauth.schemas.js';
 import type { AuthDeps } from '../oauth/oauth.service.js';
@@ -84,7 +85,7 @@ export function identityRoutes(app: App, deps: AuthDeps) {
         response: { 200: ref(Me, 'The signed-in user'), ...problems(AUTH_ERRORS, DB_ERRORS) },
       },
     },
-    async (request) => getMe(deps, principalOf(request)),
+    async (request) => getMe(deps, userOf(principalOf(request))),
   );
 
   app.patch(
@@ -105,7 +106,7 @@ export function identityRoutes(app: App, deps: AuthDeps) {
         },
       },
     },
-    async (request) => updateMe(deps, credentialLimits, principalOf(request), request.ip, request.body),
+    async (request) => updateMe(deps, credentialLimits, userOf(principalOf(request)), request.ip, request.body),
   );
 
   lifecycleRoutes(app, deps);

@@ -6,7 +6,7 @@ import type { Tx } from '../../db/tenant-context.js';
 import { AppError } from '../../http/errors.js';
 import { addressKey, type CredentialLimits } from '../../http/rate-limit.js';
 import { organizationSuspended } from '../access/gate.js';
-import type { Principal } from '../access/principal.js';
+import type { UserPrincipal } from '../access/principal.js';
 import { anonymous, asUserWithoutSession, inUserContext, tokenScopeIn } from '../access/transactions.js';
 import { type AuthDeps, type Issued, type TokenResponse, tokenResponse } from '../oauth/oauth.service.js';
 import { checkCurrentPassword } from './current-password.js';
@@ -113,7 +113,7 @@ const readMe = async (tx: Tx, userId: string): Promise<Me> => ({
   memberships: await listOwnMemberships(tx, userId),
 });
 
-export const getMe = (deps: AuthDeps, p: Principal) => inUserContext(deps.db, p, (tx) => readMe(tx, p.userId));
+export const getMe = (deps: AuthDeps, p: UserPrincipal) => inUserContext(deps.db, p, (tx) => readMe(tx, p.userId));
 
 /** Asks for the current password when a change needs it (a new password or email). */
 function requireCurrentPassword(patch: { current_password?: string | undefined }, what: 'password' | 'email'): string {
@@ -128,7 +128,7 @@ function requireCurrentPassword(patch: { current_password?: string | undefined }
 export async function updateMe(
   deps: AuthDeps,
   limits: CredentialLimits,
-  p: Principal,
+  p: UserPrincipal,
   ip: string,
   patch: { name?: string; email?: string; password?: string; current_password?: string },
 ) {

@@ -3,7 +3,7 @@ import type { App } from '../../app.js';
 import { callerOf, principalOf } from '../../http/auth-plugin.js';
 import { noContent } from '../../http/no-content.js';
 import { AUTH_ERRORS, BODY_ERRORS, bearer, DB_ERRORS, NoContent, problems, ref } from '../../http/schemas.js';
-import { rateKeyOf } from '../access/principal.js';
+import { rateKeyOf, userOf } from '../access/principal.js';
 import {
   Accepted,
   DeleteMeBody,
@@ -45,7 +45,7 @@ export function lifecycleRoutes(app: App, deps: LifecycleDeps) {
       },
     },
     async (request, reply) => {
-      const p = principalOf(request);
+      const p = userOf(principalOf(request));
       await limits.check([{ key: `verify-email-request:${rateKeyOf(p)}`, ...app.config.rateLimit }]);
       await requestEmailVerification(deps, p);
       return accepted(reply);

@@ -6,7 +6,7 @@ import type { Tx } from '../../db/tenant-context.js';
 import { AppError } from '../../http/errors.js';
 import { addressKey, type CredentialLimits } from '../../http/rate-limit.js';
 import type { Caller } from '../access/gate.js';
-import { actorOf, type Principal } from '../access/principal.js';
+import { actorOf, type UserPrincipal, userOf } from '../access/principal.js';
 import { anonymous, inUserContext, switchToOrganization, switchToUser } from '../access/transactions.js';
 import { record } from '../audit/audit.js';
 import { enqueueEmail } from '../mail/outbox.js';
@@ -77,7 +77,7 @@ async function useToken(tx: Tx, token: string, purposes: AccountTokenPurpose[]) 
 }
 
 /** Emails the signed-in user a verification link; nothing when the address is verified already. */
-export async function requestEmailVerification(deps: LifecycleDeps, p: Principal): Promise<void> {
+export async function requestEmailVerification(deps: LifecycleDeps, p: UserPrincipal): Promise<void> {
   const t = newAccountToken('verify_email');
   await inUserContext(deps.db, p, async (tx) => {
     const me = await findEmailState(tx, p.userId);
@@ -169,7 +169,7 @@ export async function deleteAccount(
   ip: string,
   currentPassword: string,
 ): Promise<void> {
-  const p = caller.principal;
+  const p = userOf(caller.principal);
   await checkCurrentPassword(deps.db, limits, p, ip, currentPassword, deps.config.passwordHashing);
   await inUserContext(deps.db, p, async (tx) => {
     const memberships = await listMembershipOrganizations(tx, p.userId);
@@ -196,7 +196,7 @@ export const emailNotVerified = () =>
   new AppError('EMAIL_NOT_VERIFIED', 'Verify your email address first (POST /v1/auth/verify-email/request)');
 
 /** With REQUIRE_VERIFIED_EMAIL, creating an organization and accepting an invitation need a verified address. */
-export async function requireVerifiedEmail(deps: LifecycleDeps, p: Principal): Promise<void> {
+export async function requireVerifiedEmail(deps: LifecycleDeps, p: UserPrincipal): Promise<void> {
   if (!deps.config.requireVerifiedEmail) return;
   const me = await inUserContext(deps.db, p, (tx) => findEmailState(tx, p.userId));
   if (!me.email_verified) throw emailNotVerified();

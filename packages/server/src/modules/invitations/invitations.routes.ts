@@ -3,7 +3,7 @@ import { callerOf } from '../../http/auth-plugin.js';
 import { noContent } from '../../http/no-content.js';
 import { addressKey } from '../../http/rate-limit.js';
 import { AUTH_ERRORS, BODY_ERRORS, bearer, DB_ERRORS, NoContent, problems, ref } from '../../http/schemas.js';
-import { rateKeyOf } from '../access/principal.js';
+import { rateKeyOf, userOf } from '../access/principal.js';
 import { requireVerifiedEmail } from '../identity/lifecycle.service.js';
 import { OrgParams } from '../organizations/organizations.schemas.js';
 import {
@@ -119,7 +119,7 @@ export function invitationRoutes(app: App, deps: InvitationDeps) {
     async (request) => {
       const caller = callerOf(request);
       await app.services.limiter.check([`accept:ip:${addressKey(request.ip)}`, `accept:${rateKeyOf(caller.principal)}`]);
-      await requireVerifiedEmail(app, caller.principal);
+      await requireVerifiedEmail(app, userOf(caller.principal));
       return acceptInvitation(deps, caller, request.body.token);
     },
   );

@@ -7,8 +7,8 @@ import type { Entered, Tx } from '../../db/tenant-context.js';
 import { AppError, forbidden, notFound } from '../../http/errors.js';
 import { decodeCursor, page } from '../../http/pagination.js';
 import type { OrderedLimits } from '../../http/rate-limit.js';
-import { type Caller, organizationSuspended, refusedBySuspension } from '../access/gate.js';
-import { actorOf, userActor } from '../access/principal.js';
+import { actingUser, type Caller, organizationSuspended, refusedBySuspension } from '../access/gate.js';
+import { actorOf, userActor, userOf } from '../access/principal.js';
 import { atLeast } from '../access/roles.js';
 import { enteringOrganization, inOrganization, switchToOrganization } from '../access/transactions.js';
 import { type Actor, type RequestMeta, record } from '../audit/audit.js';
@@ -70,9 +70,10 @@ const invitationLimits = (l: Config['invitationLimits'], orgId: string, inviterI
 export async function createInvitation(deps: InvitationDeps, caller: Caller, orgId: string, body: { email: string; role: Role }) {
   const email = normalizeEmail(body.email);
   return inOrganization(deps.db, caller, orgId, 'invitations:manage', async (tx, c) => {
+    const inviterId = actingUser(c);
     if (!c.role || !atLeast(c.role, body.role)) throw forbidden('You cannot invite with a role above your own');
     if (await isMemberByEmail(tx, orgId, email)) throw new AppError('ALREADY_MEMBER', 'This email already belongs to a member');
-    await deps.limits.check(invitationLimits(deps.config.invitationLimits, orgId, c.userId));
+    await deps.limits.check(invitationLimits(deps.config.invitationLimits, orgId, inviterId));
     await expireLapsed(tx, orgId, email);
     const token = newToken(orgId);
     let invitation: Awaited<ReturnType<typeof insertInvitation>>;
@@ -83,7 +84,7 @@ export async function createInvitation(deps: InvitationDeps, caller: Caller, org
         email,
         role: body.role,
         token_hash: hashToken(token),
-        invited_by: c.userId,
+        invited_by: inviterId,
         ttlSeconds: deps.config.invitationTtl,
       });
     } catch (err) {
@@ -92,7 +93,7 @@ export async function createInvitation(deps: InvitationDeps, caller: Caller, org
     }
     const acceptUrl = deps.config.invitationUrl.replaceAll('{token}', encodeURIComponent(token));
     const org = (await findOrganization(tx, orgId))!;
-    const inviter = await findUserContact(tx, c.userId);
+    const inviter = await findUserContact(tx, inviterId);
     await enqueueEmail(
       tx,
       invitationEmail({
@@ -180,7 +181,7 @@ async function acceptInTx(
 export async function acceptInvitation(deps: InvitationDeps, caller: Caller, token: string) {
   const orgId = orgOfToken(token);
   if (!orgId) throw invitationInvalid();
-  const p = caller.principal;
+  const p = userOf(caller.principal);
   return enteringOrganization(deps.db, p, orgId, async (tx, e) => {
     const user = await findUserContact(tx, p.userId);
     return acceptInTx(tx, e, orgId, token, user, actorOf(p), caller.meta, invitationEmailMismatch);

@@ -14,6 +14,26 @@ export const membersPage = (after: string | undefined, limit: number) => (ctx: T
     EnteredRow & { may_see: boolean; data: string; next_after: string | null }
   >`select * from tenantry_members_page(${ctx.orgId}::uuid, ${ctx.userId}::uuid, ${ctx.sessionId}::uuid, ${after ?? null}::uuid, ${limit}::int)`;
 
+/** The same page read inside a transaction already in the organization's context (a tool's read). */
+export async function membersPageIn(tx: Tx, orgId: string, after: string | undefined, limit: number) {
+  let q = tx
+    .selectFrom('memberships')
+    .select(['user_id', sql<string>`entry`.as('entry')])
+    .where('organization_id', '=', orgId)
+    .orderBy('user_id')
+    .limit(limit + 1);
+  if (after) q = q.where('user_id', '>', after);
+  const rows = await q.execute();
+  const next_after = rows.length > limit ? rows[limit - 1]!.user_id : null;
+  return {
+    data: `[${rows
+      .slice(0, limit)
+      .map((r) => r.entry)
+      .join(',')}]`,
+    next_after,
+  };
+}
+
 /** The member's stored entry (sql/member-entry.sql): the same rendering as the list's. */
 export const memberEntry = async (tx: Tx, orgId: string, userId: string): Promise<RawJson> => {
   const row = await tx

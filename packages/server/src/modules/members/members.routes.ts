@@ -16,12 +16,12 @@ export function memberRoutes(app: App) {
   app.get(
     '/v1/organizations/:org_id/members',
     {
-      onRequest,
+      onRequest: app.services.authenticate(['user', 'tool']),
       schema: {
         ...common,
         operationId: 'listMembers',
         summary: 'List members',
-        description: 'Every member with their role. Any member, and platform admins.',
+        description: 'Every member with their role. Any member, and platform admins; a tool enabled here with `members:read`.',
         params: OrgParams,
         querystring: Type.Object(PageQuery),
         response: { 200: ref(MemberPage, 'A page of members'), ...problems('VALIDATION_FAILED', AUTH_ERRORS, 'NOT_FOUND', DB_ERRORS) },

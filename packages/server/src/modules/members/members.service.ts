@@ -4,13 +4,13 @@ import type { Role } from '../../db/schema.js';
 import type { Tx } from '../../db/tenant-context.js';
 import { AppError, forbidden, notFound } from '../../http/errors.js';
 import { decodeCursor, renderedPage } from '../../http/pagination.js';
-import type { Caller, OrgCaller } from '../access/gate.js';
+import { actingUser, type Caller, type OrgCaller } from '../access/gate.js';
 import { atLeast, can } from '../access/roles.js';
 import { inOrganization, readInOrganization } from '../access/transactions.js';
 import { record } from '../audit/audit.js';
 import { emitSessionsRevoked } from '../events/session-events.js';
 import { revokeUserSessions } from '../identity/sessions.js';
-import { deleteMember, lockMembers, memberEntry, membersPage, updateRole } from './members.queries.js';
+import { deleteMember, lockMembers, memberEntry, membersPage, membersPageIn, updateRole } from './members.queries.js';
 
 export async function getMembers(
   db: Database,
@@ -20,17 +20,20 @@ export async function getMembers(
 ) {
   const limit = q.limit ?? 20;
   const after = decodeCursor(q.cursor, isUuid);
-  const { data, next_after } = await readInOrganization(db, caller, orgId, 'members:read', membersPage(after, limit));
+  const { data, next_after } = await readInOrganization(db, caller, orgId, 'members:read', membersPage(after, limit), (tx) =>
+    membersPageIn(tx, orgId, after, limit),
+  );
   return renderedPage(data, next_after);
 }
 
 /** Fresh roles of the actor and the target, with the owners locked; 404 when the target is not a member. */
 async function lockedRoles(tx: Tx, orgId: string, c: OrgCaller, targetId: string) {
-  const rows = await lockMembers(tx, orgId, [c.userId, targetId]);
+  const actorId = actingUser(c);
+  const rows = await lockMembers(tx, orgId, [actorId, targetId]);
   const roleOf = (id: string) => rows.find((r) => r.user_id === id)?.role ?? null;
   const target = roleOf(targetId);
   if (!target) throw notFound('Member');
-  return { actor: roleOf(c.userId), target, owners: rows.filter((r) => r.role === 'owner').length };
+  return { actor: roleOf(actorId), target, owners: rows.filter((r) => r.role === 'owner').length };
 }
 
 const lastOwner = () => new AppError('LAST_OWNER', 'An organization must keep at least one owner');
@@ -53,7 +56,7 @@ export async function changeRole(db: Database, caller: Caller, orgId: string, ta
 
 /** Removes a member, or the caller themself (leaving); ends the removed member's sessions scoped here. */
 export async function removeMember(db: Database, caller: Caller, orgId: string, targetId: string) {
-  const leaving = targetId === caller.principal.userId;
+  const leaving = caller.principal.type === 'user' && targetId === caller.principal.userId;
   return inOrganization(db, caller, orgId, leaving ? 'members:read' : 'members:manage', async (tx, c) => {
     const now = await lockedRoles(tx, orgId, c, targetId);
     if (!leaving) {

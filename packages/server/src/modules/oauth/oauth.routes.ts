@@ -3,13 +3,18 @@ import { type TSchema, Type } from '@sinclair/typebox';
 import type { App } from '../../app.js';
 import { OAuthError } from '../../http/errors.js';
 import { ref } from '../../http/schemas.js';
-import type { Grant } from './grants/grant.js';
+import { ASSERTION_ALGS, CLIENT_AUTH_METHODS, type ClientAuthDeps } from './client-auth.js';
+import { clientCredentialsGrant } from './grants/client-credentials.js';
+import type { Grant, GrantDeps } from './grants/grant.js';
 import { refreshTokenGrant } from './grants/refresh-token.js';
 import { AuthorizationServerMetadata, Jwks, oauthErrors, RevokeRequest, TokenRequest, TokenResponse } from './oauth.schemas.js';
 import { type AuthDeps, revoke } from './oauth.service.js';
 
-/** The token endpoint's grants by grant_type; client_credentials and token exchange join here. */
-const GRANTS: ReadonlyMap<string, Grant> = new Map([['refresh_token', refreshTokenGrant]]);
+/** The token endpoint's grants by grant_type; token exchange joins here. */
+const GRANTS: ReadonlyMap<string, Grant> = new Map([
+  ['refresh_token', refreshTokenGrant],
+  ['client_credentials', clientCredentialsGrant],
+]);
 
 const tags = ['OAuth 2.0'];
 
@@ -23,8 +28,15 @@ const oauthEndpoint = <B extends TSchema, R extends Record<number, TSchema>>(
   schema: { tags, security: [], ...doc, consumes: ['application/x-www-form-urlencoded', 'application/json'], body, response },
 });
 
-export async function oauthRoutes(app: App, deps: AuthDeps) {
-  const { config } = deps;
+export async function oauthRoutes(app: App, authDeps: AuthDeps) {
+  const { config } = authDeps;
+  const tokenEndpoint = `${config.publicUrl}/oauth/token`;
+  const clientAuth: ClientAuthDeps = {
+    db: authDeps.db,
+    credentialLimits: app.services.credentialLimits,
+    assertionAudiences: [tokenEndpoint, config.tokenIssuer],
+  };
+  const deps: GrantDeps = { ...authDeps, clientAuth };
 
   const jwksSchema = {
     tags,
@@ -53,14 +65,15 @@ export async function oauthRoutes(app: App, deps: AuthDeps) {
     },
     async () => ({
       issuer: config.tokenIssuer,
-      token_endpoint: `${config.publicUrl}/oauth/token`,
+      token_endpoint: tokenEndpoint,
       revocation_endpoint: `${config.publicUrl}/oauth/revoke`,
       jwks_uri: `${config.publicUrl}/.well-known/jwks.json`,
       grant_types_supported: [...GRANTS.keys()],
       response_types_supported: [],
-      token_endpoint_auth_methods_supported: ['none'],
+      // `none` is the first-party client's (sessions); tools authenticate with the others.
+      token_endpoint_auth_methods_supported: ['none', ...CLIENT_AUTH_METHODS],
       revocation_endpoint_auth_methods_supported: ['none'],
-      token_endpoint_auth_signing_alg_values_supported: ['EdDSA'],
+      token_endpoint_auth_signing_alg_values_supported: [...ASSERTION_ALGS],
       id_token_signing_alg_values_supported: [],
       access_token_signing_alg_values_supported: ['EdDSA'],
     }),
@@ -76,19 +89,23 @@ export async function oauthRoutes(app: App, deps: AuthDeps) {
       oauthEndpoint(
         {
           operationId: 'refreshToken',
-          summary: 'Refresh (and optionally switch organization); rotates the refresh token',
+          summary: 'Issue tokens: refresh a session, or a tool’s client_credentials token',
           description:
-            'grant_type=refresh_token. Answers a new access token and a new refresh token that replaces the one sent (which stops working); `organization_id` scopes the new access token to that organization. Rate limited per IP.',
+            '`grant_type=refresh_token`: a new access token and a new refresh token that replaces the one sent (which stops working); `organization_id` scopes the new access token to that organization; `resource` = a tool’s audience makes it a token for that tool (RFC 8707). Rate limited per session.\n\n`grant_type=client_credentials` (platform tools): client authentication by `client_secret_basic`, `client_secret_post` or `private_key_jwt` (RFC 7523), `organization_id`, optional `scope` and `resource`. A 600 s token with `principal: tool`, no refresh token. Failed client authentication is rate limited per address.',
         },
         TokenRequest,
-        { 200: ref(TokenResponse, 'New tokens'), ...oauthErrors(400, 413, 415, 429, 503) },
+        { 200: ref(TokenResponse, 'New tokens'), ...oauthErrors(400, 401, 413, 415, 429, 503) },
       ),
       async (request, reply) => {
         const b = request.body;
         reply.header('cache-control', 'no-store').header('pragma', 'no-cache');
         const grant = GRANTS.get(b.grant_type);
-        if (!grant) throw new OAuthError('unsupported_grant_type', 'Only grant_type=refresh_token is supported');
-        return grant(deps, b, { ip: request.ip, requestId: request.id });
+        if (!grant) throw new OAuthError('unsupported_grant_type', `Supported grant types: ${[...GRANTS.keys()].join(', ')}`);
+        return grant(deps, b, {
+          meta: { ip: request.ip, requestId: request.id },
+          ip: request.ip,
+          authorization: request.headers.authorization,
+        });
       },
     );
 

@@ -6,7 +6,10 @@ export const TokenResponse = Type.Object(
     access_token: Type.String({ description: 'An RFC 9068 JWT' }),
     token_type: Type.Literal('Bearer'),
     expires_in: Type.Integer({ description: 'Seconds until the access token expires' }),
-    refresh_token: Type.String({ description: 'Single use: each refresh returns a new one that replaces it' }),
+    refresh_token: Type.Optional(
+      Type.String({ description: 'Single use: each refresh returns a new one that replaces it. None for client_credentials' }),
+    ),
+    scope: Type.Optional(Type.String({ description: 'The scopes granted (client_credentials), space-separated' })),
     organization_id: Type.Union([Uuid, Type.Null()], { description: 'The organization the access token is scoped to' }),
   },
   { $id: 'TokenResponse', title: 'TokenResponse' },
@@ -19,6 +22,11 @@ export const TokenRequest = Type.Object({
   organization_id: Type.Optional(Type.String({ maxLength: 100 })),
   client_id: Type.Optional(Type.String({ maxLength: 200 })),
   scope: Type.Optional(Type.String({ maxLength: 1000 })),
+  /** RFC 8707: the audience the token is for (a tool's); Tenantry's API when absent. */
+  resource: Type.Optional(Type.String({ maxLength: 500 })),
+  client_secret: Type.Optional(Type.String({ maxLength: 500 })),
+  client_assertion_type: Type.Optional(Type.String({ maxLength: 200 })),
+  client_assertion: Type.Optional(Type.String({ maxLength: 8192 })),
 });
 
 export const RevokeRequest = Type.Object({
@@ -33,6 +41,8 @@ const OAUTH_ERRORS = [
   'unsupported_grant_type',
   'invalid_client',
   'unsupported_token_type',
+  'invalid_target',
+  'invalid_scope',
   'temporarily_unavailable',
   'server_error',
 ] as const;
@@ -83,7 +93,8 @@ export const AuthorizationServerMetadata = Type.Object(
 );
 
 const OAUTH_STATUS_DESCRIPTIONS: Record<number, string> = {
-  400: 'The request or the grant is invalid (invalid_request, invalid_grant, unsupported_grant_type)',
+  400: 'The request or the grant is invalid (invalid_request, invalid_grant, invalid_scope, invalid_target, unsupported_grant_type)',
+  401: 'Client authentication failed, or the tool is disabled (invalid_client)',
   413: 'The body is larger than 64 KiB (invalid_request)',
   415: 'The body is neither form-encoded nor JSON (invalid_request)',
   429: 'Too many attempts (invalid_request); retry after Retry-After seconds',

@@ -19,7 +19,10 @@ export interface TokenResponse {
   access_token: string;
   token_type: 'Bearer';
   expires_in: number;
-  refresh_token: string;
+  /** None for a tool's token (client_credentials): it asks again. */
+  refresh_token?: string;
+  /** The scopes granted, when they differ from what a user's role gives (tool tokens). */
+  scope?: string;
   organization_id: string | null;
 }
 
@@ -29,11 +32,13 @@ export interface Issued {
   sessionId: string;
   refreshToken: string;
   org: { id: string; role: Role } | null;
+  /** A tool's audience when the access token is for that tool (RFC 8707); Tenantry's API otherwise. */
+  audience?: string;
 }
 
 /** The token response of a session: a new access token next to its refresh token. */
 export async function tokenResponse(deps: AuthDeps, s: Issued): Promise<TokenResponse> {
-  const { token, expiresIn } = await deps.tokens.issue({ userId: s.userId, sessionId: s.sessionId, org: s.org });
+  const { token, expiresIn } = await deps.tokens.issue({ userId: s.userId, sessionId: s.sessionId, org: s.org }, s.audience);
   return {
     access_token: token,
     token_type: 'Bearer',
@@ -48,7 +53,7 @@ export async function revoke(deps: AuthDeps, token: string): Promise<void> {
   let fromAccessToken: { sessionId: string; userId: string } | undefined;
   if (token.split('.').length === 3) {
     fromAccessToken = await deps.tokens.verify(token).then(
-      (p) => ({ sessionId: p.sessionId, userId: p.userId }),
+      (p) => (p.type === 'user' ? { sessionId: p.sessionId, userId: p.userId } : undefined),
       () => undefined,
     );
   }

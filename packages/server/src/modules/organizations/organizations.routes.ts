@@ -2,6 +2,7 @@ import type { App } from '../../app.js';
 import { callerOf } from '../../http/auth-plugin.js';
 import { noContent } from '../../http/no-content.js';
 import { AUTH_ERRORS, BODY_ERRORS, bearer, DB_ERRORS, NoContent, problems, ref } from '../../http/schemas.js';
+import { userOf } from '../access/principal.js';
 import { requireVerifiedEmail } from '../identity/lifecycle.service.js';
 import {
   CreateOrganizationBody,
@@ -45,7 +46,7 @@ export function organizationRoutes(app: App) {
     },
     async (request, reply) => {
       const caller = callerOf(request);
-      await requireVerifiedEmail(app, caller.principal);
+      await requireVerifiedEmail(app, userOf(caller.principal));
       return reply.status(201).send(await createOrganization(db, caller, request.body));
     },
   );
@@ -70,13 +71,14 @@ export function organizationRoutes(app: App) {
   app.get(
     '/v1/organizations/:org_id',
     {
-      onRequest,
+      onRequest: app.services.authenticate(['user', 'tool']),
       schema: {
         ...common,
         tags,
         operationId: 'getOrganization',
         summary: 'Get an organization',
-        description: 'Any member, and platform admins. Another tenant’s id answers 404, like a missing one.',
+        description:
+          'Any member, and platform admins; a tool enabled here with `organization:read`. Another tenant’s id answers 404, like a missing one.',
         params: OrgParams,
         response: { 200: ref(Organization, 'The organization'), ...problems('VALIDATION_FAILED', AUTH_ERRORS, 'NOT_FOUND', DB_ERRORS) },
       },

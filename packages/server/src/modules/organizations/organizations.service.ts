@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import type { Database } from '../../db/database.js';
 import { isUuid, uuidv7 } from '../../db/ids.js';
-import { AppError } from '../../http/errors.js';
+import { AppError, notFound } from '../../http/errors.js';
 import { decodeCursor, page } from '../../http/pagination.js';
 import type { Caller } from '../access/gate.js';
-import { actorOf } from '../access/principal.js';
+import { actorOf, userOf } from '../access/principal.js';
 import { enteringOrganization, inOrganization, inUserContext, readInOrganization, widenToPlatform } from '../access/transactions.js';
 import { type AuditAction, record } from '../audit/audit.js';
 import { emitSessionsRevoked } from '../events/session-events.js';
@@ -28,7 +28,7 @@ const SLUG_ATTEMPTS = 5;
 export async function createOrganization(db: Database, caller: Caller, body: CreateOrganizationBody) {
   const cols = profileColumns(body);
   const id = uuidv7();
-  const p = caller.principal;
+  const p = userOf(caller.principal);
   const base = cols.slug ?? slugFromName(cols.name!);
   return enteringOrganization(db, p, id, async (tx) => {
     let org: Awaited<ReturnType<typeof insertOrganization>> | undefined;
@@ -83,7 +83,11 @@ export async function listVisibleOrganizations(
 }
 
 export const getOrganization = (db: Database, caller: Caller, orgId: string) =>
-  readInOrganization(db, caller, orgId, 'organization:read', organizationRead);
+  readInOrganization(db, caller, orgId, 'organization:read', organizationRead, async (tx) => {
+    const org = await findOrganization(tx, orgId);
+    if (!org) throw notFound('Organization');
+    return org;
+  });
 
 export async function patchOrganization(db: Database, caller: Caller, orgId: string, body: UpdateOrganizationBody) {
   const cols = profileColumns(body); // validated before any transaction: a bad body changes nothing

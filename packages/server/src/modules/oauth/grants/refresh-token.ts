@@ -5,19 +5,21 @@ import { anonymous, switchToOrganization, tokenScopeIn } from '../../access/tran
 import { record } from '../../audit/audit.js';
 import { emitSessionsRevoked } from '../../events/session-events.js';
 import { rotateRefreshToken, setSessionOrganization } from '../../identity/sessions.js';
+import { enabledToolByAudience } from '../../tools/organization-tools.queries.js';
 import { type AuthDeps, type Issued, tokenResponse } from '../oauth.service.js';
-import type { Grant } from './grant.js';
+import type { Grant, GrantRequest } from './grant.js';
 
 const invalidGrant = (d = 'The refresh token is invalid, expired or revoked') => new OAuthError('invalid_grant', d);
 
 /** grant_type=refresh_token: rotates the refresh token, and optionally switches the organization the access token is scoped to. */
-export const refreshTokenGrant: Grant = async (deps, body, meta) => {
+export const refreshTokenGrant: Grant = async (deps, body, { meta }) => {
   if (!body.refresh_token) throw new OAuthError('invalid_request', 'refresh_token is required');
   if (body.organization_id !== undefined && !isUuid(body.organization_id))
     throw new OAuthError('invalid_request', 'organization_id must be a UUID');
   if (body.client_id !== undefined && body.client_id !== deps.config.clientId)
     throw invalidGrant('The refresh token was not issued to this client');
-  const issued = await rotate(deps, body.refresh_token, body.organization_id, meta);
+  const resource = body.resource === deps.tokens.apiAudience ? undefined : body.resource;
+  const issued = await rotate(deps, body.refresh_token, body.organization_id, meta, resource);
   return tokenResponse(deps, issued);
 };
 
@@ -25,7 +27,8 @@ async function rotate(
   deps: AuthDeps,
   refreshToken: string,
   organizationId: string | undefined,
-  meta: Parameters<Grant>[2],
+  meta: GrantRequest['meta'],
+  resource: string | undefined,
 ): Promise<Issued> {
   const outcome = await anonymous(deps.db, async (tx) => {
     const r = await rotateRefreshToken(tx, refreshToken);
@@ -61,8 +64,21 @@ async function rotate(
         throw invalidGrant(m.problem === 'suspended' ? 'The organization is suspended' : 'Not a member of that organization');
       org = { id: target, role: m.role };
     }
+    // A token for a tool (RFC 8707): only one the session's organization has enabled.
+    // Rolls back like the refusals above: the presented token stays usable.
+    if (resource !== undefined && (!target || !(await enabledToolByAudience(tx, target, resource)))) {
+      throw new OAuthError('invalid_target', 'No tool of that audience is enabled in the session’s organization');
+    }
     if (target !== r.organizationId) await setSessionOrganization(tx, r.sessionId, target);
-    return { issued: { userId: r.userId, sessionId: r.sessionId, refreshToken: r.refreshToken, org } satisfies Issued };
+    return {
+      issued: {
+        userId: r.userId,
+        sessionId: r.sessionId,
+        refreshToken: r.refreshToken,
+        org,
+        ...(resource ? { audience: resource } : {}),
+      } satisfies Issued,
+    };
   });
   if ('error' in outcome) throw outcome.error;
   return outcome.issued;
