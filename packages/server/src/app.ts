@@ -7,7 +7,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRepl
 import type { Config } from './config.js';
 import type { Database } from './db/database.js';
 import { uuidv7 } from './db/ids.js';
-import { authenticate } from './http/auth-plugin.js';
+import { authenticate, refuseCredentialsInUrl } from './http/auth-plugin.js';
 import { refuseWhileDraining } from './http/draining.js';
 import { registerErrorHandling, toAppError } from './http/error-handler.js';
 import { problemOf } from './http/errors.js';
@@ -17,6 +17,9 @@ import { documentOptions, registerComponentSchemas } from './http/openapi.js';
 import { opsRoutes } from './http/ops-routes.js';
 import { CredentialLimits, FallbackStore, MemoryStore, OrderedLimits, RateLimiter, RedisStore } from './http/rate-limit.js';
 import { validatorCompiler } from './http/validation.js';
+import { ApiKeyResolver } from './modules/api-keys/api-key-auth.js';
+import { apiKeyRoutes } from './modules/api-keys/api-keys.routes.js';
+import { serverSecret } from './modules/api-keys/server-secret.js';
 import { auditRoutes } from './modules/audit/audit.routes.js';
 import { eventRoutes } from './modules/events/events.routes.js';
 import { registerWebhookMetrics, type WebhookMetrics } from './modules/events/metrics.js';
@@ -54,6 +57,8 @@ declare module 'fastify' {
 export interface Services {
   keys: KeyStore;
   tokens: AccessTokens;
+  /** Presented organization API keys (`tnty_…`): bearer authentication and introspection. */
+  apiKeys: ApiKeyResolver;
   /** onRequest hooks of the routes that need a bearer access token, by the principals they accept. */
   authenticate: ReturnType<typeof authenticate>;
   limiter: RateLimiter;
@@ -129,6 +134,7 @@ export async function buildApp(config: Readonly<Config>, db: Database): Promise<
   // may still have signed with it (instances pick a rotation up within KEY_RELOAD_MS).
   const keys = new KeyStore(db, config.accessTokenTtl + CLOCK_TOLERANCE_SECONDS + KEY_RELOAD_MS / 1000);
   await keys.load();
+  const apiKeySecret = serverSecret(db, config);
   // Keys rotated by `tenantry keys rotate` (possibly on another instance) are picked up here.
   const keyReload = setInterval(
     () => keys.load().catch((err) => app.log.warn({ err }, 'reloading signing keys failed')),
@@ -143,7 +149,8 @@ export async function buildApp(config: Readonly<Config>, db: Database): Promise<
   const credentialLimits = new CredentialLimits(limitStore, config.rateLimit.max, config.rateLimit.windowMs);
   const limits = new OrderedLimits(limitStore);
   const tokens = new AccessTokens(keys, config);
-  const services: Services = { keys, tokens, limiter, credentialLimits, limits, authenticate: authenticate(tokens) };
+  const apiKeys = new ApiKeyResolver(db, apiKeySecret, app.log);
+  const services: Services = { keys, tokens, apiKeys, limiter, credentialLimits, limits, authenticate: authenticate(tokens, apiKeys) };
   app.decorate('services', services);
   // Idempotency records live 24 h; expired ones are removed in batches in the background.
   const idempotencyExpiry = new IdempotencyExpiry(db, app.log);
@@ -156,6 +163,7 @@ export async function buildApp(config: Readonly<Config>, db: Database): Promise<
   app.setValidatorCompiler(validatorCompiler);
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
+    refuseCredentialsInUrl(request);
   });
   refuseWhileDraining(app);
   registerErrorHandling(app);
@@ -194,6 +202,7 @@ export async function buildApp(config: Readonly<Config>, db: Database): Promise<
   organizationToolRoutes(app);
   invitationRoutes(app, { db, config, limits });
   sharingGrantRoutes(app, { db });
+  apiKeyRoutes(app, { db, secret: apiKeySecret });
   pageRoutes(app);
   await app.ready();
   return app;

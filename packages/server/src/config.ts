@@ -63,6 +63,11 @@ export interface Config {
   auditCheckpointIntervalMs: number;
   /** Always `owasp` from the environment; `test-only-weak` only through testConfig() (modules/identity/passwords.ts). */
   passwordHashing: PasswordHashing;
+  /**
+   * API_KEY_SECRET: the server secret organization API keys are hashed with (HMAC-SHA-256).
+   * Unset: one is generated and kept in the database (required when NODE_ENV=production).
+   */
+  apiKeySecret: Buffer | undefined;
 }
 
 export class ConfigError extends Error {
@@ -138,6 +143,8 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
   const allowPrivate = read('WEBHOOK_ALLOW_PRIVATE') ?? 'false';
   if (allowPrivate !== 'true' && allowPrivate !== 'false') problems.push('WEBHOOK_ALLOW_PRIVATE: expected true or false');
 
+  const apiKeySecret = parseApiKeySecret(read('API_KEY_SECRET'), read('NODE_ENV'), problems);
+
   const config: Config = {
     port,
     host,
@@ -179,6 +186,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     auditCheckpointIntervalMs: int('AUDIT_CHECKPOINT_INTERVAL_MS', 3_600_000, 1000, 7 * 86_400_000),
     // Deliberately no variable: a deployment cannot weaken its password hashes by configuration.
     passwordHashing: 'owasp',
+    apiKeySecret,
   };
 
   if (problems.length > 0) throw new ConfigError(problems);
@@ -247,6 +255,29 @@ function parseTrustProxy(raw: string | undefined, problems: string[]): boolean |
     return false;
   }
   return parts;
+}
+
+/** The fewest characters of API_KEY_SECRET: 32 random bytes in base64 are 44. */
+export const API_KEY_SECRET_MIN_LENGTH = 32;
+
+/**
+ * API_KEY_SECRET, used as it is written (its UTF-8 bytes are the HMAC key). In production
+ * it must be set: a generated one would live only in the database it protects.
+ */
+function parseApiKeySecret(raw: string | undefined, nodeEnv: string | undefined, problems: string[]): Buffer | undefined {
+  if (raw === undefined) {
+    if (nodeEnv === 'production') {
+      problems.push('API_KEY_SECRET: required when NODE_ENV=production; generate one with `openssl rand -base64 32`');
+    }
+    return undefined;
+  }
+  if (raw.length < API_KEY_SECRET_MIN_LENGTH || new Set(raw).size < 8) {
+    problems.push(
+      `API_KEY_SECRET: expected at least ${API_KEY_SECRET_MIN_LENGTH} random characters, e.g. the output of \`openssl rand -base64 32\``,
+    );
+    return undefined;
+  }
+  return Buffer.from(raw, 'utf8');
 }
 
 /** A link template of an emailed token (INVITATION_URL, VERIFY_EMAIL_URL, PASSWORD_RESET_URL). */

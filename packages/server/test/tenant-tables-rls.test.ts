@@ -29,7 +29,8 @@ interface TenantTable {
     | 'events'
     | 'webhook_deliveries'
     | 'organization_tools'
-    | 'sharing_grants';
+    | 'sharing_grants'
+    | 'api_keys';
   /** The column that names the tenant. */
   tenant: 'id' | 'organization_id';
   /** A harmless change to every matching row. */
@@ -133,6 +134,21 @@ const TABLES: TenantTable[] = [
       purpose: 'RLS check',
     }),
   },
+  {
+    name: 'api_keys',
+    tenant: 'organization_id',
+    update: 'revoked_at = now()',
+    row: (org, user) => ({
+      organization_id: org,
+      id: randomUUID(),
+      key_id: randomBytes(8).toString('hex'),
+      key_hash: randomBytes(32),
+      start: 'tnty_rlscheck',
+      name: 'Sneaky key',
+      scopes: '{members:read}',
+      created_by: user,
+    }),
+  },
 ];
 
 /** The webhook endpoint, and each organization's event, that the webhook_deliveries rows point at. */
@@ -146,6 +162,7 @@ const SEEDED: TenantTable['name'][] = [
   'webhook_deliveries',
   'organization_tools',
   'sharing_grants',
+  'api_keys',
 ];
 
 const insertSql = (table: TenantTable, values: Record<string, unknown>) => {
@@ -323,6 +340,12 @@ describe.each(ENGINES)('RLS on every tenant table (%s)', (engine) => {
     });
     expect(bInvite.statusCode).toBe(201);
     const bInv = bInvite.json().id as string;
+    const bKeyRes = await authed(t.app, 'POST', `/v1/organizations/${b.id}/api-keys`, b.admin.access, {
+      name: 'B key',
+      scopes: ['members:read'],
+    });
+    expect(bKeyRes.statusCode).toBe(201);
+    const bKey = bKeyRes.json().id as string;
     const bBefore = await snapshot(b.id);
     const aBefore = await snapshot(a.id);
 
@@ -346,6 +369,13 @@ describe.each(ENGINES)('RLS on every tenant table (%s)', (engine) => {
       ['GET', `/v1/organizations/${b.id}/audit-events`, undefined],
       // events (webhook deliveries have platform-admin routes only)
       ['GET', `/v1/organizations/${b.id}/events`, undefined],
+      // api keys
+      ['GET', `/v1/organizations/${b.id}/api-keys`, undefined],
+      ['POST', `/v1/organizations/${b.id}/api-keys`, { name: 'A into B', scopes: ['members:read'] }],
+      ['DELETE', `/v1/organizations/${b.id}/api-keys/${bKey}`, undefined],
+      ['DELETE', `/v1/organizations/${a.id}/api-keys/${bKey}`, undefined],
+      ['POST', `/v1/organizations/${b.id}/api-keys/${bKey}/rotate`, { grace_seconds: 0 }],
+      ['POST', `/v1/organizations/${a.id}/api-keys/${bKey}/rotate`, { grace_seconds: 0 }],
     ];
     for (const u of [a.admin, a.owner]) {
       for (const [method, url, payload] of calls) {

@@ -44,6 +44,7 @@ export const CODE_ORDER: ReadonlyArray<{ name: string; rendersMemberEntries?: bo
   { name: 'policies/audit_checkpoints.sql' },
   { name: 'audit-chain.sql' },
   { name: 'tools.sql' },
+  { name: 'api-keys.sql' },
   { name: 'policies/idempotency_records.sql' },
   { name: 'events.sql' },
   { name: 'policies/events.sql' },
@@ -54,6 +55,7 @@ export const CODE_ORDER: ReadonlyArray<{ name: string; rendersMemberEntries?: bo
   { name: 'policies/refresh_tokens.sql' },
   { name: 'policies/organization_tools.sql' },
   { name: 'policies/sharing_grants.sql' },
+  { name: 'policies/api_keys.sql' },
 ];
 
 /** Memberships re-rendered per transaction when the entry's shape changes. */

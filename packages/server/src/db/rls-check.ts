@@ -27,6 +27,7 @@ export const TABLES_WITHOUT_RLS: Readonly<Record<string, string>> = {
   audit_signing_keys: 'global: the checkpoint keys; no request or maintenance role has any privilege on it (030_audit_chain)',
   webhook_dispatch_cursor: 'one row, how far the fan-out has read the events; only tenantry_worker holds a grant',
   webhook_signing_keys: 'global: no request role has any privilege on it',
+  api_key_secrets: 'global: the server secret of API key hashes; no request or maintenance role has any privilege on it (070_api_keys)',
   schema_migrations: "the migrator's own record; no request role has any privilege on it",
   schema_code: "the migrator's own record of sql/; no request role has any privilege on it",
   tools: 'global: the platform tool registry, no secret; request roles read it, only tenantry_platform writes it (060_platform_tools)',

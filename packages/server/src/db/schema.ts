@@ -153,6 +153,29 @@ export interface EmailOutboxTable {
   created_at: CreatedAt;
 }
 
+export interface ApiKeysTable {
+  organization_id: string;
+  id: string;
+  key_id: ColumnType<string, string, never>;
+  key_hash: ColumnType<Buffer, Buffer, never>;
+  start: ColumnType<string, string, never>;
+  name: ColumnType<string, string, never>;
+  scopes: ColumnType<string[], string[], never>;
+  tool_id: ColumnType<string | null, string | null, never>;
+  created_by: ColumnType<string | null, string, never>;
+  created_at: CreatedAt;
+  expires_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
+  last_used_at: ColumnType<Date | null, never, Date>;
+  revoked_at: ColumnType<Date | null, never, Date>;
+  replaced_by: ColumnType<string | null, never, string>;
+}
+
+export interface ApiKeySecretsTable {
+  id: number;
+  secret: Buffer;
+  created_at: CreatedAt;
+}
+
 export interface SchemaMigrationsTable {
   version: number;
   name: string;
@@ -175,5 +198,7 @@ export interface Schema {
   invitations: InvitationsTable;
   email_outbox: EmailOutboxTable;
   account_tokens: AccountTokensTable;
+  api_keys: ApiKeysTable;
+  api_key_secrets: ApiKeySecretsTable;
   schema_migrations: SchemaMigrationsTable;
 }

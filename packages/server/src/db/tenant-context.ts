@@ -15,6 +15,19 @@ export interface TenantContext {
   sessionId?: string | null;
   /** The platform tool acting (no user then): its enablement in the organization is read on entering. */
   toolId?: string | null;
+  /** The organization API key acting (no user then): whether it is still live is read on entering. */
+  apiKeyId?: string | null;
+}
+
+/** An API key's standing as the database returns it on entering (tenantry_enter_api_key, sql/api-keys.sql). */
+export interface ApiKeyStanding {
+  /** Neither revoked nor expired, by the database's clock. */
+  live: boolean;
+  /** The permissions and tool scopes the key carries. */
+  scopes: readonly string[];
+  /** The tool the key is for; null for Tenantry's API and any enabled tool. */
+  toolId: string | null;
+  expiresAt: Date | null;
 }
 
 /** A tool's standing as the database returns it on entering (tenantry_enter_tool, sql/tools.sql). */
@@ -35,6 +48,8 @@ export interface Entered {
   sessionLive: boolean;
   /** Set when a tool entered. */
   tool?: ToolStanding;
+  /** Set when an API key entered. */
+  apiKey?: ApiKeyStanding;
 }
 
 export class InvalidTenantContext extends Error {
@@ -48,7 +63,9 @@ const validId = (v: string | null | undefined) => v === null || v === undefined 
 
 /** Ids are checked before any SQL runs: a non-UUID never reaches the database. */
 function checkContext(ctx: TenantContext): void {
-  if (!validId(ctx.orgId) || !validId(ctx.userId) || !validId(ctx.sessionId) || !validId(ctx.toolId)) throw new InvalidTenantContext();
+  if (!validId(ctx.orgId) || !validId(ctx.userId) || !validId(ctx.sessionId) || !validId(ctx.toolId) || !validId(ctx.apiKeyId)) {
+    throw new InvalidTenantContext();
+  }
 }
 
 /** The caller's context as the database returns it (tenantry_enter and the one-statement reads). */
@@ -77,6 +94,7 @@ const toEntered = (row: EnteredRow): Entered => ({
 export async function enterTenant(tx: Tx, ctx: TenantContext): Promise<Entered> {
   checkContext(ctx);
   if (ctx.toolId) return enterAsTool(tx, ctx.orgId, ctx.toolId);
+  if (ctx.apiKeyId) return enterAsApiKey(tx, ctx.orgId, ctx.apiKeyId);
   const { rows } =
     await sql<EnteredRow>`select * from tenantry_enter(${ctx.orgId}::uuid, ${ctx.userId}::uuid, ${ctx.sessionId ?? null}::uuid)`.execute(
       tx,
@@ -103,6 +121,28 @@ async function enterAsTool(tx: Tx, orgId: string | null, toolId: string): Promis
     platformRole: null,
     sessionLive: r.tool_status === 'active',
     tool: { status: r.tool_status, enablement: r.enablement_status, scopes: r.scopes ?? [] },
+  };
+}
+
+/**
+ * An API key's context: the organization's request role, the tenant, no user, and the key,
+ * whose state comes back from the same statement. Live means neither revoked nor expired.
+ */
+async function enterAsApiKey(tx: Tx, orgId: string | null, apiKeyId: string): Promise<Entered> {
+  const { rows } = await sql<{
+    org_status: OrganizationStatus | null;
+    key_live: boolean;
+    scopes: string[] | null;
+    tool_id: string | null;
+    expires_at: Date | null;
+  }>`select * from tenantry_enter_api_key(${orgId}::uuid, ${apiKeyId}::uuid)`.execute(tx);
+  const r = rows[0]!;
+  return {
+    memberRole: null,
+    orgStatus: r.org_status,
+    platformRole: null,
+    sessionLive: r.key_live,
+    apiKey: { live: r.key_live, scopes: r.scopes ?? [], toolId: r.tool_id, expiresAt: r.expires_at },
   };
 }
 

@@ -1,5 +1,6 @@
 import type { FastifyDynamicSwaggerOptions } from '@fastify/swagger';
 import type { FastifyInstance } from 'fastify';
+import { ApiKey, ApiKeyPage, CreatedApiKey } from '../modules/api-keys/api-keys.schemas.js';
 import {
   AuditEvent,
   AuditEventPage,
@@ -64,6 +65,9 @@ const COMPONENT_SCHEMAS = [
   InvitationPage,
   CreatedInvitation,
   AcceptedInvitation,
+  ApiKey,
+  ApiKeyPage,
+  CreatedApiKey,
   AuditEvent,
   AuditEventPage,
   AuditVerification,
@@ -111,6 +115,7 @@ const TAGS = [
   { name: 'Platform tools', description: 'The tool registry, tools enabled per organization, and what tools call' },
   { name: 'Members', description: 'Who belongs to an organization, with which role' },
   { name: 'Invitations', description: 'Inviting people by email, and accepting' },
+  { name: 'API keys', description: 'Organization API keys for scripts and tools, shown once, stored as a keyed hash' },
   { name: 'Audit log', description: 'What happened in an organization' },
   { name: 'Events', description: 'What changed in organizations, in the order it was written, to pull' },
   { name: 'Webhooks', description: 'Events pushed to registered endpoints, signed, with a delivery log' },

@@ -3,7 +3,7 @@ import type { Entered } from '../../db/tenant-context.js';
 import { AppError, forbidden, notFound } from '../../http/errors.js';
 import type { Actor, RequestMeta } from '../audit/audit.js';
 import { unauthenticated } from '../oauth/tokens.js';
-import { actorOf, type Principal, type ToolPrincipal, tokenOrgOf } from './principal.js';
+import { type ApiKeyPrincipal, actorOf, type Principal, type ToolPrincipal, tokenOrgOf } from './principal.js';
 import { can, isPlatformPermission, type PlatformPermission } from './roles.js';
 
 /** What a route hands a module about its caller. */
@@ -35,7 +35,7 @@ export function actingUser(c: OrgCaller): string {
 
 /** A revoked or expired session is refused here, once for every route. */
 export function requireLiveSession(e: Entered): void {
-  if (!e.sessionLive) throw unauthenticated('The session has ended');
+  if (!e.sessionLive) throw unauthenticated(e.apiKey ? 'The API key is revoked or has expired' : 'The session has ended');
 }
 
 /**
@@ -71,6 +71,7 @@ export function admit(caller: Caller, orgId: string, e: Entered, permission: Pla
   const p = caller.principal;
   requireInTokenScope(p, orgId);
   if (p.type === 'tool') return admitTool(caller, p, orgId, e, permission);
+  if (p.type === 'api_key') return admitApiKey(caller, p, orgId, e, permission);
   const platformAdmin = e.platformRole === 'platform_admin';
   const member = e.memberRole !== null && e.orgStatus !== 'archived';
   if (e.orgStatus === null || (!member && !platformAdmin)) throw notFound('Organization');
@@ -105,16 +106,32 @@ function admitTool(caller: Caller, p: ToolPrincipal, orgId: string, e: Entered, 
   if (!p.permissions.includes(permission) || !e.tool.scopes.includes(permission)) {
     throw forbidden('The tool is not allowed this in the organization');
   }
-  return {
-    principal: p,
-    organizationId: orgId,
-    userId: null,
-    role: null,
-    platformAdmin: false,
-    orgStatus: e.orgStatus,
-    actor: actorOf(p),
-    meta: caller.meta,
-  };
+  return machineCaller(caller, p, orgId, e.orgStatus);
+}
+
+/** An admitted caller that is no person: no user, no role, and itself as the audit actor. */
+const machineCaller = (caller: Caller, p: ToolPrincipal | ApiKeyPrincipal, orgId: string, orgStatus: OrganizationStatus): OrgCaller => ({
+  principal: p,
+  organizationId: orgId,
+  userId: null,
+  role: null,
+  platformAdmin: false,
+  orgStatus,
+  actor: actorOf(p),
+  meta: caller.meta,
+});
+
+/**
+ * The gate for an API key (bound to `orgId`, checked above; live, checked above): its
+ * organization must not be archived (404) nor suspended (403 ORGANIZATION_SUSPENDED: no
+ * key acts in a suspended organization, not even to read), and the permission must be
+ * one of the key's scopes as the database holds them now (403).
+ */
+function admitApiKey(caller: Caller, p: ApiKeyPrincipal, orgId: string, e: Entered, permission: PlatformPermission): OrgCaller {
+  if (e.orgStatus === null || e.orgStatus === 'archived') throw notFound('Organization');
+  if (e.orgStatus === 'suspended') throw organizationSuspended();
+  if (!e.apiKey?.scopes.includes(permission)) throw forbidden(`The API key does not carry the ${permission} scope`);
+  return machineCaller(caller, p, orgId, e.orgStatus);
 }
 
 /**

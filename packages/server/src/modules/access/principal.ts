@@ -32,7 +32,18 @@ export interface ToolPrincipal {
   permissions: readonly string[];
 }
 
-export type Principal = UserPrincipal | ToolPrincipal;
+/**
+ * An organization API key (`Authorization: Bearer tnty_…`). Bound to its organization;
+ * whether it is revoked or expired, and its scopes, are re-read per request.
+ */
+export interface ApiKeyPrincipal {
+  type: 'api_key';
+  /** The key's id (not its key id, which is part of its text). */
+  apiKeyId: string;
+  orgId: string;
+}
+
+export type Principal = UserPrincipal | ToolPrincipal | ApiKeyPrincipal;
 export type PrincipalType = Principal['type'];
 
 /** The tenant context a principal's transaction enters, in `orgId` (user-level work when null). */
@@ -42,6 +53,8 @@ export function tenantContextOf(p: Principal, orgId: string | null): TenantConte
       return { orgId, userId: p.userId, sessionId: p.sessionId };
     case 'tool':
       return { orgId, userId: null, toolId: p.toolId };
+    case 'api_key':
+      return { orgId, userId: null, apiKeyId: p.apiKeyId };
   }
 }
 
@@ -55,6 +68,8 @@ export function actorOf(p: Principal, standing: 'member' | 'platform_admin' = 'm
       return { type: standing === 'member' ? 'user' : 'platform_admin', id: p.userId };
     case 'tool':
       return { type: 'tool', id: p.toolId };
+    case 'api_key':
+      return { type: 'api_key', id: p.apiKeyId };
   }
 }
 
@@ -71,6 +86,8 @@ export function rateKeyOf(p: Principal): string {
       return `user:${p.userId}`;
     case 'tool':
       return `tool:${p.toolId}`;
+    case 'api_key':
+      return `api_key:${p.apiKeyId}`;
   }
 }
 
@@ -81,6 +98,8 @@ export function tokenOrgOf(p: Principal): string | null {
       return p.tokenOrgId;
     case 'tool':
       return p.orgId;
+    case 'api_key':
+      return p.orgId;
   }
 }
 
@@ -90,6 +109,7 @@ export function toolOf(p: Principal): ToolPrincipal {
     case 'tool':
       return p;
     case 'user':
+    case 'api_key':
       throw forbidden('This route is for platform tools');
   }
 }
@@ -100,6 +120,7 @@ export function userOf(p: Principal): UserPrincipal {
     case 'user':
       return p;
     case 'tool':
+    case 'api_key':
       throw forbidden('This route requires a signed-in user');
   }
 }

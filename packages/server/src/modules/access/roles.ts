@@ -13,6 +13,7 @@ export const PERMISSIONS = [
   'invitations:manage',
   'audit:read',
   'events:read',
+  'api_keys:manage',
   'organization:delete',
   'owners:manage',
   'tools:manage',
@@ -30,6 +31,7 @@ const admin: Permission[] = [
   'audit:read',
   'events:read',
   'tools:manage',
+  'api_keys:manage',
 ];
 const owner: Permission[] = [...admin, 'organization:delete', 'owners:manage', 'sharing_grants:manage'];
 

@@ -19,7 +19,7 @@ export function auditRoutes(app: App) {
   app.get(
     '/v1/organizations/:org_id/audit-events',
     {
-      onRequest: app.services.authenticate(['user']),
+      onRequest: app.services.authenticate(['user', 'api_key']),
       schema: {
         security: bearer,
         tags: ['Audit log'],

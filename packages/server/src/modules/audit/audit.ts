@@ -35,7 +35,10 @@ export type AuditAction =
   | 'token.exchanged'
   | 'organization_tool.enabled'
   | 'organization_tool.updated'
-  | 'organization_tool.disabled';
+  | 'organization_tool.disabled'
+  | 'api_key.created'
+  | 'api_key.revoked'
+  | 'api_key.rotated';
 
 /** Where an event happens and who does it: an admitted caller (OrgCaller) is one. */
 export interface AuditSource {

@@ -80,6 +80,24 @@ export const EVENT_TYPES = {
       'A platform tool was disabled in the organization: its tokens for it stop working at once, and its sharing grants are suspended.',
     schema: data({ tool_id: Uuid }),
   },
+  'api_key.created': {
+    description: 'An organization API key was created (its secret is never part of an event).',
+    schema: data({
+      api_key_id: Uuid,
+      name: Type.String(),
+      scopes: Type.Array(Type.String()),
+      audience: Type.Union([Type.String(), Type.Null()]),
+      expires_at: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+    }),
+  },
+  'api_key.revoked': {
+    description: 'An organization API key was revoked: it is refused from now on.',
+    schema: data({ api_key_id: Uuid, name: Type.String() }),
+  },
+  'api_key.rotated': {
+    description: 'An organization API key was rotated: a new key replaces it, and it ends at `old_expires_at`.',
+    schema: data({ api_key_id: Uuid, name: Type.String(), new_api_key_id: Uuid, old_expires_at: Type.String({ format: 'date-time' }) }),
+  },
   'session.revoked': {
     description:
       'A session scoped to the organization ended (logout, refresh-token reuse, suspension or archiving): tokens issued to it are no longer valid.',

@@ -51,7 +51,7 @@ export function eventRoutes(app: App) {
   app.get(
     '/v1/organizations/:org_id/events',
     {
-      onRequest: app.services.authenticate(['user']),
+      onRequest: app.services.authenticate(['user', 'api_key']),
       schema: {
         security: bearer,
         tags: ['Events'],

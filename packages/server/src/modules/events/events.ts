@@ -14,6 +14,7 @@ const TARGET_FIELD: Readonly<Record<string, string>> = {
   session: 'session_id',
   sharing_grant: 'grant_id',
   tool: 'tool_id',
+  api_key: 'api_key_id',
 };
 
 /**

@@ -27,6 +27,8 @@ export function principalKeyOf(p: Principal): string {
       return `user:${p.userId}`;
     case 'tool':
       return `tool:${p.toolId}`;
+    case 'api_key':
+      return `api_key:${p.apiKeyId}`;
   }
 }
 

@@ -16,7 +16,7 @@ export function memberRoutes(app: App) {
   app.get(
     '/v1/organizations/:org_id/members',
     {
-      onRequest: app.services.authenticate(['user', 'tool']),
+      onRequest: app.services.authenticate(['user', 'tool', 'api_key']),
       schema: {
         ...common,
         operationId: 'listMembers',

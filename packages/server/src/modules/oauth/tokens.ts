@@ -154,14 +154,7 @@ export class AccessTokens {
     }
     let payload: JWTPayload;
     try {
-      ({ payload } = await jwtVerify(token, (header: JWTHeaderParameters) => this.keyFor(header), {
-        algorithms: ['EdDSA'],
-        typ: 'at+jwt',
-        issuer: this.config.tokenIssuer,
-        audience: this.config.tokenAudience,
-        clockTolerance: CLOCK_TOLERANCE_SECONDS,
-        requiredClaims: ['sub', 'jti', 'iat', 'exp', 'client_id'],
-      }));
+      payload = await this.verifiedClaims(token, this.config.tokenAudience);
     } catch (err) {
       throw unauthenticated(err instanceof joseErrors.JWTExpired ? 'The access token has expired' : 'The access token is invalid');
     }
@@ -170,6 +163,35 @@ export class AccessTokens {
     if (this.cache.size >= CACHE_LIMIT) this.cache.delete(this.cache.keys().next().value!);
     this.cache.set(token, { principal, exp: payload.exp! });
     return principal;
+  }
+
+  /** The same strict checks as verify(), for the audience given (a tool's, for introspection); throws on any failure. */
+  private async verifiedClaims(token: string, audience: string): Promise<JWTPayload> {
+    const { payload } = await jwtVerify(token, (header: JWTHeaderParameters) => this.keyFor(header), {
+      algorithms: ['EdDSA'],
+      typ: 'at+jwt',
+      issuer: this.config.tokenIssuer,
+      audience,
+      clockTolerance: CLOCK_TOLERANCE_SECONDS,
+      requiredClaims: ['sub', 'jti', 'iat', 'exp', 'client_id'],
+    });
+    return payload;
+  }
+
+  /**
+   * A token meant for `audience` (introspection by that tool): its claims and principal
+   * when it verifies, with that `aud`, and names a principal; undefined for anything else.
+   * Tokens bound to a sharing grant count here: their audience is the providing tool.
+   */
+  async verifyForAudience(token: string, audience: string): Promise<{ claims: JWTPayload; principal: Principal } | undefined> {
+    try {
+      const claims = await this.verifiedClaims(token, audience);
+      const principal = principalOfClaims(claims, { grants: true });
+      return principal ? { claims, principal } : undefined;
+    } catch (err) {
+      if (err instanceof joseErrors.JOSEError || (err instanceof Error && err.message === 'unknown kid')) return undefined;
+      throw err;
+    }
   }
 
   // Keys come only from our own store, by kid: jku, jwk, x5u and x5c headers are never followed.
@@ -187,7 +209,7 @@ const isStringArray = (v: unknown): v is string[] => Array.isArray(v) && v.every
  * type exactly. `principal` is `user` (tokens signed before it existed carry none) or
  * `tool`; anything else is refused.
  */
-function principalOfClaims(payload: JWTPayload): Principal | undefined {
+function principalOfClaims(payload: JWTPayload, accept: { grants?: boolean } = {}): Principal | undefined {
   const orgId = payload.org_id;
   if (orgId !== undefined && !isUuid(orgId)) return undefined;
   const tokenOrgId = (orgId as string | undefined) ?? null;
@@ -199,7 +221,7 @@ function principalOfClaims(payload: JWTPayload): Principal | undefined {
     case 'tool':
       // A tool's client id is its id; a token bound to a sharing grant is for a tool, never for this API.
       if (!isUuid(payload.sub) || payload.client_id !== payload.sub || !isStringArray(payload.permissions)) return undefined;
-      if (payload.grant_id !== undefined) return undefined;
+      if (payload.grant_id !== undefined && !accept.grants) return undefined;
       return { type: 'tool', toolId: payload.sub, clientId: payload.sub, orgId: tokenOrgId, permissions: payload.permissions };
     default:
       return undefined;

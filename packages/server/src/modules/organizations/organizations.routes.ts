@@ -71,7 +71,7 @@ export function organizationRoutes(app: App) {
   app.get(
     '/v1/organizations/:org_id',
     {
-      onRequest: app.services.authenticate(['user', 'tool']),
+      onRequest: app.services.authenticate(['user', 'tool', 'api_key']),
       schema: {
         ...common,
         tags,
