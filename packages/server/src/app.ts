@@ -37,6 +37,7 @@ import { organizationRoutes } from './modules/organizations/organizations.routes
 import { pageRoutes } from './modules/pages/pages.routes.js';
 import { organizationToolRoutes } from './modules/tools/organization-tools.routes.js';
 import { sharingGrantRoutes } from './modules/tools/sharing-grants.routes.js';
+import './modules/tools/sharing-grants.js';
 import { toolRoutes } from './modules/tools/tools.routes.js';
 
 export type App = FastifyInstance<RawServerDefault, IncomingMessage, ServerResponse, FastifyBaseLogger, TypeBoxTypeProvider>;

@@ -50,7 +50,7 @@ export async function registerTool(app: App, adminToken: string, name: string, s
   });
   if (res.statusCode !== 201) throw new Error(`tool registration failed: ${res.statusCode} ${res.body}`);
   const b = res.json();
-  return { id: b.id, slug, client_id: b.client_id, client_secret: b.client_secret, audience: b.audience };
+  return { id: b.tool.id, slug, client_id: b.tool.client_id, client_secret: b.client_secret, audience: b.tool.audience };
 }
 
 export const readScope = (t: RegisteredTool) => `${t.slug}:records:read`;
@@ -92,13 +92,21 @@ export const TOKEN_EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange';
 export const ACCESS_TOKEN_TYPE = 'urn:ietf:params:oauth:token-type:access_token';
 
 /** A token exchange by `caller` of a user's token for it, at `provider`'s audience. */
-export const exchangeRequest = (app: App, caller: RegisteredTool, subjectToken: string, provider: RegisteredTool, scope?: string) =>
+export const exchangeRequest = (
+  app: App,
+  caller: RegisteredTool,
+  subjectToken: string,
+  provider: RegisteredTool,
+  scope?: string,
+  extra: Record<string, string> = {},
+) =>
   toolTokenRequest(app, caller, {
     grant_type: TOKEN_EXCHANGE,
     subject_token: subjectToken,
     subject_token_type: ACCESS_TOKEN_TYPE,
     resource: provider.audience,
     ...(scope ? { scope } : {}),
+    ...extra,
   });
 
 /** The user's access token for `tool` (`aud` = the tool): a refresh with `resource`. Returns it and the rotated refresh token. */

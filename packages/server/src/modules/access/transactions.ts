@@ -141,7 +141,7 @@ export async function widenToPlatform(tx: Tx, p: Principal, entered: Entered): P
  * (the token endpoint, before it issues a tool's token).
  */
 export const toolStandingIn = (db: Database, toolId: string, orgId: string) =>
-  withTenant(db, { orgId, userId: null, toolId }, async (_tx, e) => ({ orgStatus: e.orgStatus, tool: e.tool! }));
+  asToolInOrganization(db, toolId, orgId, async (_tx, e) => ({ orgStatus: e.orgStatus, tool: e.tool! }));
 
 /**
  * A platform admin's work on what belongs to the platform, not to an organization (webhook

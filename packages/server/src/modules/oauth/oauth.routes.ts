@@ -7,13 +7,15 @@ import { ASSERTION_ALGS, CLIENT_AUTH_METHODS, type ClientAuthDeps } from './clie
 import { clientCredentialsGrant } from './grants/client-credentials.js';
 import type { Grant, GrantDeps } from './grants/grant.js';
 import { refreshTokenGrant } from './grants/refresh-token.js';
+import { TOKEN_EXCHANGE_GRANT, tokenExchangeGrant } from './grants/token-exchange.js';
 import { AuthorizationServerMetadata, Jwks, oauthErrors, RevokeRequest, TokenRequest, TokenResponse } from './oauth.schemas.js';
 import { type AuthDeps, revoke } from './oauth.service.js';
 
-/** The token endpoint's grants by grant_type; token exchange joins here. */
+/** The token endpoint's grants by grant_type. */
 const GRANTS: ReadonlyMap<string, Grant> = new Map([
   ['refresh_token', refreshTokenGrant],
   ['client_credentials', clientCredentialsGrant],
+  [TOKEN_EXCHANGE_GRANT, tokenExchangeGrant],
 ]);
 
 const tags = ['OAuth 2.0'];
@@ -89,9 +91,9 @@ export async function oauthRoutes(app: App, authDeps: AuthDeps) {
       oauthEndpoint(
         {
           operationId: 'refreshToken',
-          summary: 'Issue tokens: refresh a session, or a tool’s client_credentials token',
+          summary: 'Issue tokens: refresh a session, a tool’s client_credentials token, or a token exchange',
           description:
-            '`grant_type=refresh_token`: a new access token and a new refresh token that replaces the one sent (which stops working); `organization_id` scopes the new access token to that organization; `resource` = a tool’s audience makes it a token for that tool (RFC 8707). Rate limited per session.\n\n`grant_type=client_credentials` (platform tools): client authentication by `client_secret_basic`, `client_secret_post` or `private_key_jwt` (RFC 7523), `organization_id`, optional `scope` and `resource`. A 600 s token with `principal: tool`, no refresh token. Failed client authentication is rate limited per address.',
+            '`grant_type=refresh_token`: a new access token and a new refresh token that replaces the one sent (which stops working); `organization_id` scopes the new access token to that organization; `resource` = a tool’s audience makes it a token for that tool (RFC 8707). Rate limited per session.\n\n`grant_type=client_credentials` (platform tools): client authentication by `client_secret_basic`, `client_secret_post` or `private_key_jwt` (RFC 7523), `organization_id`, optional `scope` and `resource`. A 600 s token with `principal: tool`, no refresh token. Failed client authentication is rate limited per address.\n\nWith `resource` = another tool’s audience, a client_credentials token under a sharing grant: `aud` = that tool, `grant_id`, scopes ⊆ the grant, ≤ 300 s (`invalid_target` without a covering grant, `invalid_scope` for scopes it does not cover).\n\n`grant_type=urn:ietf:params:oauth:grant-type:token-exchange` (RFC 8693, delegation): a client-authenticated tool sends a user’s access token issued for it as `subject_token` (`subject_token_type` access_token) and `resource` = another tool; the token names the user as `sub` and the tool as `act`, with the grant’s scopes ∩ `scope` that the user’s current role allows.',
         },
         TokenRequest,
         { 200: ref(TokenResponse, 'New tokens'), ...oauthErrors(400, 401, 413, 415, 429, 503) },

@@ -9,7 +9,10 @@ export const TokenResponse = Type.Object(
     refresh_token: Type.Optional(
       Type.String({ description: 'Single use: each refresh returns a new one that replaces it. None for client_credentials' }),
     ),
-    scope: Type.Optional(Type.String({ description: 'The scopes granted (client_credentials), space-separated' })),
+    scope: Type.Optional(Type.String({ description: 'The scopes granted (client_credentials, token exchange), space-separated' })),
+    issued_token_type: Type.Optional(
+      Type.String({ description: 'Token exchange (RFC 8693): urn:ietf:params:oauth:token-type:access_token' }),
+    ),
     organization_id: Type.Union([Uuid, Type.Null()], { description: 'The organization the access token is scoped to' }),
   },
   { $id: 'TokenResponse', title: 'TokenResponse' },
@@ -27,6 +30,12 @@ export const TokenRequest = Type.Object({
   client_secret: Type.Optional(Type.String({ maxLength: 500 })),
   client_assertion_type: Type.Optional(Type.String({ maxLength: 200 })),
   client_assertion: Type.Optional(Type.String({ maxLength: 8192 })),
+  // RFC 8693 token exchange (delegation).
+  subject_token: Type.Optional(Type.String({ maxLength: 8192 })),
+  subject_token_type: Type.Optional(Type.String({ maxLength: 200 })),
+  requested_token_type: Type.Optional(Type.String({ maxLength: 200 })),
+  actor_token: Type.Optional(Type.String({ maxLength: 8192 })),
+  actor_token_type: Type.Optional(Type.String({ maxLength: 200 })),
 });
 
 export const RevokeRequest = Type.Object({

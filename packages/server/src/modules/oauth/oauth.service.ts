@@ -23,6 +23,8 @@ export interface TokenResponse {
   refresh_token?: string;
   /** The scopes granted, when they differ from what a user's role gives (tool tokens). */
   scope?: string;
+  /** Token exchange (RFC 8693): what access_token is. */
+  issued_token_type?: string;
   organization_id: string | null;
 }
 

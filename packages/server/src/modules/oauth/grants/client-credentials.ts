@@ -4,7 +4,7 @@ import { toolStandingIn } from '../../access/transactions.js';
 import { type AuthenticatedClient, authenticateClient, requireActiveClient } from '../client-auth.js';
 import type { TokenResponse } from '../oauth.service.js';
 import { TOOL_TOKEN_TTL } from '../tokens.js';
-import type { Grant, GrantDeps } from './grant.js';
+import type { Grant, GrantDeps, GrantRequest } from './grant.js';
 
 // grant_type=client_credentials (SPEC §10): a tool's own token, bound to one organization
 // when it is issued (or to none: discovery only), for Tenantry's API or for the tool itself.
@@ -43,7 +43,7 @@ async function enabledScopes(deps: GrantDeps, client: AuthenticatedClient, orgId
 export type GrantBoundIssuer = (
   deps: GrantDeps,
   consumer: AuthenticatedClient,
-  req: { organizationId: string | undefined; resource: string; scope: string | undefined },
+  req: { organizationId: string | undefined; resource: string; scope: string | undefined; meta: GrantRequest['meta'] },
 ) => Promise<TokenResponse>;
 
 let grantBoundIssuer: GrantBoundIssuer = async () => {
@@ -63,7 +63,7 @@ export const clientCredentialsGrant: Grant = async (deps, body, request) => {
   if (orgId !== undefined && !isUuid(orgId)) throw new OAuthError('invalid_request', 'organization_id must be a UUID');
   const resource = body.resource ?? deps.tokens.apiAudience;
   if (resource !== deps.tokens.apiAudience && resource !== client.audience) {
-    return grantBoundIssuer(deps, client, { organizationId: orgId, resource, scope: body.scope });
+    return grantBoundIssuer(deps, client, { organizationId: orgId, resource, scope: body.scope, meta: request.meta });
   }
   // Without an organization: a discovery token, which carries no permission.
   const permissions = orgId === undefined ? [] : grantedScopes(await enabledScopes(deps, client, orgId), body.scope);
