@@ -12,13 +12,14 @@ import { fileURLToPath } from 'node:url';
 //
 // Environment: BENCH_DURATION (s per scenario, 10), BENCH_WARMUP (s, 2; 0 = none),
 // BENCH_ONLY=startup (only the embedded engine's start-up: npm start → /healthz, idle RSS), or
-// BENCH_ONLY=s3,s5 (a comma-separated choice of hello, s1, s2, naive, pgbench, login, s3, s5, s6;
+// BENCH_ONLY=s3,s5 (a comma-separated choice of hello, s1, s2, s1key, introspect, naive, pgbench, login, s3, s5, s6;
 // for short checks of a scenario: the ceiling and start-up are skipped unless named), BENCH_LARGE=1
 // (after the rest, grows the data set to 100,000 organizations and 1,000,000 memberships and runs S1 again),
 // BENCH_CONNECTIONS (50), BENCH_POOL_MAX (the server's DATABASE_POOL_MAX, 8), BENCH_PG_URL (an administrative URL on 127.0.0.1,
 // postgres://postgres@127.0.0.1:5432/postgres). Every target is 127.0.0.1.
 import autocannon from 'autocannon';
 import pg from 'pg';
+import { apiKeySetup, introspectionLoad } from './api-keys.mjs';
 import { withForeignCpu } from './cpu.mjs';
 import { childPids, freePort, startChild, stopAll, stopChild, waitChild, waitReady } from './processes.mjs';
 import { machine, markdown, startupTable, writeSection } from './report.mjs';
@@ -289,6 +290,27 @@ async function main() {
   if (only('s1') || LARGE) results.s1 = await load('S1: list 50 members', { url: base + s1Path, headers: auth });
   if (only('s2')) results.s2 = await load('S2: get organization', { url: base + s2Path, headers: auth });
 
+  // S1 with an organization API key instead of the member's token, and introspection of that
+  // key by a tool (client_secret_basic), each only when named or in a full run.
+  if (only('s1key') || only('introspect')) {
+    const setup = await apiKeySetup({ api, sql, benchUrl: BENCH_URL, base, orgId, password: PASSWORD, withTool: only('introspect') });
+    const keyAuth = { authorization: `Bearer ${setup.key}` };
+    if (only('s1key')) {
+      const probe = await api(base, 'GET', s1Path, undefined, keyAuth);
+      if (probe.status !== 200) notes.push(`⚠ S1 with an API key answered ${probe.status} before the run.`);
+      results.s1key = await load('S1 with an API key', { url: base + s1Path, headers: keyAuth });
+    }
+    if (only('introspect')) {
+      const opts = introspectionLoad(base, setup.tool, setup.key);
+      const answer = await fetch(opts.url, { method: 'POST', headers: opts.headers, body: opts.body }).then(
+        (r) => r.json(),
+        () => undefined,
+      );
+      if (answer?.active !== true) notes.push(`⚠ introspection answered ${JSON.stringify(answer)} before the run.`);
+      results.introspect = await load('introspection of an API key', opts);
+    }
+  }
+
   // 5. The naive reference (bench/naive.mjs) on the same data, token and pool size.
   if (only('naive')) {
     const naivePort = await freePort();
@@ -442,6 +464,7 @@ commit;
   const targets = [
     ['S3', results.refresh, (r) => r.rps >= 1500, '≥ 1,500/s'],
     ['S5', results.s5, (r) => r.rps >= 1000, '≥ 1,000/s'],
+    ['Introspection', results.introspect, (r) => r.rps >= 3000, '≥ 3,000/s'],
   ];
   for (const [name, r, met, target] of targets) {
     if (r)
@@ -449,6 +472,9 @@ commit;
   }
   const s6 = ratio(results.s6rls, results.s6plain);
   if (s6 !== null) notes.push(`S6 target: RLS overhead ≤ 10 %: ${(100 * (1 - s6)).toFixed(1)} % (${s6 >= 0.9 ? 'met' : 'missed'}).`);
+  const keyed = ratio(results.s1key, results.s1);
+  if (keyed !== null)
+    notes.push(`S1 with an API key, target within 15 % of S1: ${(100 * keyed).toFixed(0)} % of S1 (${keyed >= 0.85 ? 'met' : 'missed'}).`);
   const large = ratio(results.s1large, results.s1);
   if (large !== null)
     notes.push(`S1 on the large data set, target ≥ 80 % of S1: ${(100 * large).toFixed(0)} % (${large >= 0.8 ? 'met' : 'missed'}).`);
@@ -459,6 +485,8 @@ commit;
     results.refresh,
     results.s1,
     results.s2,
+    results.s1key,
+    results.introspect,
     results.naive,
     results.pgbench,
     results.s5,

@@ -41,7 +41,7 @@ describe.skipIf(!ADMIN_URL)('the non-superuser owner role recipe (PostgreSQL)', 
     expect(statements.some((s) => s.startsWith(`create database ${database} owner ${owner}`))).toBe(true);
     for (const statement of statements) {
       // As the README says: on a cluster that already has the request roles, their create role is skipped.
-      const requestRole = /^create role (tenantry_(?:app|platform|user|maintenance|worker)) /.exec(statement)?.[1];
+      const requestRole = /^create role (tenantry_(?:app|platform|user|maintenance|worker|keyring)) /.exec(statement)?.[1];
       if (requestRole && (await adminQuery(ADMIN_URL!, 'select 1 from pg_roles where rolname = $1', [requestRole])).rowCount) continue;
       await adminQuery(ADMIN_URL!, statement);
     }
@@ -58,6 +58,20 @@ describe.skipIf(!ADMIN_URL)('the non-superuser owner role recipe (PostgreSQL)', 
       body: JSON.stringify({ email: 'owner-recipe@example.com', password: 'a long passphrase', name: 'Owner' }),
     });
     expect(signup.status).toBe(201);
+    // An API key works too: it is found across organizations by tenantry_keyring, not by the owner.
+    const post = (path: string, token: string, body: unknown) =>
+      fetch(`${server!.base}${path}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+        body: JSON.stringify(body),
+      });
+    const access = ((await signup.json()) as { access_token: string }).access_token;
+    const org = (await (await post('/v1/organizations', access, { name: 'Recipe', industry: 'other' })).json()) as { id: string };
+    const created = await post(`/v1/organizations/${org.id}/api-keys`, access, { name: 'Recipe key', scopes: ['members:read'] });
+    expect(created.status).toBe(201);
+    const { key } = (await created.json()) as { key: string };
+    const members = await fetch(`${server.base}/v1/organizations/${org.id}/members`, { headers: { authorization: `Bearer ${key}` } });
+    expect(members.status).toBe(200);
     const role = await adminQuery(ADMIN_URL!, 'select rolsuper from pg_roles where rolname = $1', [owner]);
     expect(role.rows[0]).toEqual({ rolsuper: false });
     const applied = await adminQuery(url.toString(), 'select count(*)::int as n from schema_migrations');

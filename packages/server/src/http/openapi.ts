@@ -22,6 +22,7 @@ import { Me, Membership, SignupResponse, User } from '../modules/identity/identi
 import { EmailVerified } from '../modules/identity/lifecycle.schemas.js';
 import { AcceptedInvitation, CreatedInvitation, Invitation, InvitationPage } from '../modules/invitations/invitations.schemas.js';
 import { Member, MemberPage } from '../modules/members/members.schemas.js';
+import { Introspection } from '../modules/oauth/introspection.schemas.js';
 import { AuthorizationServerMetadata, Jwk, Jwks, OAuthErrorBody, TokenResponse } from '../modules/oauth/oauth.schemas.js';
 import { Organization, OrganizationPage } from '../modules/organizations/organizations.schemas.js';
 import { SharingGrant, SharingGrantPage } from '../modules/tools/sharing-grants.schemas.js';
@@ -87,6 +88,7 @@ const COMPONENT_SCHEMAS = [
   WebhookKeys,
   Jwks,
   AuthorizationServerMetadata,
+  Introspection,
   ToolScope,
   Tool,
   ToolPage,

@@ -115,7 +115,8 @@ export async function readInOrganization<R>(
 }
 
 /** Moves an open transaction into a principal's context in `orgId`: what the database says of it there now (introspection). */
-export const switchToPrincipal = (tx: Tx, p: Principal, orgId: string | null): Promise<Entered> => enterTenant(tx, tenantContextOf(p, orgId));
+export const switchToPrincipal = (tx: Tx, p: Principal, orgId: string | null): Promise<Entered> =>
+  enterTenant(tx, tenantContextOf(p, orgId));
 
 /** Moves an open transaction into `orgId`, as `userId` or as nobody (an audit event on the system's behalf). */
 export const switchToOrganization = (tx: Tx, orgId: string, userId: string | null): Promise<Entered> => enterTenant(tx, { orgId, userId });

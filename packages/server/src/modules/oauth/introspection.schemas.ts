@@ -21,7 +21,9 @@ export const Introspection = Type.Object(
     client_id: Type.Optional(Type.String()),
     org_id: Type.Optional(Type.Union([Type.String({ format: 'uuid' }), Type.Null()])),
     scope: Type.Optional(Type.String({ description: 'Space-separated; for an API key, the scopes of the calling tool it carries' })),
-    exp: Type.Optional(Type.Union([Type.Integer(), Type.Null()], { description: 'Seconds since the epoch; null for a key that never expires' })),
+    exp: Type.Optional(
+      Type.Union([Type.Integer(), Type.Null()], { description: 'Seconds since the epoch; null for a key that never expires' }),
+    ),
     iat: Type.Optional(Type.Integer()),
     aud: Type.Optional(Type.String()),
     token_type: Type.Optional(Type.Literal('Bearer')),

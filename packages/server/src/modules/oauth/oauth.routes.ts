@@ -1,5 +1,5 @@
 import formBody from '@fastify/formbody';
-import { type TSchema, Type } from '@sinclair/typebox';
+import { Type } from '@sinclair/typebox';
 import type { App } from '../../app.js';
 import { OAuthError } from '../../http/errors.js';
 import { ref } from '../../http/schemas.js';
@@ -8,7 +8,17 @@ import { clientCredentialsGrant } from './grants/client-credentials.js';
 import type { Grant, GrantDeps } from './grants/grant.js';
 import { refreshTokenGrant } from './grants/refresh-token.js';
 import { TOKEN_EXCHANGE_GRANT, tokenExchangeGrant } from './grants/token-exchange.js';
-import { AuthorizationServerMetadata, Jwks, oauthErrors, RevokeRequest, TokenRequest, TokenResponse } from './oauth.schemas.js';
+import {
+  AuthorizationServerMetadata,
+  Jwks,
+  oauthEndpoint,
+  oauthErrors,
+  RevokeRequest,
+  TokenRequest,
+  TokenResponse,
+  OAUTH_TAGS as tags,
+} from './oauth.schemas.js';
+import { introspectionRoute } from './introspection.routes.js';
 import { type AuthDeps, revoke } from './oauth.service.js';
 
 /** The token endpoint's grants by grant_type. */
@@ -17,18 +27,6 @@ const GRANTS: ReadonlyMap<string, Grant> = new Map([
   ['client_credentials', clientCredentialsGrant],
   [TOKEN_EXCHANGE_GRANT, tokenExchangeGrant],
 ]);
-
-const tags = ['OAuth 2.0'];
-
-/** The options of an RFC 6749 endpoint: OAuth error bodies, and form bodies as well as JSON. */
-const oauthEndpoint = <B extends TSchema, R extends Record<number, TSchema>>(
-  doc: { operationId: string; summary: string; description: string },
-  body: B,
-  response: R,
-) => ({
-  config: { oauth: true },
-  schema: { tags, security: [], ...doc, consumes: ['application/x-www-form-urlencoded', 'application/json'], body, response },
-});
 
 export async function oauthRoutes(app: App, authDeps: AuthDeps) {
   const { config } = authDeps;
@@ -69,12 +67,16 @@ export async function oauthRoutes(app: App, authDeps: AuthDeps) {
       issuer: config.tokenIssuer,
       token_endpoint: tokenEndpoint,
       revocation_endpoint: `${config.publicUrl}/oauth/revoke`,
+      introspection_endpoint: `${config.publicUrl}/oauth/introspect`,
       jwks_uri: `${config.publicUrl}/.well-known/jwks.json`,
       grant_types_supported: [...GRANTS.keys()],
       response_types_supported: [],
       // `none` is the first-party client's (sessions); tools authenticate with the others.
       token_endpoint_auth_methods_supported: ['none', ...CLIENT_AUTH_METHODS],
       revocation_endpoint_auth_methods_supported: ['none'],
+      // Only tools introspect, authenticated as at the token endpoint.
+      introspection_endpoint_auth_methods_supported: [...CLIENT_AUTH_METHODS],
+      introspection_endpoint_auth_signing_alg_values_supported: [...ASSERTION_ALGS],
       token_endpoint_auth_signing_alg_values_supported: [...ASSERTION_ALGS],
       id_token_signing_alg_values_supported: [],
       access_token_signing_alg_values_supported: ['EdDSA'],
@@ -127,5 +129,7 @@ export async function oauthRoutes(app: App, authDeps: AuthDeps) {
         return {};
       },
     );
+
+    introspectionRoute(s, { db: deps.db, tokens: deps.tokens, apiKeys: app.services.apiKeys }, clientAuth);
   });
 }

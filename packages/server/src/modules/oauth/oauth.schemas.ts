@@ -89,11 +89,14 @@ export const AuthorizationServerMetadata = Type.Object(
     issuer: Type.String(),
     token_endpoint: Type.String(),
     revocation_endpoint: Type.String(),
+    introspection_endpoint: Type.String(),
     jwks_uri: Type.String(),
     grant_types_supported: Strings,
     response_types_supported: Strings,
     token_endpoint_auth_methods_supported: Strings,
     revocation_endpoint_auth_methods_supported: Strings,
+    introspection_endpoint_auth_methods_supported: Strings,
+    introspection_endpoint_auth_signing_alg_values_supported: Strings,
     token_endpoint_auth_signing_alg_values_supported: Strings,
     id_token_signing_alg_values_supported: Strings,
     access_token_signing_alg_values_supported: Strings,
@@ -123,3 +126,22 @@ export const oauthErrors = (...statuses: number[]): Record<number, TSchema> =>
       },
     ]),
   );
+
+export const OAUTH_TAGS = ['OAuth 2.0'];
+
+/** The options of an RFC 6749 endpoint: OAuth error bodies, and form bodies as well as JSON. */
+export const oauthEndpoint = <B extends TSchema, R extends Record<number, TSchema>>(
+  doc: { operationId: string; summary: string; description: string },
+  body: B,
+  response: R,
+) => ({
+  config: { oauth: true },
+  schema: {
+    tags: OAUTH_TAGS,
+    security: [],
+    ...doc,
+    consumes: ['application/x-www-form-urlencoded', 'application/json'],
+    body,
+    response,
+  },
+});
