@@ -76,8 +76,14 @@ describe.each(ENGINES)('the platform story (Tenantry on %s)', (engine) => {
     });
     expect(grant.statusCode, grant.body).toBe(201);
     grantId = grant.json().id;
-    tokenFor.clerk = { crm: await userTokenFor(clerk, orgA, tools.crm.audience), billing: await userTokenFor(clerk, orgA, tools.billing.audience) };
-    tokenFor.ownerB = { crm: await userTokenFor(ownerB, orgB, tools.crm.audience), billing: await userTokenFor(ownerB, orgB, tools.billing.audience) };
+    tokenFor.clerk = {
+      crm: await userTokenFor(clerk, orgA, tools.crm.audience),
+      billing: await userTokenFor(clerk, orgA, tools.billing.audience),
+    };
+    tokenFor.ownerB = {
+      crm: await userTokenFor(ownerB, orgB, tools.crm.audience),
+      billing: await userTokenFor(ownerB, orgB, tools.billing.audience),
+    };
   });
   afterAll(async () => {
     await tools?.close();
@@ -86,18 +92,41 @@ describe.each(ENGINES)('the platform story (Tenantry on %s)', (engine) => {
   });
 
   it('billing reads its customer’s contacts through the CRM under the grant, in that organization only', async () => {
-    const alice = await call(contactsUrl(orgA), tokenFor.clerk!.crm, { name: 'Alice', email: 'alice@acme.test', address: '1 Main St, Springfield' });
+    const alice = await call(contactsUrl(orgA), tokenFor.clerk!.crm, {
+      name: 'Alice',
+      email: 'alice@acme.test',
+      address: '1 Main St, Springfield',
+    });
     expect(alice.status, JSON.stringify(alice.body)).toBe(201);
-    const bob = await call(contactsUrl(orgB), tokenFor.ownerB!.crm, { name: 'Bob', email: 'bob@globex.test', address: '2 Side Rd, Shelbyville' });
+    const bob = await call(contactsUrl(orgB), tokenFor.ownerB!.crm, {
+      name: 'Bob',
+      email: 'bob@globex.test',
+      address: '2 Side Rd, Shelbyville',
+    });
     expect(bob.status).toBe(201);
-    const invoice = await call(invoicesUrl(orgA), tokenFor.clerk!.billing, { contact_id: alice.body.id, amount_cents: 12_000, description: 'Widgets' });
+    const invoice = await call(invoicesUrl(orgA), tokenFor.clerk!.billing, {
+      contact_id: alice.body.id,
+      amount_cents: 12_000,
+      description: 'Widgets',
+    });
     expect(invoice.status, JSON.stringify(invoice.body)).toBe(201);
-    expect((await call(invoicesUrl(orgB), tokenFor.ownerB!.billing, { contact_id: bob.body.id, amount_cents: 500, description: 'Gadgets' })).status).toBe(201);
+    expect(
+      (await call(invoicesUrl(orgB), tokenFor.ownerB!.billing, { contact_id: bob.body.id, amount_cents: 500, description: 'Gadgets' }))
+        .status,
+    ).toBe(201);
 
     const a = await call(invoicesUrl(orgA), tokenFor.clerk!.billing);
     expect(a.status).toBe(200);
     expect(a.body).toEqual({
-      data: [{ id: invoice.body.id, contact_id: alice.body.id, amount_cents: 12_000, description: 'Widgets', bill_to: { name: 'Alice', address: '1 Main St, Springfield' } }],
+      data: [
+        {
+          id: invoice.body.id,
+          contact_id: alice.body.id,
+          amount_cents: 12_000,
+          description: 'Widgets',
+          bill_to: { name: 'Alice', address: '1 Main St, Springfield' },
+        },
+      ],
       crm: { ok: true },
     });
     // B made no grant: Tenantry issues billing no token for the CRM there.

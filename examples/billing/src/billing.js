@@ -22,6 +22,20 @@ export const BILLING_SCOPES = [
 
 export const BILLING_TENANT_TABLES = ['invoices'];
 
+/**
+ * Whether the caller may use one of this tool's scopes. A tool's token (its own, or one issued
+ * under a sharing grant) and a user's delegated token carry the scope itself; a user's own token
+ * carries their Tenantry permissions, where the scope's `requires` stands for it.
+ */
+const mayUse = (p, scope) =>
+  p.permissions.includes(scope) ||
+  (p.type === 'user' && !p.grantId && p.permissions.includes(BILLING_SCOPES.find((s) => s.name === scope)?.requires));
+/** A route's preHandler: 403 unless the caller may use `scope`. */
+const needs = (scope) => async (request, reply) => {
+  if (!mayUse(principalOf(request), scope))
+    return reply.code(403).send({ title: 'Forbidden', status: 403, detail: `Missing permission: ${scope}` });
+};
+
 export const billingSchema = (role) => [
   `create table if not exists invoices (
      organization_id uuid not null,
@@ -57,7 +71,14 @@ export function crmClient({ tokenEndpoint, clientId, clientSecret, crmUrl, crmAu
   const credentialsFor = (orgId) => {
     let c = credentials.get(orgId);
     if (!c) {
-      c = new ClientCredentials({ tokenEndpoint, clientId, clientSecret, organizationId: orgId, resource: crmAudience, scope: 'crm:contacts:read' });
+      c = new ClientCredentials({
+        tokenEndpoint,
+        clientId,
+        clientSecret,
+        organizationId: orgId,
+        resource: crmAudience,
+        scope: 'crm:contacts:read',
+      });
       credentials.set(orgId, c);
     }
     return c;
@@ -93,24 +114,33 @@ export async function buildBilling({ issuer, jwksUri, audience, toolId, pool, ro
   await app.register(tenantryFastify, { tenantry });
   const inTenant = (request, fn) => withTenant(pool, principalOf(request), fn, { role });
 
-  app.post('/orgs/:org_id/invoices', { config: { tenantry: { permissions: ['billing:invoices:write'] } }, schema: { body: invoiceBody } }, async (request, reply) => {
-    const { contact_id: contactId, amount_cents: amount, description } = request.body;
-    const { rows } = await inTenant(request, (db) =>
-      db.query(
-        'insert into invoices (organization_id, contact_id, amount_cents, description) values ($1, $2, $3, $4) returning id, contact_id, amount_cents, description',
-        [principalOf(request).orgId, contactId, amount, description],
-      ),
-    );
-    return reply.code(201).send(rows[0]);
-  });
+  app.post(
+    '/orgs/:org_id/invoices',
+    { preHandler: needs('billing:invoices:write'), schema: { body: invoiceBody } },
+    async (request, reply) => {
+      const { contact_id: contactId, amount_cents: amount, description } = request.body;
+      const { rows } = await inTenant(request, (db) =>
+        db.query(
+          'insert into invoices (organization_id, contact_id, amount_cents, description) values ($1, $2, $3, $4) returning id, contact_id, amount_cents, description',
+          [principalOf(request).orgId, contactId, amount, description],
+        ),
+      );
+      return reply.code(201).send(rows[0]);
+    },
+  );
 
   // Invoices with their billing addresses, from the CRM under the organization's sharing grant.
-  app.get('/orgs/:org_id/invoices', { config: { tenantry: { permissions: ['billing:invoices:read'] } } }, async (request) => {
-    const { rows } = await inTenant(request, (db) => db.query('select id, contact_id, amount_cents, description from invoices order by id'));
+  app.get('/orgs/:org_id/invoices', { preHandler: needs('billing:invoices:read') }, async (request) => {
+    const { rows } = await inTenant(request, (db) =>
+      db.query('select id, contact_id, amount_cents, description from invoices order by id'),
+    );
     const crmAnswer = await contacts.contacts(principalOf(request).orgId);
     const byId = new Map((crmAnswer.contacts ?? []).map((c) => [c.id, c]));
     return {
-      data: rows.map((i) => ({ ...i, bill_to: byId.has(i.contact_id) ? { name: byId.get(i.contact_id).name, address: byId.get(i.contact_id).address } : null })),
+      data: rows.map((i) => ({
+        ...i,
+        bill_to: byId.has(i.contact_id) ? { name: byId.get(i.contact_id).name, address: byId.get(i.contact_id).address } : null,
+      })),
       crm: crmAnswer.refused ? { refused: crmAnswer.refused } : { ok: true },
     };
   });

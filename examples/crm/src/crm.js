@@ -22,6 +22,20 @@ export const CRM_SCOPES = [
 /** The tenant tables the start-up check insists on. */
 export const CRM_TENANT_TABLES = ['contacts'];
 
+/**
+ * Whether the caller may use one of this tool's scopes. A tool's token (its own, or one issued
+ * under a sharing grant) and a user's delegated token carry the scope itself; a user's own token
+ * carries their Tenantry permissions, where the scope's `requires` stands for it.
+ */
+const mayUse = (p, scope) =>
+  p.permissions.includes(scope) ||
+  (p.type === 'user' && !p.grantId && p.permissions.includes(CRM_SCOPES.find((s) => s.name === scope)?.requires));
+/** A route's preHandler: 403 unless the caller may use `scope`. */
+const needs = (scope) => async (request, reply) => {
+  if (!mayUse(principalOf(request), scope))
+    return reply.code(403).send({ title: 'Forbidden', status: 403, detail: `Missing permission: ${scope}` });
+};
+
 /** The CRM's schema, one statement each: run them as the database owner (a migration). */
 export const crmSchema = (role) => [
   `create table if not exists contacts (
@@ -61,12 +75,16 @@ export async function buildCrm({ issuer, jwksUri, audience, toolId, pool, role =
   const inTenant = (request, fn) => withTenant(pool, principalOf(request), fn, { role });
 
   // Shareable: billing reaches it with a token issued under a sharing grant.
-  app.get('/orgs/:org_id/contacts', { config: { tenantry: { permissions: ['crm:contacts:read'], shareable: true } } }, async (request) => {
-    const { rows } = await inTenant(request, (db) => db.query('select id, name, email, address from contacts order by created_at, id'));
-    return { data: rows };
-  });
+  app.get(
+    '/orgs/:org_id/contacts',
+    { config: { tenantry: { shareable: true } }, preHandler: needs('crm:contacts:read') },
+    async (request) => {
+      const { rows } = await inTenant(request, (db) => db.query('select id, name, email, address from contacts order by created_at, id'));
+      return { data: rows };
+    },
+  );
 
-  app.post('/orgs/:org_id/contacts', { config: { tenantry: { permissions: ['crm:contacts:write'] } }, schema: { body: contactBody } }, async (request, reply) => {
+  app.post('/orgs/:org_id/contacts', { preHandler: needs('crm:contacts:write'), schema: { body: contactBody } }, async (request, reply) => {
     const { name, email, address } = request.body;
     const { rows } = await inTenant(request, (db) =>
       db.query('insert into contacts (organization_id, name, email, address) values ($1, $2, $3, $4) returning id, name, email, address', [
@@ -93,4 +111,3 @@ export async function buildCrm({ issuer, jwksUri, audience, toolId, pool, role =
 
   return { app, tenantry, webhookSecrets };
 }
-

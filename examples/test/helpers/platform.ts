@@ -55,7 +55,13 @@ async function register(tn: Tenantry, slug: string, scopes: unknown[]) {
 async function subscribe(tn: Tenantry, url: string, secrets: string[]) {
   const res = await authed(tn.t.app, 'POST', '/v1/webhook-endpoints', tn.adminToken, {
     url: `${url}/tenantry/events`,
-    event_types: ['member.removed', 'member.role_changed', 'sharing_grant.revoked', 'sharing_grant.suspended', 'organization_tool.disabled'],
+    event_types: [
+      'member.removed',
+      'member.role_changed',
+      'sharing_grant.revoked',
+      'sharing_grant.suspended',
+      'organization_tool.disabled',
+    ],
   });
   if (res.statusCode !== 201) throw new Error(`webhook endpoint: ${res.statusCode} ${res.body}`);
   secrets.push(res.json().secret);

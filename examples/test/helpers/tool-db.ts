@@ -5,8 +5,8 @@ import { randomBytes } from 'node:crypto';
 import { PGlite } from '@electric-sql/pglite';
 import type { PoolLike, Queryable } from '@tenantry/sdk';
 import pg from 'pg';
-import { adminQuery, databaseUrl } from '../../../packages/server/test/helpers/templates.js';
 import { pgliteAsPool } from '../../../packages/sdk/test/helpers/tenant-db.js';
+import { adminQuery, databaseUrl } from '../../../packages/server/test/helpers/templates.js';
 
 export interface ToolDb {
   /** The database owner (what the migration runs as). */

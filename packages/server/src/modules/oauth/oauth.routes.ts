@@ -8,6 +8,7 @@ import { clientCredentialsGrant } from './grants/client-credentials.js';
 import type { Grant, GrantDeps } from './grants/grant.js';
 import { refreshTokenGrant } from './grants/refresh-token.js';
 import { TOKEN_EXCHANGE_GRANT, tokenExchangeGrant } from './grants/token-exchange.js';
+import { introspectionRoute } from './introspection.routes.js';
 import {
   AuthorizationServerMetadata,
   Jwks,
@@ -18,7 +19,6 @@ import {
   TokenResponse,
   OAUTH_TAGS as tags,
 } from './oauth.schemas.js';
-import { introspectionRoute } from './introspection.routes.js';
 import { type AuthDeps, revoke } from './oauth.service.js';
 
 /** The token endpoint's grants by grant_type. */
