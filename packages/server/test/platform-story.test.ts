@@ -80,13 +80,18 @@ describe.each(ENGINES)('the platform story (%s)', (engine) => {
       })
     ).body;
     const mailerRegistered = (
-      await api('POST', '/v1/tools', admin, { slug: 'mailer', name: 'Mailer', audience: 'https://mailer.example.com' })
+      await api('POST', '/v1/tools', admin, {
+        slug: 'mailer',
+        name: 'Mailer',
+        audience: 'https://mailer.example.com',
+        scopes: [{ name: 'members:read', description: 'Tenantry: list the members to write to' }],
+      })
     ).body;
     // Each answer carries the tool and its first client secret, shown this once.
     const crm = { ...crmRegistered.tool, client_secret: crmRegistered.client_secret };
     const mailer = { ...mailerRegistered.tool, client_secret: mailerRegistered.client_secret };
-    expect(crm.client_secret).toBeTruthy();
-    expect(mailer.client_secret).toBeTruthy();
+    expect(crm.client_secret, JSON.stringify(crmRegistered)).toBeTruthy();
+    expect(mailer.client_secret, JSON.stringify(mailerRegistered)).toBeTruthy();
 
     // 2. Olivia creates her organization; Max is a member of it.
     const olivia = (await api('POST', '/v1/auth/signup', null, { email: 'olivia@acme.example', password: PASSWORD, name: 'Olivia' })).body;
@@ -105,10 +110,12 @@ describe.each(ENGINES)('the platform story (%s)', (engine) => {
     expect(max.organization_id).toBe(acme.id);
 
     // 3. Olivia enables both tools (the mailer may list members), and grants the mailer read access to the CRM's contacts.
-    expect((await api('PUT', `/v1/organizations/${acme.id}/tools/${crm.id}`, olivia.access_token, {})).status).toBeLessThan(300);
-    expect(
-      (await api('PUT', `/v1/organizations/${acme.id}/tools/${mailer.id}`, olivia.access_token, { scopes: ['members:read'] })).status,
-    ).toBeLessThan(300);
+    const enabledCrm = await api('PUT', `/v1/organizations/${acme.id}/tools/${crm.id}`, olivia.access_token, {});
+    expect(enabledCrm.status, JSON.stringify(enabledCrm.body)).toBeLessThan(300);
+    const enabledMailer = await api('PUT', `/v1/organizations/${acme.id}/tools/${mailer.id}`, olivia.access_token, {
+      scopes: ['members:read'],
+    });
+    expect(enabledMailer.status, JSON.stringify(enabledMailer.body)).toBeLessThan(300);
     const grant = await api('POST', `/v1/organizations/${acme.id}/sharing-grants`, olivia.access_token, {
       provider_tool_id: crm.id,
       consumer_tool_id: mailer.id,
