@@ -292,6 +292,6 @@ describe.each(ENGINES)('tool tokens (%s)', (engine) => {
       expect.arrayContaining(['client_secret_basic', 'client_secret_post', 'private_key_jwt']),
     );
     expect(m.token_endpoint_auth_signing_alg_values_supported).toEqual(['EdDSA', 'ES256', 'RS256']);
-    expect(m.introspection_endpoint).toBeUndefined();
+    expect(m.introspection_endpoint).toMatch(/\/oauth\/introspect$/);
   });
 });
