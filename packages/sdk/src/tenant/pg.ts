@@ -144,9 +144,23 @@ export function tenantTableSql(table: string, options: TenantTableOptions = {}):
 /**
  * The start-up check: throws, naming every problem, unless each tenant table exists with
  * RLS enabled and forced and at least one policy, and the tenant role is neither a
- * superuser nor BYPASSRLS nor the owner of a tenant table. A tool calls it before it serves.
+ * superuser nor BYPASSRLS nor the owner of a tenant table. A tool calls it before it serves,
+ * with its pool (or any connection).
  */
-export async function assertTenantTablesForced(db: Queryable, tables: readonly string[], options: { role?: string } = {}): Promise<void> {
+export async function assertTenantTablesForced(
+  db: Queryable | PoolLike,
+  tables: readonly string[],
+  options: { role?: string } = {},
+): Promise<void> {
+  if (!('query' in db)) {
+    // A pool without pool.query (PGlite behind a PoolLike): one of its connections.
+    const client = await db.connect();
+    try {
+      return await assertTenantTablesForced(client, tables, options);
+    } finally {
+      client.release();
+    }
+  }
   const query = async (text: string, values: unknown[]) => (await db.query(text, values)).rows;
   const found = await readTableSecurity(query, tables);
   const role = options.role ?? DEFAULT_TENANT_ROLE;

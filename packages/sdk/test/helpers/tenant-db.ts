@@ -22,7 +22,7 @@ export interface ToolDb {
 }
 
 /** PGlite runs one query at a time on one connection: a pool of one, as the SDK sees it. */
-function pgliteAsPool(db: PGlite): PoolLike {
+export function pgliteAsPool(db: PGlite): PoolLike {
   const conn = { query: (text: string, values?: unknown[]) => db.query<Record<string, unknown>>(text, values as unknown[]), release() {} };
   let queue = Promise.resolve();
   return {

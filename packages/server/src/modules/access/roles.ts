@@ -30,8 +30,8 @@ const admin: Permission[] = [
   'invitations:manage',
   'audit:read',
   'events:read',
-  'api_keys:manage',
   'tools:manage',
+  'api_keys:manage',
 ];
 const owner: Permission[] = [...admin, 'organization:delete', 'owners:manage', 'sharing_grants:manage'];
 
