@@ -67,6 +67,7 @@ describe.each(ENGINES)('identity, sessions and tokens (%s)', (engine) => {
         'audit:read',
         'events:read',
         'tools:manage',
+        'api_keys:manage',
       ],
       sid: claims.sid,
     });
@@ -277,7 +278,8 @@ describe.each(ENGINES)('identity, sessions and tokens (%s)', (engine) => {
       token_endpoint: expect.stringMatching(/\/oauth\/token$/),
       revocation_endpoint: expect.stringMatching(/\/oauth\/revoke$/),
       jwks_uri: expect.stringMatching(/\/\.well-known\/jwks\.json$/),
-      grant_types_supported: ['refresh_token', 'client_credentials'],
+      grant_types_supported: ['refresh_token', 'client_credentials', 'urn:ietf:params:oauth:grant-type:token-exchange'],
+      introspection_endpoint: expect.stringMatching(/\/oauth\/introspect$/),
     });
   });
 });

@@ -279,8 +279,14 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Refresh (and optionally switch organization); rotates the refresh token
-         * @description grant_type=refresh_token. Answers a new access token and a new refresh token that replaces the one sent (which stops working); `organization_id` scopes the new access token to that organization. Rate limited per IP.
+         * Issue tokens: refresh a session, a tool’s client_credentials token, or a token exchange
+         * @description `grant_type=refresh_token`: a new access token and a new refresh token that replaces the one sent (which stops working); `organization_id` scopes the new access token to that organization; `resource` = a tool’s audience makes it a token for that tool (RFC 8707). Rate limited per session.
+         *
+         *     `grant_type=client_credentials` (platform tools): client authentication by `client_secret_basic`, `client_secret_post` or `private_key_jwt` (RFC 7523), `organization_id`, optional `scope` and `resource`. A 600 s token with `principal: tool`, no refresh token. Failed client authentication is rate limited per address.
+         *
+         *     With `resource` = another tool’s audience, a client_credentials token under a sharing grant: `aud` = that tool, `grant_id`, scopes ⊆ the grant, ≤ 300 s (`invalid_target` without a covering grant, `invalid_scope` for scopes it does not cover).
+         *
+         *     `grant_type=urn:ietf:params:oauth:grant-type:token-exchange` (RFC 8693, delegation): a client-authenticated tool sends a user’s access token issued for it as `subject_token` (`subject_token_type` access_token) and `resource` = another tool; the token names the user as `sub` and the tool as `act`, with the grant’s scopes ∩ `scope` that the user’s current role allows.
          */
         post: operations["refreshToken"];
         delete?: never;
@@ -303,6 +309,26 @@ export interface paths {
          * @description Ends the session the token belongs to. An unknown or already revoked token is answered 200 too (RFC 7009).
          */
         post: operations["revokeToken"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/oauth/introspect": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Introspect an API key or access token (RFC 7662), as a tool
+         * @description The caller authenticates as a tool (client_secret_basic, client_secret_post or private_key_jwt). Answers `active: true` only for a live token meant for the caller: an access token whose `aud` is the caller's audience, or an API key for the caller (or for no tool, in an organization where the caller is enabled). Revocation shows at once. Anything else is `{active: false}`.
+         */
+        post: operations["introspectToken"];
         delete?: never;
         options?: never;
         head?: never;
@@ -342,7 +368,7 @@ export interface paths {
         };
         /**
          * Get an organization
-         * @description Any member, and platform admins. Another tenant’s id answers 404, like a missing one.
+         * @description Any member, and platform admins; a tool enabled here with `organization:read`. Another tenant’s id answers 404, like a missing one.
          */
         get: operations["getOrganization"];
         put?: never;
@@ -410,7 +436,7 @@ export interface paths {
         };
         /**
          * List members
-         * @description Every member with their role. Any member, and platform admins.
+         * @description Every member with their role. Any member, and platform admins; a tool enabled here with `members:read`.
          */
         get: operations["listMembers"];
         put?: never;
@@ -457,6 +483,26 @@ export interface paths {
          * @description Every change in the organization, newest first; filter by `action`, `actor_id` and a `since`/`until` range. Admins, owners and platform admins.
          */
         get: operations["listAuditEvents"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/platform/audit-events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The platform audit log, newest first (platform admins)
+         * @description Acts on what belongs to the platform rather than to an organization: the tool registry (`tool.*`). Filter by `action`. Platform admins only.
+         */
+        get: operations["listPlatformAuditEvents"];
         put?: never;
         post?: never;
         delete?: never;
@@ -533,8 +579,8 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * Events of every organization, oldest first (platform admins)
-         * @description Events of every organization in the order their transactions wrote them, oldest first; page on with `after`, filter with `types`. Platform admins.
+         * Events across organizations, oldest first (platform admins, tools)
+         * @description Events in the order their transactions wrote them, oldest first; page on with `after`, filter with `types`. Platform admins read every organization’s; a tool (a token with or without `org_id`) reads those of the organizations where it is enabled, from when it was enabled, and the event of its own disabling.
          */
         get: operations["listAllEvents"];
         put?: never;
@@ -593,14 +639,14 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * Webhook endpoints (platform admins)
-         * @description Every registered webhook endpoint, a page at a time. Platform admins.
+         * Webhook endpoints (platform admins, tools)
+         * @description The registered webhook endpoints, a page at a time: every one for platform admins, its own for a tool.
          */
         get: operations["listWebhookEndpoints"];
         put?: never;
         /**
-         * Register an endpoint (platform admins)
-         * @description Registers a URL for the given event types. The signing secret is shown only in this answer. Platform admins.
+         * Register an endpoint (platform admins, tools)
+         * @description Registers a URL for the given event types. The signing secret is shown only in this answer. Platform admins (`tool_id` binds the endpoint to a tool), or a tool for itself: its endpoint is bound to it and gets the events of the organizations where it is enabled only.
          */
         post: operations["createWebhookEndpoint"];
         delete?: never;
@@ -617,22 +663,22 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * A webhook endpoint (platform admins)
-         * @description One webhook endpoint, with its status and why it was disabled, if it was. Platform admins.
+         * A webhook endpoint (platform admins, tools)
+         * @description One webhook endpoint, with its status and why it was disabled, if it was. Platform admins, or a tool for its own endpoints.
          */
         get: operations["getWebhookEndpoint"];
         put?: never;
         post?: never;
         /**
-         * Delete an endpoint (platform admins)
-         * @description Deletes the endpoint with its pending deliveries. Platform admins.
+         * Delete an endpoint (platform admins, tools)
+         * @description Deletes the endpoint with its pending deliveries. Platform admins, or a tool for its own endpoints.
          */
         delete: operations["deleteWebhookEndpoint"];
         options?: never;
         head?: never;
         /**
-         * Change an endpoint (platform admins)
-         * @description Changes the URL, the event types or the status; enabling a failing endpoint clears its failure. Platform admins.
+         * Change an endpoint (platform admins, tools)
+         * @description Changes the URL, the event types or the status; enabling a failing endpoint clears its failure. Platform admins, or a tool for its own endpoints.
          */
         patch: operations["updateWebhookEndpoint"];
         trace?: never;
@@ -647,8 +693,8 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * A new signing secret (platform admins)
-         * @description Issues a new signing secret; the old one keeps signing next to it for 24 hours. Platform admins.
+         * A new signing secret (platform admins, tools)
+         * @description Issues a new signing secret; the old one keeps signing next to it for 24 hours. Platform admins, or a tool for its own endpoints.
          */
         post: operations["rotateWebhookSecret"];
         delete?: never;
@@ -665,8 +711,8 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * The endpoint’s deliveries, newest first (platform admins)
-         * @description The delivery log of the endpoint, newest first, with each delivery’s attempts and last answer. Platform admins.
+         * The endpoint’s deliveries, newest first (platform admins, tools)
+         * @description The delivery log of the endpoint, newest first, with each delivery’s attempts and last answer. Platform admins, or a tool for its own endpoints.
          */
         get: operations["listWebhookDeliveries"];
         put?: never;
@@ -687,8 +733,8 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Send a delivery again now (platform admins)
-         * @description Schedules the delivery for an attempt now, whatever its status. Platform admins.
+         * Send a delivery again now (platform admins, tools)
+         * @description Schedules the delivery for an attempt now, whatever its status. Platform admins, or a tool for its own endpoints.
          */
         post: operations["retryWebhookDelivery"];
         delete?: never;
@@ -707,10 +753,206 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Send a period’s events again (platform admins)
-         * @description Sends the endpoint’s events of a period again, with their original `webhook-id`, so receivers can deduplicate. Platform admins.
+         * Send a period’s events again (platform admins, tools)
+         * @description Sends the endpoint’s events of a period again, with their original `webhook-id`, so receivers can deduplicate. Platform admins, or a tool for its own endpoints.
          */
         post: operations["replayWebhookEvents"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/tools": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List tools
+         * @description Any signed-in user sees the active tools (organization admins choose from them); platform admins see all, filtered by `status`.
+         */
+        get: operations["listTools"];
+        put?: never;
+        /**
+         * Register a tool (platform admins)
+         * @description Registers a tool: an OAuth client (its `client_id` is its id) and a resource server named by its `audience`. Answers a first `client_secret`, shown only here. Scope names are `<slug>:<resource>:<action>` or Tenantry permissions; `requires` defaults to `data:read`.
+         */
+        post: operations["createTool"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/tools/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get a tool
+         * @description An active tool, to any signed-in user; any tool, to platform admins.
+         */
+        get: operations["getTool"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /**
+         * Change a tool (platform admins)
+         * @description Changes its name, description, audience or scope catalogue. The slug and client id never change.
+         */
+        patch: operations["updateTool"];
+        trace?: never;
+    };
+    "/v1/tools/{id}/disable": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Disable a tool (platform admins)
+         * @description The tool gets no more tokens (`invalid_client`), and the tokens it holds stop working on Tenantry’s API at once.
+         */
+        post: operations["disableTool"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/tools/{id}/enable": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Enable a tool (platform admins)
+         * @description The tool may obtain tokens again.
+         */
+        post: operations["enableTool"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/tools/{id}/credentials": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List a tool’s credentials (platform admins)
+         * @description Every credential with its hint, creation, last use, expiry and revocation; never a secret.
+         */
+        get: operations["listToolCredentials"];
+        put?: never;
+        /**
+         * Add a credential to a tool (platform admins)
+         * @description `client_secret` answers a new secret (256 random bits), shown only here; `private_key_jwt` registers a JWKS of public keys (Ed25519 → EdDSA, P-256 → ES256, RSA → RS256, pinned per key). At most two credentials are active at once, for rotation: a third is 409 CREDENTIAL_LIMIT.
+         */
+        post: operations["createToolCredential"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/tools/{id}/credentials/{credential_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Revoke a credential (platform admins)
+         * @description The credential authenticates nothing from now on. Tokens it obtained run out by their expiry (600 s at most).
+         */
+        delete: operations["revokeToolCredential"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/organizations/{org_id}/tools": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The tools available to an organization, with their state in it
+         * @description Every active tool of the registry, and every tool enabled here, with its status and granted scopes here. Any member.
+         */
+        get: operations["listOrganizationTools"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/organizations/{org_id}/tools/{tool_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Enable a tool, or change its scopes (tools:manage)
+         * @description Admins and owners. Scopes come from the tool’s catalogue; a Tenantry permission (e.g. `members:read`) is granted only if the caller holds it. The tool may then obtain tokens for the organization.
+         */
+        put: operations["enableOrganizationTool"];
+        post?: never;
+        /**
+         * Disable a tool in the organization (tools:manage)
+         * @description Admins and owners. The tool’s tokens for the organization stop working on Tenantry’s API at once, it gets no new ones, and its sharing grants are suspended.
+         */
+        delete: operations["disableOrganizationTool"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/tool/organizations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The organizations where the calling tool is enabled (tool tokens)
+         * @description For a tool’s token issued without `organization_id` (client_credentials): each organization that enabled the tool, with the scopes it granted. Any other token is 403.
+         */
+        get: operations["listToolOrganizations"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -776,6 +1018,118 @@ export interface paths {
          */
         post: operations["acceptInvitation"];
         delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/organizations/{org_id}/api-keys": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List the organization’s API keys (api_keys:manage)
+         * @description Every key, revoked and expired ones included, with its `start` and never its secret.
+         */
+        get: operations["listApiKeys"];
+        put?: never;
+        /**
+         * Create an organization API key (api_keys:manage); the key is shown only here
+         * @description Scopes are Tenantry permissions the caller holds and scopes of tools enabled in the organization; with `audience` (a tool's), the key is for that tool only and carries only its scopes. The key is answered once and stored only as a keyed hash.
+         */
+        post: operations["createApiKey"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/organizations/{org_id}/api-keys/{api_key_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Revoke an API key (api_keys:manage)
+         * @description The key is refused from its next request on, on Tenantry’s API and by introspection.
+         */
+        delete: operations["revokeApiKey"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/organizations/{org_id}/api-keys/{api_key_id}/rotate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Rotate an API key (api_keys:manage): a new key now, the old one ends after the grace period
+         * @description Answers a new key with the same name, scopes, audience and expiry (shown only here). The old key keeps working for `grace_seconds` (at most 86,400), then is refused.
+         */
+        post: operations["rotateApiKey"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/organizations/{org_id}/sharing-grants": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List the organization’s sharing grants (owners)
+         * @description Filter by `provider_tool_id`, `consumer_tool_id` and `status`; oldest first, cursor-paged.
+         */
+        get: operations["listSharingGrants"];
+        put?: never;
+        /**
+         * Let one tool use another tool’s shareable scopes in the organization (owners)
+         * @description Both tools must be enabled in the organization, they must differ, and every scope must be a shareable scope of the provider; otherwise 400 GRANT_SCOPE_INVALID with one entry per problem in `errors`. One active grant per provider and consumer (409 SHARING_GRANT_EXISTS): to change its scopes, revoke it and create another.
+         */
+        post: operations["createSharingGrant"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/organizations/{org_id}/sharing-grants/{grant_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * One sharing grant (owners)
+         * @description A grant of another organization answers 404.
+         */
+        get: operations["getSharingGrant"];
+        put?: never;
+        post?: never;
+        /**
+         * Revoke a sharing grant (owners)
+         * @description No token is issued under it from now on; tokens already issued expire within 300 s, and a `sharing_grant.revoked` event lets tools drop them at once. An active or suspended grant can be revoked; a revoked or expired one is 409 INVALID_STATE.
+         */
+        delete: operations["revokeSharingGrant"];
         options?: never;
         head?: never;
         patch?: never;
@@ -1003,6 +1357,206 @@ export interface webhooks {
         patch?: never;
         trace?: never;
     };
+    "api_key.created": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * The api_key.created event
+         * @description An organization API key was created (its secret is never part of an event).
+         */
+        post: operations["apiKeyCreatedWebhook"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "api_key.revoked": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * The api_key.revoked event
+         * @description An organization API key was revoked: it is refused from now on.
+         */
+        post: operations["apiKeyRevokedWebhook"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "api_key.rotated": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * The api_key.rotated event
+         * @description An organization API key was rotated: a new key replaces it, and it ends at `old_expires_at`.
+         */
+        post: operations["apiKeyRotatedWebhook"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "sharing_grant.created": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * The sharing_grant.created event
+         * @description An owner allowed one tool (the consumer) to use some shareable scopes of another (the provider) in the organization.
+         */
+        post: operations["sharingGrantCreatedWebhook"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "sharing_grant.revoked": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * The sharing_grant.revoked event
+         * @description A sharing grant was revoked: no token is issued under it any more; tokens already issued live at most 300 s.
+         */
+        post: operations["sharingGrantRevokedWebhook"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "sharing_grant.suspended": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * The sharing_grant.suspended event
+         * @description A sharing grant was suspended because its provider or consumer (`disabled_tool_id`) was disabled in the organization; enabling the tool again does not resume it.
+         */
+        post: operations["sharingGrantSuspendedWebhook"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "sharing_grant.token_issued": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * The sharing_grant.token_issued event
+         * @description The consumer obtained tokens under a sharing grant (client_credentials at the provider’s audience). Told at most once per grant every 5 minutes, with the scopes of the first token of that window.
+         */
+        post: operations["sharingGrantTokenIssuedWebhook"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "organization_tool.enabled": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * The organization_tool.enabled event
+         * @description A platform tool was enabled in the organization (or enabled again), with the scopes it is granted.
+         */
+        post: operations["organizationToolEnabledWebhook"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "organization_tool.updated": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * The organization_tool.updated event
+         * @description The scopes granted to an enabled tool changed.
+         */
+        post: operations["organizationToolUpdatedWebhook"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "organization_tool.disabled": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * The organization_tool.disabled event
+         * @description A platform tool was disabled in the organization: its tokens for it stop working at once, and its sharing grants are suspended. The tool’s own webhook endpoints get this event, and no later one of the organization.
+         */
+        post: operations["organizationToolDisabledWebhook"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "session.revoked": {
         parameters: {
             query?: never;
@@ -1030,7 +1584,7 @@ export interface components {
          * @description The stable code of an error in the catalogue; each response lists the codes it can carry
          * @enum {string}
          */
-        ErrorCode: "VALIDATION_FAILED" | "MALFORMED_JSON" | "UNAUTHENTICATED" | "INVALID_CREDENTIALS" | "FORBIDDEN" | "ORGANIZATION_SUSPENDED" | "NOT_FOUND" | "METHOD_NOT_ALLOWED" | "EMAIL_TAKEN" | "SLUG_TAKEN" | "LAST_OWNER" | "ALREADY_MEMBER" | "INVALID_STATE" | "INVITATION_PENDING" | "INVITATION_INVALID" | "INVITATION_EMAIL_MISMATCH" | "TOKEN_INVALID" | "EMAIL_NOT_VERIFIED" | "IDEMPOTENCY_KEY_REUSED" | "IDEMPOTENCY_KEY_IN_USE" | "IDEMPOTENCY_KEY_UNSUPPORTED" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "RATE_LIMITED" | "INTERNAL" | "SERVICE_UNAVAILABLE";
+        ErrorCode: "VALIDATION_FAILED" | "MALFORMED_JSON" | "UNAUTHENTICATED" | "INVALID_CREDENTIALS" | "FORBIDDEN" | "ORGANIZATION_SUSPENDED" | "NOT_FOUND" | "METHOD_NOT_ALLOWED" | "EMAIL_TAKEN" | "SLUG_TAKEN" | "LAST_OWNER" | "ALREADY_MEMBER" | "AUDIENCE_TAKEN" | "CREDENTIAL_LIMIT" | "INVALID_STATE" | "INVITATION_PENDING" | "INVITATION_INVALID" | "INVITATION_EMAIL_MISMATCH" | "GRANT_SCOPE_INVALID" | "SHARING_GRANT_EXISTS" | "TOKEN_INVALID" | "EMAIL_NOT_VERIFIED" | "IDEMPOTENCY_KEY_REUSED" | "IDEMPOTENCY_KEY_IN_USE" | "IDEMPOTENCY_KEY_UNSUPPORTED" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "RATE_LIMITED" | "INTERNAL" | "SERVICE_UNAVAILABLE";
         /**
          * FieldError
          * @description One entry per invalid field
@@ -1059,7 +1613,7 @@ export interface components {
          */
         OAuthError: {
             /** @enum {string} */
-            error: "invalid_request" | "invalid_grant" | "unsupported_grant_type" | "invalid_client" | "unsupported_token_type" | "temporarily_unavailable" | "server_error";
+            error: "invalid_request" | "invalid_grant" | "unsupported_grant_type" | "invalid_client" | "unsupported_token_type" | "invalid_target" | "invalid_scope" | "temporarily_unavailable" | "server_error";
             error_description?: string;
         };
         /** User */
@@ -1107,8 +1661,12 @@ export interface components {
             token_type: "Bearer";
             /** @description Seconds until the access token expires */
             expires_in: number;
-            /** @description Single use: each refresh returns a new one that replaces it */
-            refresh_token: string;
+            /** @description Single use: each refresh returns a new one that replaces it. None for client_credentials */
+            refresh_token?: string;
+            /** @description The scopes granted (client_credentials, token exchange), space-separated */
+            scope?: string;
+            /** @description Token exchange (RFC 8693): urn:ietf:params:oauth:token-type:access_token */
+            issued_token_type?: string;
             /** @description The organization the access token is scoped to */
             organization_id: string | null;
         };
@@ -1120,8 +1678,12 @@ export interface components {
             token_type: "Bearer";
             /** @description Seconds until the access token expires */
             expires_in: number;
-            /** @description Single use: each refresh returns a new one that replaces it */
-            refresh_token: string;
+            /** @description Single use: each refresh returns a new one that replaces it. None for client_credentials */
+            refresh_token?: string;
+            /** @description The scopes granted (client_credentials, token exchange), space-separated */
+            scope?: string;
+            /** @description Token exchange (RFC 8693): urn:ietf:params:oauth:token-type:access_token */
+            issued_token_type?: string;
             /** @description The organization the access token is scoped to */
             organization_id: string | null;
             user: components["schemas"]["User"];
@@ -1215,6 +1777,57 @@ export interface components {
             /** @enum {string} */
             role: "owner" | "admin" | "member" | "viewer";
         };
+        /**
+         * ApiKey
+         * @description An organization API key, without its secret
+         */
+        ApiKey: {
+            /** Format: uuid */
+            id: string;
+            name: string;
+            /** @description The first characters of the key, to recognise it; the key itself is shown only once */
+            start: string;
+            scopes: string[];
+            /** @description The tool the key is for (its audience); null: Tenantry's API and any tool enabled in the organization */
+            audience: string | null;
+            created_by: string | null;
+            /** Format: date-time */
+            created_at: string;
+            expires_at: string | null;
+            /** @description Updated at most once a minute */
+            last_used_at: string | null;
+            revoked_at: string | null;
+            /** @description The key that replaced this one by rotation */
+            replaced_by: string | null;
+        };
+        /** ApiKeyPage */
+        ApiKeyPage: {
+            data: components["schemas"]["ApiKey"][];
+            /** @description Pass as `cursor` for the next page; null on the last */
+            next_cursor: string | null;
+        };
+        /** CreatedApiKey */
+        CreatedApiKey: {
+            /** Format: uuid */
+            id: string;
+            name: string;
+            /** @description The first characters of the key, to recognise it; the key itself is shown only once */
+            start: string;
+            scopes: string[];
+            /** @description The tool the key is for (its audience); null: Tenantry's API and any tool enabled in the organization */
+            audience: string | null;
+            created_by: string | null;
+            /** Format: date-time */
+            created_at: string;
+            expires_at: string | null;
+            /** @description Updated at most once a minute */
+            last_used_at: string | null;
+            revoked_at: string | null;
+            /** @description The key that replaced this one by rotation */
+            replaced_by: string | null;
+            /** @description The key, `tnty_…`: shown only here; send it as `Authorization: Bearer <key>` */
+            key: string;
+        };
         /** AuditEvent */
         AuditEvent: {
             /** Format: uuid */
@@ -1265,6 +1878,33 @@ export interface components {
                 signed_at: string;
                 kid: string;
             } | null;
+        };
+        /** PlatformAuditEvent */
+        PlatformAuditEvent: {
+            /** Format: uuid */
+            id: string;
+            actor: {
+                type: string;
+                id: string | null;
+            };
+            action: string;
+            target: {
+                type: string;
+                id: string | null;
+            } | null;
+            data: {
+                [key: string]: unknown;
+            };
+            ip: string | null;
+            request_id: string | null;
+            /** Format: date-time */
+            occurred_at: string;
+        };
+        /** PlatformAuditEventPage */
+        PlatformAuditEventPage: {
+            data: components["schemas"]["PlatformAuditEvent"][];
+            /** @description Pass as `cursor` for the next page; null on the last */
+            next_cursor: string | null;
         };
         /**
          * Event
@@ -1365,6 +2005,38 @@ export interface components {
             /** @description Pass as `cursor` for the next page; null on the last */
             next_cursor: string | null;
         };
+        /**
+         * SharingGrant
+         * @description Permission for one tool (the consumer) to use another tool’s (the provider’s) shareable scopes in this organization
+         */
+        SharingGrant: {
+            /** Format: uuid */
+            id: string;
+            /** Format: uuid */
+            provider_tool_id: string;
+            /** Format: uuid */
+            consumer_tool_id: string;
+            /** @description Shareable scopes of the provider that the consumer may use */
+            scopes: string[];
+            purpose: string;
+            /**
+             * @description `suspended` when the provider or the consumer was disabled in the organization (enabling it again does not reactivate the grant); `expired` past `expires_at`
+             * @enum {string}
+             */
+            status: "active" | "revoked" | "suspended" | "expired";
+            /** @description The owner who created it (null once that account is gone) */
+            granted_by: string | null;
+            /** Format: date-time */
+            created_at: string;
+            expires_at: string | null;
+            revoked_at: string | null;
+        };
+        /** SharingGrantPage */
+        SharingGrantPage: {
+            data: components["schemas"]["SharingGrant"][];
+            /** @description Pass as `cursor` for the next page; null on the last */
+            next_cursor: string | null;
+        };
         /** JWK */
         JWK: {
             /** @description OKP */
@@ -1410,14 +2082,157 @@ export interface components {
             issuer: string;
             token_endpoint: string;
             revocation_endpoint: string;
+            introspection_endpoint: string;
             jwks_uri: string;
             grant_types_supported: string[];
             response_types_supported: string[];
             token_endpoint_auth_methods_supported: string[];
             revocation_endpoint_auth_methods_supported: string[];
+            introspection_endpoint_auth_methods_supported: string[];
+            introspection_endpoint_auth_signing_alg_values_supported: string[];
             token_endpoint_auth_signing_alg_values_supported: string[];
             id_token_signing_alg_values_supported: string[];
             access_token_signing_alg_values_supported: string[];
+        };
+        /**
+         * Introspection
+         * @description Token introspection response (RFC 7662)
+         */
+        Introspection: {
+            /** @description False for a token that is unknown, expired, revoked, or not meant for the calling tool */
+            active: boolean;
+            /** @enum {string} */
+            principal?: "user" | "tool" | "api_key";
+            /** @description The user, the tool (its client id) or the API key (its id) */
+            sub?: string;
+            client_id?: string;
+            org_id?: string | null;
+            /** @description Space-separated; for an API key, the scopes of the calling tool it carries */
+            scope?: string;
+            /** @description Seconds since the epoch; null for a key that never expires */
+            exp?: number | null;
+            iat?: number;
+            aud?: string;
+            /** @enum {string} */
+            token_type?: "Bearer";
+            /**
+             * Format: uuid
+             * @description The sharing grant a tool token is bound to
+             */
+            grant_id?: string;
+        };
+        /** ToolScope */
+        ToolScope: {
+            name: string;
+            description: string;
+            /** @description Whether an organization may share it with another tool (sharing grants) */
+            shareable: boolean;
+            /** @description The Tenantry permission a user must hold for the scope to be delegated on their behalf */
+            requires: string;
+        };
+        /** Tool */
+        Tool: {
+            /** Format: uuid */
+            id: string;
+            slug: string;
+            name: string;
+            description: string;
+            /** @description The tool’s OAuth client id */
+            client_id: string;
+            audience: string;
+            status: "active" | "disabled";
+            scopes: components["schemas"]["ToolScope"][];
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            updated_at: string;
+        };
+        /** ToolPage */
+        ToolPage: {
+            data: components["schemas"]["Tool"][];
+            /** @description Pass as `cursor` for the next page; null on the last */
+            next_cursor: string | null;
+        };
+        /** CreatedTool */
+        CreatedTool: {
+            tool: components["schemas"]["Tool"];
+            /** Format: uuid */
+            credential_id: string;
+            /** @description Shown only in this answer */
+            client_secret: string;
+        };
+        /** ToolCredential */
+        ToolCredential: {
+            /** Format: uuid */
+            id: string;
+            /** Format: uuid */
+            tool_id: string;
+            type: "client_secret" | "private_key_jwt";
+            /** @description The last characters of a secret, or the key ids of a JWKS */
+            hint: string;
+            /** @description The public keys (private_key_jwt) */
+            jwks: {
+                [key: string]: unknown;
+            } | null;
+            /** Format: date-time */
+            created_at: string;
+            last_used_at: string | null;
+            expires_at: string | null;
+            revoked_at: string | null;
+        };
+        /** ToolCredentialList */
+        ToolCredentialList: {
+            data: components["schemas"]["ToolCredential"][];
+        };
+        /** CreatedToolCredential */
+        CreatedToolCredential: {
+            credential: components["schemas"]["ToolCredential"];
+            /** @description Shown only in this answer (client_secret credentials) */
+            client_secret?: string;
+        };
+        /** OrganizationTool */
+        OrganizationTool: {
+            /** Format: uuid */
+            tool_id: string;
+            tool: {
+                slug: string;
+                name: string;
+                description: string;
+                audience: string;
+                /** @description In the registry */
+                status: "active" | "disabled";
+                /** @description The tool’s catalogue */
+                scopes: components["schemas"]["ToolScope"][];
+            };
+            /** @description In this organization */
+            status: "active" | "disabled" | "not_enabled";
+            /** @description The scopes granted here */
+            scopes: string[];
+            enabled_by: string | null;
+            enabled_at: string | null;
+        };
+        /** OrganizationToolPage */
+        OrganizationToolPage: {
+            data: components["schemas"]["OrganizationTool"][];
+            /** @description Pass as `cursor` for the next page; null on the last */
+            next_cursor: string | null;
+        };
+        /**
+         * ToolOrganization
+         * @description An organization where the calling tool is enabled
+         */
+        ToolOrganization: {
+            /** Format: uuid */
+            organization_id: string;
+            scopes: string[];
+            /** Format: date-time */
+            enabled_at: string;
+        };
+        /** ToolOrganizationPage */
+        ToolOrganizationPage: {
+            data: components["schemas"]["ToolOrganization"][];
+            /** @description Pass as `cursor` for the next page; null on the last */
+            next_cursor: string | null;
         };
         /** Health */
         Health: {
@@ -1539,6 +2354,123 @@ export interface components {
             role: "owner" | "admin" | "member" | "viewer";
             /** Format: uuid */
             user_id: string;
+        };
+        /**
+         * api_key.created data
+         * @description An organization API key was created (its secret is never part of an event).
+         */
+        "event.api_key.created": {
+            /** Format: uuid */
+            api_key_id: string;
+            name: string;
+            scopes: string[];
+            audience: string | null;
+            expires_at: string | null;
+        };
+        /**
+         * api_key.revoked data
+         * @description An organization API key was revoked: it is refused from now on.
+         */
+        "event.api_key.revoked": {
+            /** Format: uuid */
+            api_key_id: string;
+            name: string;
+        };
+        /**
+         * api_key.rotated data
+         * @description An organization API key was rotated: a new key replaces it, and it ends at `old_expires_at`.
+         */
+        "event.api_key.rotated": {
+            /** Format: uuid */
+            api_key_id: string;
+            name: string;
+            /** Format: uuid */
+            new_api_key_id: string;
+            /** Format: date-time */
+            old_expires_at: string;
+        };
+        /**
+         * sharing_grant.created data
+         * @description An owner allowed one tool (the consumer) to use some shareable scopes of another (the provider) in the organization.
+         */
+        "event.sharing_grant.created": {
+            /** Format: uuid */
+            grant_id: string;
+            /** Format: uuid */
+            provider_tool_id: string;
+            /** Format: uuid */
+            consumer_tool_id: string;
+            scopes: string[];
+            purpose: string;
+            expires_at: string | null;
+        };
+        /**
+         * sharing_grant.revoked data
+         * @description A sharing grant was revoked: no token is issued under it any more; tokens already issued live at most 300 s.
+         */
+        "event.sharing_grant.revoked": {
+            /** Format: uuid */
+            grant_id: string;
+            /** Format: uuid */
+            provider_tool_id: string;
+            /** Format: uuid */
+            consumer_tool_id: string;
+            scopes: string[];
+        };
+        /**
+         * sharing_grant.suspended data
+         * @description A sharing grant was suspended because its provider or consumer (`disabled_tool_id`) was disabled in the organization; enabling the tool again does not resume it.
+         */
+        "event.sharing_grant.suspended": {
+            /** Format: uuid */
+            grant_id: string;
+            /** Format: uuid */
+            provider_tool_id: string;
+            /** Format: uuid */
+            consumer_tool_id: string;
+            scopes: string[];
+            /** Format: uuid */
+            disabled_tool_id: string;
+        };
+        /**
+         * sharing_grant.token_issued data
+         * @description The consumer obtained tokens under a sharing grant (client_credentials at the provider’s audience). Told at most once per grant every 5 minutes, with the scopes of the first token of that window.
+         */
+        "event.sharing_grant.token_issued": {
+            /** Format: uuid */
+            grant_id: string;
+            /** Format: uuid */
+            provider_tool_id: string;
+            /** Format: uuid */
+            consumer_tool_id: string;
+            scopes: string[];
+        };
+        /**
+         * organization_tool.enabled data
+         * @description A platform tool was enabled in the organization (or enabled again), with the scopes it is granted.
+         */
+        "event.organization_tool.enabled": {
+            /** Format: uuid */
+            tool_id: string;
+            scopes: string[];
+        };
+        /**
+         * organization_tool.updated data
+         * @description The scopes granted to an enabled tool changed.
+         */
+        "event.organization_tool.updated": {
+            /** Format: uuid */
+            tool_id: string;
+            scopes: string[];
+            previous_scopes: string[];
+        };
+        /**
+         * organization_tool.disabled data
+         * @description A platform tool was disabled in the organization: its tokens for it stop working at once, and its sharing grants are suspended. The tool’s own webhook endpoints get this event, and no later one of the organization.
+         */
+        "event.organization_tool.disabled": {
+            /** Format: uuid */
+            tool_id: string;
         };
         /**
          * session.revoked data
@@ -2629,6 +3561,15 @@ export interface operations {
                     organization_id?: string;
                     client_id?: string;
                     scope?: string;
+                    resource?: string;
+                    client_secret?: string;
+                    client_assertion_type?: string;
+                    client_assertion?: string;
+                    subject_token?: string;
+                    subject_token_type?: string;
+                    requested_token_type?: string;
+                    actor_token?: string;
+                    actor_token_type?: string;
                 };
                 "application/json": {
                     grant_type: string;
@@ -2636,6 +3577,15 @@ export interface operations {
                     organization_id?: string;
                     client_id?: string;
                     scope?: string;
+                    resource?: string;
+                    client_secret?: string;
+                    client_assertion_type?: string;
+                    client_assertion?: string;
+                    subject_token?: string;
+                    subject_token_type?: string;
+                    requested_token_type?: string;
+                    actor_token?: string;
+                    actor_token_type?: string;
                 };
             };
         };
@@ -2649,8 +3599,17 @@ export interface operations {
                     "application/json": components["schemas"]["TokenResponse"];
                 };
             };
-            /** @description The request or the grant is invalid (invalid_request, invalid_grant, unsupported_grant_type) */
+            /** @description The request or the grant is invalid (invalid_request, invalid_grant, invalid_scope, invalid_target, unsupported_grant_type) */
             400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OAuthError"];
+                };
+            };
+            /** @description Client authentication failed, or the tool is disabled (invalid_client) */
+            401: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2731,7 +3690,7 @@ export interface operations {
                     "application/json": Record<string, never>;
                 };
             };
-            /** @description The request or the grant is invalid (invalid_request, invalid_grant, unsupported_grant_type) */
+            /** @description The request or the grant is invalid (invalid_request, invalid_grant, invalid_scope, invalid_target, unsupported_grant_type) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2752,6 +3711,103 @@ export interface operations {
             /** @description The body is neither form-encoded nor JSON (invalid_request) */
             415: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OAuthError"];
+                };
+            };
+            /** @description A dependency is unavailable (temporarily_unavailable); retry after Retry-After seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OAuthError"];
+                };
+            };
+        };
+    };
+    introspectToken: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/x-www-form-urlencoded": {
+                    token: string;
+                    token_type_hint?: string;
+                    client_id?: string;
+                    client_secret?: string;
+                    client_assertion_type?: string;
+                    client_assertion?: string;
+                };
+                "application/json": {
+                    token: string;
+                    token_type_hint?: string;
+                    client_id?: string;
+                    client_secret?: string;
+                    client_assertion_type?: string;
+                    client_assertion?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description What the token is, or active: false */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Introspection"];
+                };
+            };
+            /** @description The request or the grant is invalid (invalid_request, invalid_grant, invalid_scope, invalid_target, unsupported_grant_type) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OAuthError"];
+                };
+            };
+            /** @description Client authentication failed, or the tool is disabled (invalid_client) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OAuthError"];
+                };
+            };
+            /** @description The body is larger than 64 KiB (invalid_request) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OAuthError"];
+                };
+            };
+            /** @description The body is neither form-encoded nor JSON (invalid_request) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OAuthError"];
+                };
+            };
+            /** @description Too many attempts (invalid_request); retry after Retry-After seconds */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3896,6 +4952,80 @@ export interface operations {
             };
         };
     };
+    listPlatformAuditEvents: {
+        parameters: {
+            query?: {
+                limit?: number;
+                cursor?: string;
+                action?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of platform audit events */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PlatformAuditEventPage"];
+                };
+            };
+            /** @description The request is invalid: VALIDATION_FAILED */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "VALIDATION_FAILED";
+                    };
+                };
+            };
+            /** @description No valid access token, or wrong credentials: UNAUTHENTICATED */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "UNAUTHENTICATED";
+                    };
+                };
+            };
+            /** @description The caller may not do this: FORBIDDEN */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "FORBIDDEN";
+                    };
+                };
+            };
+            /** @description A dependency is unavailable; retry after Retry-After seconds: SERVICE_UNAVAILABLE */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "SERVICE_UNAVAILABLE";
+                    };
+                };
+            };
+        };
+    };
     verifyAuditLog: {
         parameters: {
             query?: never;
@@ -4378,7 +5508,7 @@ export interface operations {
             content: {
                 "application/json": {
                     url: string;
-                    event_types: ("organization.created" | "organization.updated" | "organization.archived" | "organization.suspended" | "organization.reactivated" | "member.added" | "member.role_changed" | "member.removed" | "invitation.created" | "invitation.revoked" | "invitation.accepted" | "session.revoked")[];
+                    event_types: ("organization.created" | "organization.updated" | "organization.archived" | "organization.suspended" | "organization.reactivated" | "member.added" | "member.role_changed" | "member.removed" | "invitation.created" | "invitation.revoked" | "invitation.accepted" | "api_key.created" | "api_key.revoked" | "api_key.rotated" | "sharing_grant.created" | "sharing_grant.revoked" | "sharing_grant.suspended" | "sharing_grant.token_issued" | "organization_tool.enabled" | "organization_tool.updated" | "organization_tool.disabled" | "session.revoked")[];
                     /** Format: uuid */
                     tool_id?: string;
                 };
@@ -4673,7 +5803,7 @@ export interface operations {
             content: {
                 "application/json": {
                     url?: string;
-                    event_types?: ("organization.created" | "organization.updated" | "organization.archived" | "organization.suspended" | "organization.reactivated" | "member.added" | "member.role_changed" | "member.removed" | "invitation.created" | "invitation.revoked" | "invitation.accepted" | "session.revoked")[];
+                    event_types?: ("organization.created" | "organization.updated" | "organization.archived" | "organization.suspended" | "organization.reactivated" | "member.added" | "member.role_changed" | "member.removed" | "invitation.created" | "invitation.revoked" | "invitation.accepted" | "api_key.created" | "api_key.revoked" | "api_key.rotated" | "sharing_grant.created" | "sharing_grant.revoked" | "sharing_grant.suspended" | "sharing_grant.token_issued" | "organization_tool.enabled" | "organization_tool.updated" | "organization_tool.disabled" | "session.revoked")[];
                     status?: "enabled" | "disabled";
                 };
             };
@@ -5155,6 +6285,1311 @@ export interface operations {
             };
         };
     };
+    listTools: {
+        parameters: {
+            query?: {
+                limit?: number;
+                cursor?: string;
+                /** @description Platform admins only */
+                status?: "active" | "disabled";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of tools */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ToolPage"];
+                };
+            };
+            /** @description The request is invalid: VALIDATION_FAILED */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "VALIDATION_FAILED";
+                    };
+                };
+            };
+            /** @description No valid access token, or wrong credentials: UNAUTHENTICATED */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "UNAUTHENTICATED";
+                    };
+                };
+            };
+            /** @description The caller may not do this: FORBIDDEN */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "FORBIDDEN";
+                    };
+                };
+            };
+            /** @description A dependency is unavailable; retry after Retry-After seconds: SERVICE_UNAVAILABLE */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "SERVICE_UNAVAILABLE";
+                    };
+                };
+            };
+        };
+    };
+    createTool: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Makes a retry safe: the same key with the same request within 24 h answers the original 201 again (Idempotent-Replayed: true); with another request 422 IDEMPOTENCY_KEY_REUSED; while the first is in progress 409 IDEMPOTENCY_KEY_IN_USE. */
+                "idempotency-key"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description Lower-case letters, digits and inner hyphens; the prefix of the tool’s scope names */
+                    slug: string;
+                    name: string;
+                    description?: string;
+                    /** @description An absolute URI, unique: the RFC 8707 resource that names the tool */
+                    audience: string;
+                    scopes?: {
+                        name: string;
+                        description?: string;
+                        /** @default false */
+                        shareable?: boolean;
+                        /** @description A Tenantry permission; data:read unless given */
+                        requires?: string;
+                    }[];
+                };
+            };
+        };
+        responses: {
+            /** @description The tool and its first client secret */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CreatedTool"];
+                };
+            };
+            /** @description The request is invalid: VALIDATION_FAILED, MALFORMED_JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "VALIDATION_FAILED" | "MALFORMED_JSON";
+                    };
+                };
+            };
+            /** @description No valid access token, or wrong credentials: UNAUTHENTICATED */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "UNAUTHENTICATED";
+                    };
+                };
+            };
+            /** @description The caller may not do this: FORBIDDEN */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "FORBIDDEN";
+                    };
+                };
+            };
+            /** @description Conflicts with the current state: SLUG_TAKEN, AUDIENCE_TAKEN, IDEMPOTENCY_KEY_IN_USE */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "SLUG_TAKEN" | "AUDIENCE_TAKEN" | "IDEMPOTENCY_KEY_IN_USE";
+                    };
+                };
+            };
+            /** @description The body is larger than 64 KiB: PAYLOAD_TOO_LARGE */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "PAYLOAD_TOO_LARGE";
+                    };
+                };
+            };
+            /** @description The body is not JSON: UNSUPPORTED_MEDIA_TYPE */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "UNSUPPORTED_MEDIA_TYPE";
+                    };
+                };
+            };
+            /** @description Problem: IDEMPOTENCY_KEY_REUSED */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "IDEMPOTENCY_KEY_REUSED";
+                    };
+                };
+            };
+            /** @description A dependency is unavailable; retry after Retry-After seconds: SERVICE_UNAVAILABLE */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "SERVICE_UNAVAILABLE";
+                    };
+                };
+            };
+        };
+    };
+    getTool: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The tool */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Tool"];
+                };
+            };
+            /** @description The request is invalid: VALIDATION_FAILED */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "VALIDATION_FAILED";
+                    };
+                };
+            };
+            /** @description No valid access token, or wrong credentials: UNAUTHENTICATED */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "UNAUTHENTICATED";
+                    };
+                };
+            };
+            /** @description The caller may not do this: FORBIDDEN */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "FORBIDDEN";
+                    };
+                };
+            };
+            /** @description Not found, or not visible to the caller: NOT_FOUND */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "NOT_FOUND";
+                    };
+                };
+            };
+            /** @description A dependency is unavailable; retry after Retry-After seconds: SERVICE_UNAVAILABLE */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "SERVICE_UNAVAILABLE";
+                    };
+                };
+            };
+        };
+    };
+    updateTool: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    name?: string;
+                    description?: string;
+                    /** @description An absolute URI, unique: the RFC 8707 resource that names the tool */
+                    audience?: string;
+                    scopes?: {
+                        name: string;
+                        description?: string;
+                        /** @default false */
+                        shareable?: boolean;
+                        /** @description A Tenantry permission; data:read unless given */
+                        requires?: string;
+                    }[];
+                };
+            };
+        };
+        responses: {
+            /** @description The tool */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Tool"];
+                };
+            };
+            /** @description The request is invalid: VALIDATION_FAILED, MALFORMED_JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "VALIDATION_FAILED" | "MALFORMED_JSON";
+                    };
+                };
+            };
+            /** @description No valid access token, or wrong credentials: UNAUTHENTICATED */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "UNAUTHENTICATED";
+                    };
+                };
+            };
+            /** @description The caller may not do this: FORBIDDEN */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "FORBIDDEN";
+                    };
+                };
+            };
+            /** @description Not found, or not visible to the caller: NOT_FOUND */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "NOT_FOUND";
+                    };
+                };
+            };
+            /** @description Conflicts with the current state: AUDIENCE_TAKEN */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "AUDIENCE_TAKEN";
+                    };
+                };
+            };
+            /** @description The body is larger than 64 KiB: PAYLOAD_TOO_LARGE */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "PAYLOAD_TOO_LARGE";
+                    };
+                };
+            };
+            /** @description The body is not JSON: UNSUPPORTED_MEDIA_TYPE */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "UNSUPPORTED_MEDIA_TYPE";
+                    };
+                };
+            };
+            /** @description A dependency is unavailable; retry after Retry-After seconds: SERVICE_UNAVAILABLE */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "SERVICE_UNAVAILABLE";
+                    };
+                };
+            };
+        };
+    };
+    disableTool: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The tool */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Tool"];
+                };
+            };
+            /** @description The request is invalid: VALIDATION_FAILED */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "VALIDATION_FAILED";
+                    };
+                };
+            };
+            /** @description No valid access token, or wrong credentials: UNAUTHENTICATED */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "UNAUTHENTICATED";
+                    };
+                };
+            };
+            /** @description The caller may not do this: FORBIDDEN */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "FORBIDDEN";
+                    };
+                };
+            };
+            /** @description Not found, or not visible to the caller: NOT_FOUND */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "NOT_FOUND";
+                    };
+                };
+            };
+            /** @description A dependency is unavailable; retry after Retry-After seconds: SERVICE_UNAVAILABLE */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "SERVICE_UNAVAILABLE";
+                    };
+                };
+            };
+        };
+    };
+    enableTool: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The tool */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Tool"];
+                };
+            };
+            /** @description The request is invalid: VALIDATION_FAILED */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "VALIDATION_FAILED";
+                    };
+                };
+            };
+            /** @description No valid access token, or wrong credentials: UNAUTHENTICATED */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "UNAUTHENTICATED";
+                    };
+                };
+            };
+            /** @description The caller may not do this: FORBIDDEN */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "FORBIDDEN";
+                    };
+                };
+            };
+            /** @description Not found, or not visible to the caller: NOT_FOUND */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "NOT_FOUND";
+                    };
+                };
+            };
+            /** @description A dependency is unavailable; retry after Retry-After seconds: SERVICE_UNAVAILABLE */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "SERVICE_UNAVAILABLE";
+                    };
+                };
+            };
+        };
+    };
+    listToolCredentials: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The credentials */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ToolCredentialList"];
+                };
+            };
+            /** @description The request is invalid: VALIDATION_FAILED */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "VALIDATION_FAILED";
+                    };
+                };
+            };
+            /** @description No valid access token, or wrong credentials: UNAUTHENTICATED */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "UNAUTHENTICATED";
+                    };
+                };
+            };
+            /** @description The caller may not do this: FORBIDDEN */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "FORBIDDEN";
+                    };
+                };
+            };
+            /** @description Not found, or not visible to the caller: NOT_FOUND */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "NOT_FOUND";
+                    };
+                };
+            };
+            /** @description A dependency is unavailable; retry after Retry-After seconds: SERVICE_UNAVAILABLE */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "SERVICE_UNAVAILABLE";
+                    };
+                };
+            };
+        };
+    };
+    createToolCredential: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Makes a retry safe: the same key with the same request within 24 h answers the original 201 again (Idempotent-Replayed: true); with another request 422 IDEMPOTENCY_KEY_REUSED; while the first is in progress 409 IDEMPOTENCY_KEY_IN_USE. */
+                "idempotency-key"?: string;
+            };
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @enum {string} */
+                    type: "client_secret";
+                    /** @description Seconds; no expiry unless given */
+                    expires_in?: number;
+                } | {
+                    /** @enum {string} */
+                    type: "private_key_jwt";
+                    jwks: {
+                        keys: ({
+                            kty: string;
+                            kid?: string;
+                            alg?: string;
+                            use?: string;
+                            crv?: string;
+                            x?: string;
+                            y?: string;
+                            n?: string;
+                            e?: string;
+                        } & {
+                            [key: string]: unknown;
+                        })[];
+                    };
+                    expires_in?: number;
+                };
+            };
+        };
+        responses: {
+            /** @description The credential, and its secret for client_secret */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CreatedToolCredential"];
+                };
+            };
+            /** @description The request is invalid: VALIDATION_FAILED, MALFORMED_JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "VALIDATION_FAILED" | "MALFORMED_JSON";
+                    };
+                };
+            };
+            /** @description No valid access token, or wrong credentials: UNAUTHENTICATED */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "UNAUTHENTICATED";
+                    };
+                };
+            };
+            /** @description The caller may not do this: FORBIDDEN */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "FORBIDDEN";
+                    };
+                };
+            };
+            /** @description Not found, or not visible to the caller: NOT_FOUND */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "NOT_FOUND";
+                    };
+                };
+            };
+            /** @description Conflicts with the current state: CREDENTIAL_LIMIT, IDEMPOTENCY_KEY_IN_USE */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "CREDENTIAL_LIMIT" | "IDEMPOTENCY_KEY_IN_USE";
+                    };
+                };
+            };
+            /** @description The body is larger than 64 KiB: PAYLOAD_TOO_LARGE */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "PAYLOAD_TOO_LARGE";
+                    };
+                };
+            };
+            /** @description The body is not JSON: UNSUPPORTED_MEDIA_TYPE */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "UNSUPPORTED_MEDIA_TYPE";
+                    };
+                };
+            };
+            /** @description Problem: IDEMPOTENCY_KEY_REUSED */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "IDEMPOTENCY_KEY_REUSED";
+                    };
+                };
+            };
+            /** @description A dependency is unavailable; retry after Retry-After seconds: SERVICE_UNAVAILABLE */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "SERVICE_UNAVAILABLE";
+                    };
+                };
+            };
+        };
+    };
+    revokeToolCredential: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+                credential_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Revoked */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The request is invalid: VALIDATION_FAILED */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "VALIDATION_FAILED";
+                    };
+                };
+            };
+            /** @description No valid access token, or wrong credentials: UNAUTHENTICATED */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "UNAUTHENTICATED";
+                    };
+                };
+            };
+            /** @description The caller may not do this: FORBIDDEN */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "FORBIDDEN";
+                    };
+                };
+            };
+            /** @description Not found, or not visible to the caller: NOT_FOUND */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "NOT_FOUND";
+                    };
+                };
+            };
+            /** @description A dependency is unavailable; retry after Retry-After seconds: SERVICE_UNAVAILABLE */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "SERVICE_UNAVAILABLE";
+                    };
+                };
+            };
+        };
+    };
+    listOrganizationTools: {
+        parameters: {
+            query?: {
+                limit?: number;
+                cursor?: string;
+            };
+            header?: never;
+            path: {
+                org_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of tools */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OrganizationToolPage"];
+                };
+            };
+            /** @description The request is invalid: VALIDATION_FAILED */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "VALIDATION_FAILED";
+                    };
+                };
+            };
+            /** @description No valid access token, or wrong credentials: UNAUTHENTICATED */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "UNAUTHENTICATED";
+                    };
+                };
+            };
+            /** @description The caller may not do this: FORBIDDEN */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "FORBIDDEN";
+                    };
+                };
+            };
+            /** @description Not found, or not visible to the caller: NOT_FOUND */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "NOT_FOUND";
+                    };
+                };
+            };
+            /** @description A dependency is unavailable; retry after Retry-After seconds: SERVICE_UNAVAILABLE */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "SERVICE_UNAVAILABLE";
+                    };
+                };
+            };
+        };
+    };
+    enableOrganizationTool: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                org_id: string;
+                tool_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description From the tool’s catalogue; Tenantry permissions only those the caller holds. Unless given: the scopes granted before, or the whole catalogue the caller may grant */
+                    scopes?: string[];
+                };
+            };
+        };
+        responses: {
+            /** @description The tool’s state in the organization */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OrganizationTool"];
+                };
+            };
+            /** @description The request is invalid: VALIDATION_FAILED, MALFORMED_JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "VALIDATION_FAILED" | "MALFORMED_JSON";
+                    };
+                };
+            };
+            /** @description No valid access token, or wrong credentials: UNAUTHENTICATED */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "UNAUTHENTICATED";
+                    };
+                };
+            };
+            /** @description The caller may not do this: FORBIDDEN, ORGANIZATION_SUSPENDED */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "FORBIDDEN" | "ORGANIZATION_SUSPENDED";
+                    };
+                };
+            };
+            /** @description Not found, or not visible to the caller: NOT_FOUND */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "NOT_FOUND";
+                    };
+                };
+            };
+            /** @description Conflicts with the current state: INVALID_STATE */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "INVALID_STATE";
+                    };
+                };
+            };
+            /** @description The body is larger than 64 KiB: PAYLOAD_TOO_LARGE */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "PAYLOAD_TOO_LARGE";
+                    };
+                };
+            };
+            /** @description The body is not JSON: UNSUPPORTED_MEDIA_TYPE */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "UNSUPPORTED_MEDIA_TYPE";
+                    };
+                };
+            };
+            /** @description A dependency is unavailable; retry after Retry-After seconds: SERVICE_UNAVAILABLE */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "SERVICE_UNAVAILABLE";
+                    };
+                };
+            };
+        };
+    };
+    disableOrganizationTool: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                org_id: string;
+                tool_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Disabled */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The request is invalid: VALIDATION_FAILED */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "VALIDATION_FAILED";
+                    };
+                };
+            };
+            /** @description No valid access token, or wrong credentials: UNAUTHENTICATED */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "UNAUTHENTICATED";
+                    };
+                };
+            };
+            /** @description The caller may not do this: FORBIDDEN, ORGANIZATION_SUSPENDED */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "FORBIDDEN" | "ORGANIZATION_SUSPENDED";
+                    };
+                };
+            };
+            /** @description Not found, or not visible to the caller: NOT_FOUND */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "NOT_FOUND";
+                    };
+                };
+            };
+            /** @description A dependency is unavailable; retry after Retry-After seconds: SERVICE_UNAVAILABLE */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "SERVICE_UNAVAILABLE";
+                    };
+                };
+            };
+        };
+    };
+    listToolOrganizations: {
+        parameters: {
+            query?: {
+                limit?: number;
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of organizations */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ToolOrganizationPage"];
+                };
+            };
+            /** @description The request is invalid: VALIDATION_FAILED */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "VALIDATION_FAILED";
+                    };
+                };
+            };
+            /** @description No valid access token, or wrong credentials: UNAUTHENTICATED */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "UNAUTHENTICATED";
+                    };
+                };
+            };
+            /** @description The caller may not do this: FORBIDDEN */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "FORBIDDEN";
+                    };
+                };
+            };
+            /** @description A dependency is unavailable; retry after Retry-After seconds: SERVICE_UNAVAILABLE */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "SERVICE_UNAVAILABLE";
+                    };
+                };
+            };
+        };
+    };
     listInvitations: {
         parameters: {
             query?: {
@@ -5607,6 +8042,901 @@ export interface operations {
             };
         };
     };
+    listApiKeys: {
+        parameters: {
+            query?: {
+                limit?: number;
+                cursor?: string;
+            };
+            header?: never;
+            path: {
+                org_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of API keys */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiKeyPage"];
+                };
+            };
+            /** @description The request is invalid: VALIDATION_FAILED */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "VALIDATION_FAILED";
+                    };
+                };
+            };
+            /** @description No valid access token, or wrong credentials: UNAUTHENTICATED */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "UNAUTHENTICATED";
+                    };
+                };
+            };
+            /** @description The caller may not do this: FORBIDDEN, ORGANIZATION_SUSPENDED */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "FORBIDDEN" | "ORGANIZATION_SUSPENDED";
+                    };
+                };
+            };
+            /** @description Not found, or not visible to the caller: NOT_FOUND */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "NOT_FOUND";
+                    };
+                };
+            };
+            /** @description A dependency is unavailable; retry after Retry-After seconds: SERVICE_UNAVAILABLE */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "SERVICE_UNAVAILABLE";
+                    };
+                };
+            };
+        };
+    };
+    createApiKey: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Makes a retry safe: the same key with the same request within 24 h answers the original 201 again (Idempotent-Replayed: true); with another request 422 IDEMPOTENCY_KEY_REUSED; while the first is in progress 409 IDEMPOTENCY_KEY_IN_USE. */
+                "idempotency-key"?: string;
+            };
+            path: {
+                org_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    name: string;
+                    /** @description Tenantry permissions the creator holds, and scopes of tools enabled in the organization */
+                    scopes: string[];
+                    /** @description Seconds; never expires when absent */
+                    expires_in?: number;
+                    /** @description The audience of a tool enabled in the organization: the key is for that tool only */
+                    audience?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description The key, with its secret text */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CreatedApiKey"];
+                };
+            };
+            /** @description The request is invalid: VALIDATION_FAILED, MALFORMED_JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "VALIDATION_FAILED" | "MALFORMED_JSON";
+                    };
+                };
+            };
+            /** @description No valid access token, or wrong credentials: UNAUTHENTICATED */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "UNAUTHENTICATED";
+                    };
+                };
+            };
+            /** @description The caller may not do this: FORBIDDEN, ORGANIZATION_SUSPENDED */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "FORBIDDEN" | "ORGANIZATION_SUSPENDED";
+                    };
+                };
+            };
+            /** @description Not found, or not visible to the caller: NOT_FOUND */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "NOT_FOUND";
+                    };
+                };
+            };
+            /** @description Conflicts with the current state: IDEMPOTENCY_KEY_IN_USE */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "IDEMPOTENCY_KEY_IN_USE";
+                    };
+                };
+            };
+            /** @description The body is larger than 64 KiB: PAYLOAD_TOO_LARGE */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "PAYLOAD_TOO_LARGE";
+                    };
+                };
+            };
+            /** @description The body is not JSON: UNSUPPORTED_MEDIA_TYPE */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "UNSUPPORTED_MEDIA_TYPE";
+                    };
+                };
+            };
+            /** @description Problem: IDEMPOTENCY_KEY_REUSED */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "IDEMPOTENCY_KEY_REUSED";
+                    };
+                };
+            };
+            /** @description A dependency is unavailable; retry after Retry-After seconds: SERVICE_UNAVAILABLE */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "SERVICE_UNAVAILABLE";
+                    };
+                };
+            };
+        };
+    };
+    revokeApiKey: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                org_id: string;
+                api_key_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Revoked */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The request is invalid: VALIDATION_FAILED */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "VALIDATION_FAILED";
+                    };
+                };
+            };
+            /** @description No valid access token, or wrong credentials: UNAUTHENTICATED */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "UNAUTHENTICATED";
+                    };
+                };
+            };
+            /** @description The caller may not do this: FORBIDDEN, ORGANIZATION_SUSPENDED */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "FORBIDDEN" | "ORGANIZATION_SUSPENDED";
+                    };
+                };
+            };
+            /** @description Not found, or not visible to the caller: NOT_FOUND */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "NOT_FOUND";
+                    };
+                };
+            };
+            /** @description Conflicts with the current state: INVALID_STATE */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "INVALID_STATE";
+                    };
+                };
+            };
+            /** @description A dependency is unavailable; retry after Retry-After seconds: SERVICE_UNAVAILABLE */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "SERVICE_UNAVAILABLE";
+                    };
+                };
+            };
+        };
+    };
+    rotateApiKey: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Makes a retry safe: the same key with the same request within 24 h answers the original 201 again (Idempotent-Replayed: true); with another request 422 IDEMPOTENCY_KEY_REUSED; while the first is in progress 409 IDEMPOTENCY_KEY_IN_USE. */
+                "idempotency-key"?: string;
+            };
+            path: {
+                org_id: string;
+                api_key_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description How long the old key keeps working (at most a day); 0 ends it at once */
+                    grace_seconds: number;
+                };
+            };
+        };
+        responses: {
+            /** @description The new key, with its secret text */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CreatedApiKey"];
+                };
+            };
+            /** @description The request is invalid: VALIDATION_FAILED, MALFORMED_JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "VALIDATION_FAILED" | "MALFORMED_JSON";
+                    };
+                };
+            };
+            /** @description No valid access token, or wrong credentials: UNAUTHENTICATED */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "UNAUTHENTICATED";
+                    };
+                };
+            };
+            /** @description The caller may not do this: FORBIDDEN, ORGANIZATION_SUSPENDED */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "FORBIDDEN" | "ORGANIZATION_SUSPENDED";
+                    };
+                };
+            };
+            /** @description Not found, or not visible to the caller: NOT_FOUND */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "NOT_FOUND";
+                    };
+                };
+            };
+            /** @description Conflicts with the current state: INVALID_STATE, IDEMPOTENCY_KEY_IN_USE */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "INVALID_STATE" | "IDEMPOTENCY_KEY_IN_USE";
+                    };
+                };
+            };
+            /** @description The body is larger than 64 KiB: PAYLOAD_TOO_LARGE */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "PAYLOAD_TOO_LARGE";
+                    };
+                };
+            };
+            /** @description The body is not JSON: UNSUPPORTED_MEDIA_TYPE */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "UNSUPPORTED_MEDIA_TYPE";
+                    };
+                };
+            };
+            /** @description Problem: IDEMPOTENCY_KEY_REUSED */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "IDEMPOTENCY_KEY_REUSED";
+                    };
+                };
+            };
+            /** @description A dependency is unavailable; retry after Retry-After seconds: SERVICE_UNAVAILABLE */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "SERVICE_UNAVAILABLE";
+                    };
+                };
+            };
+        };
+    };
+    listSharingGrants: {
+        parameters: {
+            query?: {
+                limit?: number;
+                cursor?: string;
+                provider_tool_id?: string;
+                consumer_tool_id?: string;
+                /** @description `suspended` when the provider or the consumer was disabled in the organization (enabling it again does not reactivate the grant); `expired` past `expires_at` */
+                status?: "active" | "revoked" | "suspended" | "expired";
+            };
+            header?: never;
+            path: {
+                org_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of grants */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SharingGrantPage"];
+                };
+            };
+            /** @description The request is invalid: VALIDATION_FAILED */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "VALIDATION_FAILED";
+                    };
+                };
+            };
+            /** @description No valid access token, or wrong credentials: UNAUTHENTICATED */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "UNAUTHENTICATED";
+                    };
+                };
+            };
+            /** @description The caller may not do this: FORBIDDEN */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "FORBIDDEN";
+                    };
+                };
+            };
+            /** @description Not found, or not visible to the caller: NOT_FOUND */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "NOT_FOUND";
+                    };
+                };
+            };
+            /** @description A dependency is unavailable; retry after Retry-After seconds: SERVICE_UNAVAILABLE */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "SERVICE_UNAVAILABLE";
+                    };
+                };
+            };
+        };
+    };
+    createSharingGrant: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Makes a retry safe: the same key with the same request within 24 h answers the original 201 again (Idempotent-Replayed: true); with another request 422 IDEMPOTENCY_KEY_REUSED; while the first is in progress 409 IDEMPOTENCY_KEY_IN_USE. */
+                "idempotency-key"?: string;
+            };
+            path: {
+                org_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** Format: uuid */
+                    provider_tool_id: string;
+                    /** Format: uuid */
+                    consumer_tool_id: string;
+                    scopes: string[];
+                    /** @description Why the consumer needs the data, for the audit log and for reviewers */
+                    purpose: string;
+                    /**
+                     * Format: date-time
+                     * @description When the grant stops; must be in the future
+                     */
+                    expires_at?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description The grant */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SharingGrant"];
+                };
+            };
+            /** @description The request is invalid: VALIDATION_FAILED, MALFORMED_JSON, GRANT_SCOPE_INVALID */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "VALIDATION_FAILED" | "MALFORMED_JSON" | "GRANT_SCOPE_INVALID";
+                    };
+                };
+            };
+            /** @description No valid access token, or wrong credentials: UNAUTHENTICATED */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "UNAUTHENTICATED";
+                    };
+                };
+            };
+            /** @description The caller may not do this: FORBIDDEN, ORGANIZATION_SUSPENDED */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "FORBIDDEN" | "ORGANIZATION_SUSPENDED";
+                    };
+                };
+            };
+            /** @description Not found, or not visible to the caller: NOT_FOUND */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "NOT_FOUND";
+                    };
+                };
+            };
+            /** @description Conflicts with the current state: SHARING_GRANT_EXISTS, IDEMPOTENCY_KEY_IN_USE */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "SHARING_GRANT_EXISTS" | "IDEMPOTENCY_KEY_IN_USE";
+                    };
+                };
+            };
+            /** @description The body is larger than 64 KiB: PAYLOAD_TOO_LARGE */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "PAYLOAD_TOO_LARGE";
+                    };
+                };
+            };
+            /** @description The body is not JSON: UNSUPPORTED_MEDIA_TYPE */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "UNSUPPORTED_MEDIA_TYPE";
+                    };
+                };
+            };
+            /** @description Problem: IDEMPOTENCY_KEY_REUSED */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "IDEMPOTENCY_KEY_REUSED";
+                    };
+                };
+            };
+            /** @description A dependency is unavailable; retry after Retry-After seconds: SERVICE_UNAVAILABLE */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "SERVICE_UNAVAILABLE";
+                    };
+                };
+            };
+        };
+    };
+    getSharingGrant: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                org_id: string;
+                grant_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The grant */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SharingGrant"];
+                };
+            };
+            /** @description The request is invalid: VALIDATION_FAILED */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "VALIDATION_FAILED";
+                    };
+                };
+            };
+            /** @description No valid access token, or wrong credentials: UNAUTHENTICATED */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "UNAUTHENTICATED";
+                    };
+                };
+            };
+            /** @description The caller may not do this: FORBIDDEN */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "FORBIDDEN";
+                    };
+                };
+            };
+            /** @description Not found, or not visible to the caller: NOT_FOUND */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "NOT_FOUND";
+                    };
+                };
+            };
+            /** @description A dependency is unavailable; retry after Retry-After seconds: SERVICE_UNAVAILABLE */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "SERVICE_UNAVAILABLE";
+                    };
+                };
+            };
+        };
+    };
+    revokeSharingGrant: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                org_id: string;
+                grant_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Revoked */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The request is invalid: VALIDATION_FAILED */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "VALIDATION_FAILED";
+                    };
+                };
+            };
+            /** @description No valid access token, or wrong credentials: UNAUTHENTICATED */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "UNAUTHENTICATED";
+                    };
+                };
+            };
+            /** @description The caller may not do this: FORBIDDEN, ORGANIZATION_SUSPENDED */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "FORBIDDEN" | "ORGANIZATION_SUSPENDED";
+                    };
+                };
+            };
+            /** @description Not found, or not visible to the caller: NOT_FOUND */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "NOT_FOUND";
+                    };
+                };
+            };
+            /** @description Conflicts with the current state: INVALID_STATE */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "INVALID_STATE";
+                    };
+                };
+            };
+            /** @description A dependency is unavailable; retry after Retry-After seconds: SERVICE_UNAVAILABLE */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "SERVICE_UNAVAILABLE";
+                    };
+                };
+            };
+        };
+    };
     organizationCreatedWebhook: {
         parameters: {
             query?: never;
@@ -5880,6 +9210,266 @@ export interface operations {
                     /** @constant */
                     type?: "invitation.accepted";
                     data?: components["schemas"]["event.invitation.accepted"];
+                };
+            };
+        };
+        responses: {
+            /** @description Received; any other answer is retried */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    apiKeyCreatedWebhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["Event"] & {
+                    /** @constant */
+                    type?: "api_key.created";
+                    data?: components["schemas"]["event.api_key.created"];
+                };
+            };
+        };
+        responses: {
+            /** @description Received; any other answer is retried */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    apiKeyRevokedWebhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["Event"] & {
+                    /** @constant */
+                    type?: "api_key.revoked";
+                    data?: components["schemas"]["event.api_key.revoked"];
+                };
+            };
+        };
+        responses: {
+            /** @description Received; any other answer is retried */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    apiKeyRotatedWebhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["Event"] & {
+                    /** @constant */
+                    type?: "api_key.rotated";
+                    data?: components["schemas"]["event.api_key.rotated"];
+                };
+            };
+        };
+        responses: {
+            /** @description Received; any other answer is retried */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    sharingGrantCreatedWebhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["Event"] & {
+                    /** @constant */
+                    type?: "sharing_grant.created";
+                    data?: components["schemas"]["event.sharing_grant.created"];
+                };
+            };
+        };
+        responses: {
+            /** @description Received; any other answer is retried */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    sharingGrantRevokedWebhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["Event"] & {
+                    /** @constant */
+                    type?: "sharing_grant.revoked";
+                    data?: components["schemas"]["event.sharing_grant.revoked"];
+                };
+            };
+        };
+        responses: {
+            /** @description Received; any other answer is retried */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    sharingGrantSuspendedWebhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["Event"] & {
+                    /** @constant */
+                    type?: "sharing_grant.suspended";
+                    data?: components["schemas"]["event.sharing_grant.suspended"];
+                };
+            };
+        };
+        responses: {
+            /** @description Received; any other answer is retried */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    sharingGrantTokenIssuedWebhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["Event"] & {
+                    /** @constant */
+                    type?: "sharing_grant.token_issued";
+                    data?: components["schemas"]["event.sharing_grant.token_issued"];
+                };
+            };
+        };
+        responses: {
+            /** @description Received; any other answer is retried */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    organizationToolEnabledWebhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["Event"] & {
+                    /** @constant */
+                    type?: "organization_tool.enabled";
+                    data?: components["schemas"]["event.organization_tool.enabled"];
+                };
+            };
+        };
+        responses: {
+            /** @description Received; any other answer is retried */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    organizationToolUpdatedWebhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["Event"] & {
+                    /** @constant */
+                    type?: "organization_tool.updated";
+                    data?: components["schemas"]["event.organization_tool.updated"];
+                };
+            };
+        };
+        responses: {
+            /** @description Received; any other answer is retried */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    organizationToolDisabledWebhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["Event"] & {
+                    /** @constant */
+                    type?: "organization_tool.disabled";
+                    data?: components["schemas"]["event.organization_tool.disabled"];
                 };
             };
         };

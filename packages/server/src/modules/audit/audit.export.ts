@@ -32,7 +32,9 @@ export const toAct = (r: Omit<Selectable<PlatformAuditEventsTable>, 'actor_type'
 
 /** An audit event row in the API's form (AuditEvent in audit.schemas.ts). */
 export function toAuditEvent(r: Selectable<AuditEventsTable>) {
-  return { ...toAct(r), organization_id: r.organization_id, prev_hash: hex(r.prev_hash), hash: hex(r.hash) };
+  // In the schema's order, as the list answers it: the export's lines are written by JSON.stringify.
+  const { id, ...act } = toAct(r);
+  return { id, organization_id: r.organization_id, ...act, prev_hash: hex(r.prev_hash), hash: hex(r.hash) };
 }
 
 const CSV_COLUMNS = [

@@ -63,8 +63,17 @@ type Presented =
   | { method: 'client_secret_basic' | 'client_secret_post'; clientId: string; secret: string }
   | { method: 'private_key_jwt'; clientId: string; assertion: string };
 
+/** RFC 6749 Appendix A.1: a client_id is VSCHAR; anything else (a NUL, say) names no client and never reaches the database. */
+const CLIENT_ID = /^[\x20-\x7e]{1,200}$/;
+
 /** Which method the request uses; more than one, or a malformed one, is invalid_request (RFC 6749 §2.3). */
 function presented(r: ClientAuthRequest): Presented | undefined {
+  const p = presentedAs(r);
+  if (p && !CLIENT_ID.test(p.clientId)) throw invalidClient(p.method === 'client_secret_basic');
+  return p;
+}
+
+function presentedAs(r: ClientAuthRequest): Presented | undefined {
   const basic = r.authorization !== undefined && /^basic /i.test(r.authorization);
   const methods = [basic, r.client_secret !== undefined, r.client_assertion !== undefined].filter(Boolean).length;
   if (methods > 1) throw new OAuthError('invalid_request', 'Use exactly one client authentication method');
