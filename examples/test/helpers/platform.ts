@@ -49,11 +49,12 @@ async function register(tn: Tenantry, slug: string, scopes: unknown[]) {
 }
 
 /**
- * A webhook endpoint for the tool's revoking events. Not bound to the tool (`tool_id`): the
- * server does not take that yet, so the endpoint hears every organization's events.
+ * A webhook endpoint for the tool's revoking events, bound to the tool (`tool_id`): it hears
+ * only the organizations where the tool is enabled.
  */
-async function subscribe(tn: Tenantry, url: string, secrets: string[]) {
+async function subscribe(tn: Tenantry, toolId: string, url: string, secrets: string[]) {
   const res = await authed(tn.t.app, 'POST', '/v1/webhook-endpoints', tn.adminToken, {
+    tool_id: toolId,
     url: `${url}/tenantry/events`,
     event_types: [
       'member.removed',
@@ -95,8 +96,8 @@ export async function startTools(tn: Tenantry) {
   });
   await billing.app.listen({ host: '127.0.0.1', port: 0 });
   const billingUrl = urlOf(billing.app.server);
-  await subscribe(tn, crmUrl, crm.webhookSecrets);
-  await subscribe(tn, billingUrl, billing.webhookSecrets);
+  await subscribe(tn, crmReg.id, crmUrl, crm.webhookSecrets);
+  await subscribe(tn, billingReg.id, billingUrl, billing.webhookSecrets);
   return {
     crm: { ...crmReg, url: crmUrl, db: crmDb, server: crm } satisfies Tool & { server: unknown },
     billing: { ...billingReg, url: billingUrl, db: billingDb, server: billing } satisfies Tool & { server: unknown },

@@ -1,5 +1,5 @@
 // The story of issue 15 for tools, over real HTTP: a tool registers its own endpoint, and
-// every member, organization, invitation, tool and grant change of the organizations where
+// every member, organization, invitation, tool, API-key and grant change of the organizations where
 // it is enabled reaches it signed (v1 and v1a), once per change, in order per organization,
 // through a receiver outage and a restart of Tenantry; nothing of another organization does.
 import { createPublicKey, verify } from 'node:crypto';
@@ -91,6 +91,9 @@ describe.each(ENGINES)('a tool’s webhooks, end to end (%s)', (engine) => {
         role: 'member',
       });
       await call('DELETE', `/v1/organizations/${o.id}/invitations/${inv.id}`, owner);
+      const key = await call('POST', `/v1/organizations/${o.id}/api-keys`, owner, { name: `round ${round}`, scopes: ['members:read'] });
+      if (round === 1) await call('DELETE', `/v1/organizations/${o.id}/api-keys/${key.id}`, owner);
+      else await call('POST', `/v1/organizations/${o.id}/api-keys/${key.id}/rotate`, owner, { grace_seconds: 60 });
       await call('PATCH', `/v1/organizations/${o.id}/members/${o.viewer.id}`, owner, { role: round === 1 ? 'member' : 'viewer' });
     };
 
@@ -155,6 +158,9 @@ describe.each(ENGINES)('a tool’s webhooks, end to end (%s)', (engine) => {
         'invitation.revoked',
         'member.role_changed',
         'member.removed',
+        'api_key.created',
+        'api_key.revoked',
+        'api_key.rotated',
         'sharing_grant.created',
         'sharing_grant.revoked',
       ]),
