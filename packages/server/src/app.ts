@@ -145,10 +145,10 @@ export async function buildApp(config: Readonly<Config>, db: Database): Promise<
     KEY_RELOAD_MS,
   ).unref();
   // Every limit counts through one store: Redis when configured, per-process memory while it is out.
-  const limitStore = new FallbackStore(
-    config.redisUrl ? new RedisStore(config.redisUrl, config.redisCommandTimeoutMs) : new MemoryStore(),
-    app.log,
-  );
+  // An instance starts counting in Redis, once its first connection is up (bounded by the connect timeout).
+  const shared = config.redisUrl ? new RedisStore(config.redisUrl, config.redisCommandTimeoutMs) : undefined;
+  await shared?.ready();
+  const limitStore = new FallbackStore(shared ?? new MemoryStore(), app.log);
   const limiter = new RateLimiter(limitStore, config.rateLimit.max, config.rateLimit.windowMs);
   const credentialLimits = new CredentialLimits(limitStore, config.rateLimit.max, config.rateLimit.windowMs);
   const limits = new OrderedLimits(limitStore);

@@ -1,6 +1,6 @@
 import { randomInt } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
-import { createServer } from 'node:net';
+import { connect, createServer } from 'node:net';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type App, buildApp } from '../src/app.js';
@@ -191,6 +191,33 @@ describe.each(ENGINES)('rate limits (%s)', (engine) => {
           `tenantry:rl:signup:email:${email}`,
         );
         redis.disconnect();
+      }
+    });
+
+    it.runIf(REDIS_URL)('an instance whose Redis connection is slow to open still counts its first login in Redis', async () => {
+      // A proxy that holds each new connection for 300 ms before passing it on to Redis.
+      const target = new URL(REDIS_URL!);
+      const proxy = createServer((client) => {
+        client.pause();
+        setTimeout(() => {
+          const upstream = connect(Number(target.port || 6379), target.hostname);
+          client.pipe(upstream).pipe(client);
+          client.resume();
+          client.on('error', () => upstream.destroy());
+          upstream.on('error', () => client.destroy());
+        }, 300);
+      });
+      await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+      const slowUrl = `redis://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
+      const app = await buildApp(testConfig({ ...LIMITS, redisUrl: slowUrl }), t.db);
+      const slowIp = freshIp();
+      try {
+        expect((await login(app, freshEmail(), slowIp)).statusCode).toBe(401);
+        expect(Number(await redis.get(`tenantry:rl:login:ip:${slowIp}`))).toBe(1);
+      } finally {
+        await app.close();
+        await redis.del(`tenantry:rl:login:ip:${slowIp}`);
+        proxy.close();
       }
     });
 

@@ -61,11 +61,12 @@ interface Outcome {
 export class WebhookDeliverer {
   private readonly poller = new Poller(
     async () => {
-      await this.runOnce();
+      const delivered = await this.runOnce();
       if (Date.now() - this.lastRetention > 3_600_000) {
         this.lastRetention = Date.now();
         await this.deleteExpired();
       }
+      return delivered;
     },
     (err) => this.log.error({ err }, 'webhook worker run failed'),
   );
@@ -261,9 +262,13 @@ export class WebhookDeliverer {
     });
   }
 
-  /** Polls every `intervalMs` until stop(); retention runs hourly. */
+  /**
+   * Polls every `intervalMs` until stop(), and every 50 ms while deliveries keep coming (an
+   * event committed just after a run would otherwise wait the whole idle interval); retention
+   * runs hourly.
+   */
   start(intervalMs = 1_000): void {
-    this.poller.start(intervalMs);
+    this.poller.start(intervalMs, Math.min(intervalMs, 50));
   }
 
   async stop(): Promise<void> {
