@@ -19,9 +19,13 @@ create or replace function tenantry_enter(p_org uuid, p_user uuid, p_session uui
 returns table (member_role text, org_status text, platform_role text, session_live boolean)
 language plpgsql volatile as $$
 begin
+  -- Every entry sets the whole context: a transaction that entered as a tool or an API key
+  -- before (sql/tools.sql, sql/api-keys.sql) keeps neither.
   perform set_config('role', case when p_org is null then 'tenantry_user' else 'tenantry_app' end, true),
           set_config('app.org_id', coalesce(p_org::text, ''), true),
-          set_config('app.user_id', coalesce(p_user::text, ''), true);
+          set_config('app.user_id', coalesce(p_user::text, ''), true),
+          set_config('app.tool_id', '', true),
+          set_config('app.api_key_id', '', true);
   return query
     select m.role, o.status, u.platform_role,
            (p_session is null or coalesce((

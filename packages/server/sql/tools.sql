@@ -17,7 +17,8 @@ begin
   perform set_config('role', case when p_org is null then 'tenantry_user' else 'tenantry_app' end, true),
           set_config('app.org_id', coalesce(p_org::text, ''), true),
           set_config('app.user_id', '', true),
-          set_config('app.tool_id', coalesce(p_tool::text, ''), true);
+          set_config('app.tool_id', coalesce(p_tool::text, ''), true),
+          set_config('app.api_key_id', '', true);
   return query
     select t.status, o.status, ot.status, ot.scopes
     from (select 1) as one

@@ -163,6 +163,18 @@ describe.each(ENGINES)('least privilege of the request roles (%s)', (engine) => 
     await refused({ orgId: null, userId: null }, (tx) => sql`select text_body from email_outbox`.execute(tx));
   });
 
+  it('entering as a user after a tool or an API key keeps neither: the tool and key settings are cleared', async () => {
+    const left = await t.db.kysely.transaction().execute(async (tx) => {
+      await sql`select * from tenantry_enter_tool(null, ${victimId}::uuid)`.execute(tx);
+      await sql`select set_config('app.api_key_id', ${victimId}, true)`.execute(tx);
+      await sql`select * from tenantry_enter(null, ${outsiderId}::uuid, null)`.execute(tx);
+      return (
+        await sql<{ tool: string | null; key: string | null }>`select tenantry_tool_id() as tool, tenantry_api_key_id() as key`.execute(tx)
+      ).rows[0];
+    });
+    expect(left).toEqual({ tool: null, key: null });
+  });
+
   it('the platform role cannot read webhook secrets', async () => {
     const asPlatform = (query: string) =>
       t.db.kysely.transaction().execute(async (tx) => {
