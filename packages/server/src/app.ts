@@ -8,7 +8,7 @@ import type { Config } from './config.js';
 import type { Database } from './db/database.js';
 import { uuidv7 } from './db/ids.js';
 import { authenticate, refuseCredentialsInUrl } from './http/auth-plugin.js';
-import { refuseWhileDraining } from './http/draining.js';
+import { type DrainState, HandlersInFlight, refuseWhileDraining } from './http/draining.js';
 import { registerErrorHandling, toAppError } from './http/error-handler.js';
 import { problemOf } from './http/errors.js';
 import { registerIdempotency } from './http/idempotency.js';
@@ -47,7 +47,7 @@ declare module 'fastify' {
   interface FastifyInstance {
     config: Readonly<Config>;
     db: Database;
-    state: { draining: boolean };
+    state: DrainState;
     services: Services;
   }
   interface FastifyContextConfig {
@@ -130,7 +130,7 @@ export async function buildApp(config: Readonly<Config>, db: Database): Promise<
 
   app.decorate('config', config);
   app.decorate('db', db);
-  app.decorate('state', { draining: false });
+  app.decorate('state', { draining: false, handlers: new HandlersInFlight() });
   app.decorateRequest('principal', null);
 
   await prepareDummyHash(config.passwordHashing);
@@ -162,6 +162,8 @@ export async function buildApp(config: Readonly<Config>, db: Database): Promise<
   app.addHook('onClose', async () => {
     clearInterval(keyReload);
     await idempotencyExpiry.stop();
+    // A handler whose client went away is still running: it keeps its limits and its pool.
+    await app.state.handlers.idle();
     await limitStore.close();
   });
   app.setValidatorCompiler(validatorCompiler);
