@@ -43,7 +43,8 @@ begin
           set_config('app.api_key_id', coalesce(p_key::text, ''), true);
   return query
     select o.status,
-           coalesce(k.revoked_at is null and (k.expires_at is null or k.expires_at > now()), false),
+           -- A key not found here (another organization's, or none) is not live.
+           k.id is not null and k.revoked_at is null and (k.expires_at is null or k.expires_at > now()),
            k.scopes, k.tool_id, k.expires_at
     from (select 1) as one
     left join organizations o on o.id = p_org
