@@ -114,6 +114,16 @@ describe.each(ENGINES)('API key reads as one statement (%s)', (engine) => {
     expect(res.json().code).toBe('ORGANIZATION_SUSPENDED');
   });
 
+  it("in a key's context, as its reads enter it, no key hash can be read, not even its own", async () => {
+    const k = await newKey();
+    await expect(
+      t.db.kysely.transaction().execute(async (tx) => {
+        await sql`select * from tenantry_enter_api_key(${org.id}::uuid, ${k.id}::uuid)`.execute(tx);
+        return sql`select key_hash from api_keys where id = ${k.id}`.execute(tx);
+      }),
+    ).rejects.toThrow(/permission denied/);
+  });
+
   it('leaves the pooled connection as it found it after a key read: connecting role, no tenant, no key', async () => {
     const k = await newKey();
     expect((await members(k.key)).statusCode).toBe(200);
