@@ -43,9 +43,23 @@ begin
           set_config('app.api_key_id', coalesce(p_key::text, ''), true);
   return query
     select o.status,
-           coalesce(k.revoked_at is null and (k.expires_at is null or k.expires_at > now()), false),
+           -- A key not found here (another organization's, or none) is not live.
+           k.id is not null and k.revoked_at is null and (k.expires_at is null or k.expires_at > now()),
            k.scopes, k.tool_id, k.expires_at
     from (select 1) as one
     left join organizations o on o.id = p_org
     left join api_keys k on k.organization_id = o.id and k.id = p_key;
 end $$;
+
+-- Whether an API key may make a one-statement read (sql/reads.sql) that needs
+-- `p_permission`: a live key for no tool (a tool's key is for that tool's API), in an
+-- active organization (no key acts in a suspended or archived one), carrying the
+-- permission. The application's gate (admitApiKey) decides the same first, with its
+-- answers (401, 404, 403); this is the database's own guard, so nothing is read where
+-- the gate would refuse.
+create or replace function tenantry_api_key_may_read(p_key_live boolean, p_org_status text, p_tool_id uuid, p_scopes text[],
+                                                     p_permission text)
+returns boolean
+language sql immutable as $$
+  select coalesce(p_key_live and p_org_status = 'active' and p_tool_id is null and p_permission = any(p_scopes), false)
+$$;

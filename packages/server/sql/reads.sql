@@ -65,3 +65,55 @@ begin
   end if;
   return next;
 end $$;
+
+-- The same two reads for an organization API key: tenantry_enter_api_key (sql/api-keys.sql)
+-- enters the key's context, as a statement of its own, and its columns come first in the
+-- row returned; the read happens only for a key that may make it
+-- (tenantry_api_key_may_read). The key's state is read fresh here, under the
+-- organization's row-level security, so a key revoked or expired a moment ago reads
+-- nothing from its next request on, and a key of another organization is not found.
+-- What each reads is the same as the user's read above.
+create or replace function tenantry_members_page_as_key(p_org uuid, p_key uuid, p_after uuid, p_limit int)
+returns table (org_status text, key_live boolean, scopes text[], tool_id uuid, expires_at timestamptz, may_see boolean,
+               data text, next_after uuid)
+language plpgsql volatile as $$
+declare
+  entries text[];
+begin
+  select e.org_status, e.key_live, e.scopes, e.tool_id, e.expires_at
+    into org_status, key_live, scopes, tool_id, expires_at
+    from tenantry_enter_api_key(p_org, p_key) e;
+  may_see := tenantry_api_key_may_read(key_live, org_status, tool_id, scopes, 'members:read');
+  if may_see then
+    entries := array(select m.entry
+                     from memberships m
+                     where m.organization_id = p_org
+                       and m.user_id >= coalesce(p_after, '00000000-0000-0000-0000-000000000000'::uuid)
+                       and m.user_id is distinct from p_after
+                     order by m.user_id
+                     limit p_limit + 1);
+    if cardinality(entries) > p_limit then
+      next_after := (entries[p_limit]::json ->> 'user_id')::uuid;
+    end if;
+    data := '[' || array_to_string(entries[1:p_limit], ',') || ']';
+  end if;
+  return next;
+end $$;
+
+create or replace function tenantry_organization_as_key(p_org uuid, p_key uuid)
+returns table (org_status text, key_live boolean, scopes text[], tool_id uuid, expires_at timestamptz, may_see boolean,
+               id uuid, name text, slug text, industry text, size text, domains text[], status text,
+               metadata jsonb, created_at timestamptz, updated_at timestamptz)
+language plpgsql volatile as $$
+begin
+  select e.org_status, e.key_live, e.scopes, e.tool_id, e.expires_at
+    into org_status, key_live, scopes, tool_id, expires_at
+    from tenantry_enter_api_key(p_org, p_key) e;
+  may_see := tenantry_api_key_may_read(key_live, org_status, tool_id, scopes, 'organization:read');
+  if may_see then
+    select o.id, o.name, o.slug, o.industry, o.size, o.domains, o.status, o.metadata, o.created_at, o.updated_at
+      into id, name, slug, industry, size, domains, status, metadata, created_at, updated_at
+      from organizations o where o.id = p_org;
+  end if;
+  return next;
+end $$;

@@ -124,26 +124,30 @@ async function enterAsTool(tx: Tx, orgId: string | null, toolId: string): Promis
   };
 }
 
+/** An API key's context as the database returns it (tenantry_enter_api_key and the key's one-statement reads). */
+export interface ApiKeyEnteredRow {
+  org_status: OrganizationStatus | null;
+  key_live: boolean;
+  scopes: string[] | null;
+  tool_id: string | null;
+  expires_at: Date | null;
+}
+
+const toApiKeyEntered = (r: ApiKeyEnteredRow): Entered => ({
+  memberRole: null,
+  orgStatus: r.org_status,
+  platformRole: null,
+  sessionLive: r.key_live,
+  apiKey: { live: r.key_live, scopes: r.scopes ?? [], toolId: r.tool_id, expiresAt: r.expires_at },
+});
+
 /**
  * An API key's context: the organization's request role, the tenant, no user, and the key,
  * whose state comes back from the same statement. Live means neither revoked nor expired.
  */
 async function enterAsApiKey(tx: Tx, orgId: string | null, apiKeyId: string): Promise<Entered> {
-  const { rows } = await sql<{
-    org_status: OrganizationStatus | null;
-    key_live: boolean;
-    scopes: string[] | null;
-    tool_id: string | null;
-    expires_at: Date | null;
-  }>`select * from tenantry_enter_api_key(${orgId}::uuid, ${apiKeyId}::uuid)`.execute(tx);
-  const r = rows[0]!;
-  return {
-    memberRole: null,
-    orgStatus: r.org_status,
-    platformRole: null,
-    sessionLive: r.key_live,
-    apiKey: { live: r.key_live, scopes: r.scopes ?? [], toolId: r.tool_id, expiresAt: r.expires_at },
-  };
+  const { rows } = await sql<ApiKeyEnteredRow>`select * from tenantry_enter_api_key(${orgId}::uuid, ${apiKeyId}::uuid)`.execute(tx);
+  return toApiKeyEntered(rows[0]!);
 }
 
 /** Moves the transaction to the platform role; the database grants it only to a platform admin's live session. */
@@ -180,6 +184,24 @@ export async function readInContext<R>(
     () => statement(ctx),
   );
   return { entered: toEntered(row), row };
+}
+
+/**
+ * The same for an API key: `statement` calls a key's read (sql/reads.sql), which enters
+ * the key's context (tenantry_enter_api_key) itself and returns the key's state as read
+ * then next to what it read.
+ */
+export async function readAsApiKeyInContext<R>(
+  db: Database,
+  ctx: TenantContext,
+  statement: (ctx: TenantContext) => RawBuilder<ApiKeyEnteredRow & R>,
+): Promise<{ entered: Entered; row: R }> {
+  const row = await readInOneStatement(
+    db.kysely,
+    () => checkContext(ctx),
+    () => statement(ctx),
+  );
+  return { entered: toApiKeyEntered(row), row };
 }
 
 /** Runs `fn` in one transaction entered with `ctx` (see enterTenant and inTenantTransaction). */

@@ -3,10 +3,12 @@
 import type { RawBuilder } from 'kysely';
 import type { Database } from '../../db/database.js';
 import {
+  type ApiKeyEnteredRow,
   type Entered,
   type EnteredRow,
   enterPlatform,
   enterTenant,
+  readAsApiKeyInContext,
   readInContext,
   type TenantContext,
   type Tx,
@@ -100,24 +102,40 @@ export function inOrganization<T>(
 }
 
 /**
- * A hot read as one statement (see readInContext): the same gate decides on the
- * caller's context that arrives with what was read, which is returned only if it
- * admits the caller. `may_see` is the database's own guard (sql/tenant-context.sql); it agrees
- * with the gate's visibility check, and nothing is returned where it did not read.
- * A tool's context is not one the statement can enter (it has no user and no session):
- * a tool reads the same thing with `inTransaction`, behind the gate, in its own context.
+ * A hot read, as one statement for each caller that can enter its context in one (see
+ * readInContext): a user and an API key. `may_see` is the database's own guard that
+ * comes back with what was read (sql/tenant-context.sql for a user,
+ * tenantry_api_key_may_read for a key); it agrees with the gate, and nothing is
+ * returned where it did not read.
+ */
+export interface OneStatementRead<R> {
+  asUser: (ctx: TenantContext) => RawBuilder<EnteredRow & { may_see: boolean } & R>;
+  asApiKey: (ctx: TenantContext) => RawBuilder<ApiKeyEnteredRow & { may_see: boolean } & R>;
+  /**
+   * The same read in a transaction already in the organization's context: a tool's
+   * context is not one a statement can enter (its enablement and scopes are judged
+   * by the gate first), so a tool reads this way, behind the gate.
+   */
+  inTransaction: (tx: Tx) => Promise<R>;
+}
+
+/**
+ * A hot read as one statement, one round trip: the same gate decides on the caller's
+ * context that arrives with what was read, which is returned only if it admits the caller.
  */
 export async function readInOrganization<R>(
   db: Database,
   caller: Caller,
   orgId: string,
   permission: PlatformPermission,
-  statement: (ctx: TenantContext) => RawBuilder<EnteredRow & { may_see: boolean } & R>,
-  inTransaction: (tx: Tx) => Promise<R>,
+  read: OneStatementRead<R>,
 ): Promise<R> {
-  requireInTokenScope(caller.principal, orgId);
-  if (caller.principal.type !== 'user') return inOrganization(db, caller, orgId, permission, (tx) => inTransaction(tx));
-  const { entered, row } = await readInContext(db, tenantContextOf(caller.principal, orgId), statement);
+  const p = caller.principal;
+  requireInTokenScope(p, orgId);
+  if (p.type === 'tool') return inOrganization(db, caller, orgId, permission, (tx) => read.inTransaction(tx));
+  const ctx = tenantContextOf(p, orgId);
+  const { entered, row } =
+    p.type === 'user' ? await readInContext(db, ctx, read.asUser) : await readAsApiKeyInContext(db, ctx, read.asApiKey);
   admit(caller, orgId, entered, permission);
   if (!row.may_see) throw notFound('Organization');
   return row;

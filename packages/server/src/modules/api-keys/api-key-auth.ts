@@ -25,7 +25,8 @@ export const invalidKey = () => unauthenticated('The API key is invalid, revoked
  * else (a malformed key costs no query); its keyed hash then finds it. What a key
  * resolves to (organization, id, tool) never changes, so it is kept by hash after the
  * first lookup; whether the key is still live is never kept: the statement that enters
- * each request's context reads it (sql/api-keys.sql), so a revocation stops the next request.
+ * each request's context reads it (tenantry_enter_api_key, sql/api-keys.sql, also the first
+ * step of a key's one-statement reads in sql/reads.sql), so a revocation stops the next request.
  */
 export class ApiKeyResolver {
   private readonly resolved = new Map<string, ResolvedKey>();

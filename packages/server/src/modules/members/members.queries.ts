@@ -1,7 +1,9 @@
 import { sql } from 'kysely';
 import type { Role } from '../../db/schema.js';
-import type { EnteredRow, TenantContext, Tx } from '../../db/tenant-context.js';
+import type { ApiKeyEnteredRow, EnteredRow, TenantContext, Tx } from '../../db/tenant-context.js';
 import { RawJson } from '../../http/raw-json.js';
+
+type MembersPage = { data: string; next_after: string | null };
 
 /**
  * A page of an organization's members by user id, as one statement that also enters
@@ -11,11 +13,17 @@ import { RawJson } from '../../http/raw-json.js';
  */
 export const membersPage = (after: string | undefined, limit: number) => (ctx: TenantContext) =>
   sql<
-    EnteredRow & { may_see: boolean; data: string; next_after: string | null }
+    EnteredRow & { may_see: boolean } & MembersPage
   >`select * from tenantry_members_page(${ctx.orgId}::uuid, ${ctx.userId}::uuid, ${ctx.sessionId}::uuid, ${after ?? null}::uuid, ${limit}::int)`;
 
+/** The same page as one statement in an API key's context (tenantry_members_page_as_key, sql/reads.sql). */
+export const membersPageAsKey = (after: string | undefined, limit: number) => (ctx: TenantContext) =>
+  sql<
+    ApiKeyEnteredRow & { may_see: boolean } & MembersPage
+  >`select * from tenantry_members_page_as_key(${ctx.orgId}::uuid, ${ctx.apiKeyId}::uuid, ${after ?? null}::uuid, ${limit}::int)`;
+
 /** The same page read inside a transaction already in the organization's context (a tool's read). */
-export async function membersPageIn(tx: Tx, orgId: string, after: string | undefined, limit: number) {
+export async function membersPageIn(tx: Tx, orgId: string, after: string | undefined, limit: number): Promise<MembersPage> {
   let q = tx
     .selectFrom('memberships')
     .select(['user_id', sql<string>`entry`.as('entry')])

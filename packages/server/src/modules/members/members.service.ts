@@ -10,7 +10,7 @@ import { inOrganization, readInOrganization } from '../access/transactions.js';
 import { record } from '../audit/audit.js';
 import { emitSessionsRevoked } from '../events/session-events.js';
 import { revokeUserSessions } from '../identity/sessions.js';
-import { deleteMember, lockMembers, memberEntry, membersPage, membersPageIn, updateRole } from './members.queries.js';
+import { deleteMember, lockMembers, memberEntry, membersPage, membersPageAsKey, membersPageIn, updateRole } from './members.queries.js';
 
 export async function getMembers(
   db: Database,
@@ -20,9 +20,11 @@ export async function getMembers(
 ) {
   const limit = q.limit ?? 20;
   const after = decodeCursor(q.cursor, isUuid);
-  const { data, next_after } = await readInOrganization(db, caller, orgId, 'members:read', membersPage(after, limit), (tx) =>
-    membersPageIn(tx, orgId, after, limit),
-  );
+  const { data, next_after } = await readInOrganization(db, caller, orgId, 'members:read', {
+    asUser: membersPage(after, limit),
+    asApiKey: membersPageAsKey(after, limit),
+    inTransaction: (tx) => membersPageIn(tx, orgId, after, limit),
+  });
   return renderedPage(data, next_after);
 }
 

@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import type { OrganizationStatus, Role } from '../../db/schema.js';
-import type { EnteredRow, TenantContext, Tx } from '../../db/tenant-context.js';
+import type { ApiKeyEnteredRow, EnteredRow, TenantContext, Tx } from '../../db/tenant-context.js';
 
 export const ORGANIZATION_COLUMNS = [
   'id',
@@ -25,6 +25,12 @@ export const organizationRead = (ctx: TenantContext) =>
   sql<
     EnteredRow & { may_see: boolean } & OrganizationRow
   >`select * from tenantry_organization(${ctx.orgId}::uuid, ${ctx.userId}::uuid, ${ctx.sessionId}::uuid)`;
+
+/** The same as one statement in an API key's context (tenantry_organization_as_key, sql/reads.sql). */
+export const organizationReadAsKey = (ctx: TenantContext) =>
+  sql<
+    ApiKeyEnteredRow & { may_see: boolean } & OrganizationRow
+  >`select * from tenantry_organization_as_key(${ctx.orgId}::uuid, ${ctx.apiKeyId}::uuid)`;
 
 /**
  * Inserts the organization with `ownerId` as its owner, in one statement (one round trip),

@@ -14,6 +14,7 @@ import {
   insertOrganizationWithOwner,
   listOrganizations,
   organizationRead,
+  organizationReadAsKey,
   setOrganizationStatus,
   updateOrganization,
 } from './organizations.queries.js';
@@ -85,10 +86,14 @@ export async function listVisibleOrganizations(
 }
 
 export const getOrganization = (db: Database, caller: Caller, orgId: string) =>
-  readInOrganization(db, caller, orgId, 'organization:read', organizationRead, async (tx) => {
-    const org = await findOrganization(tx, orgId);
-    if (!org) throw notFound('Organization');
-    return org;
+  readInOrganization(db, caller, orgId, 'organization:read', {
+    asUser: organizationRead,
+    asApiKey: organizationReadAsKey,
+    inTransaction: async (tx) => {
+      const org = await findOrganization(tx, orgId);
+      if (!org) throw notFound('Organization');
+      return org;
+    },
   });
 
 export async function patchOrganization(db: Database, caller: Caller, orgId: string, body: UpdateOrganizationBody) {
