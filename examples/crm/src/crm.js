@@ -12,6 +12,7 @@ import {
   withTenant,
 } from '@tenantry/sdk';
 import Fastify from 'fastify';
+import pg from 'pg';
 
 /** The scopes to register in Tenantry's tool registry: reading contacts may be shared with other tools. */
 export const CRM_SCOPES = [
@@ -72,7 +73,9 @@ export async function buildCrm({ issuer, jwksUri, audience, toolId, pool, role =
   const tenantry = createTenantry({ issuer, jwksUri, audience, revocations: { toolId } });
   const app = Fastify();
   await app.register(tenantryFastify, { tenantry });
-  const inTenant = (request, fn) => withTenant(pool, principalOf(request), fn, { role });
+  // A node-postgres pool keeps its connections: each parses the settings statement once.
+  const prepared = pool instanceof pg.Pool;
+  const inTenant = (request, fn) => withTenant(pool, principalOf(request), fn, { role, prepared });
 
   // Shareable: billing reaches it with a token issued under a sharing grant.
   app.get(

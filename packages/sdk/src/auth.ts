@@ -49,7 +49,7 @@ export function authorize(principal: Principal, access: RouteAccess = {}, routeO
   if (routeOrgId !== undefined && routeOrgId !== principal.orgId) throw notFound();
   if (access.principals && !access.principals.includes(principal.type)) throw forbidden('This route does not accept this kind of caller');
   if (principal.grantId && !access.shareable) throw forbidden('A token of a sharing grant reaches only shareable routes');
-  requirePermission(principal, ...(access.permissions ?? []));
+  if (access.permissions?.length) requirePermission(principal, ...access.permissions);
   return principal;
 }
 

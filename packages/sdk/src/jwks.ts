@@ -1,9 +1,17 @@
 // Tenantry's signing keys, fetched from its JWKS and kept: a token names its key by `kid`,
 // and only a kid this set has fetched from the configured URL is ever used. Keys named in a
 // token (jku, jwk, x5u, x5c) are never followed.
-import { importJWK, type JWK } from 'jose';
+import { createPublicKey, type JsonWebKey, type KeyObject } from 'node:crypto';
 
-export type VerifyKey = Awaited<ReturnType<typeof importJWK>>;
+/** An Ed25519 public key, made once per JWKS key (node:crypto verifies with it directly). */
+export type VerifyKey = KeyObject;
+
+/** A key of a JWKS document (RFC 7517). */
+export interface JWK extends JsonWebKey {
+  kid?: string;
+  alg?: string;
+  use?: string;
+}
 
 /** Where the verifier gets a key for a kid. */
 export interface KeySource {
@@ -39,7 +47,7 @@ export class UnknownKey extends Error {
 const MAX_KID_LENGTH = 200;
 
 /** Only Ed25519 signing keys (OKP, alg EdDSA) are taken from the set; anything else is skipped. */
-async function importSigningKeys(body: unknown): Promise<Map<string, VerifyKey>> {
+function importSigningKeys(body: unknown): Map<string, VerifyKey> {
   const keys = new Map<string, VerifyKey>();
   const list = (body as { keys?: unknown } | null)?.keys;
   if (!Array.isArray(list)) throw new Error('the JWKS has no keys array');
@@ -48,7 +56,7 @@ async function importSigningKeys(body: unknown): Promise<Map<string, VerifyKey>>
     if (jwk.kty !== 'OKP' || jwk.crv !== 'Ed25519' || typeof jwk.x !== 'string' || 'd' in jwk) continue;
     if (jwk.alg !== undefined && jwk.alg !== 'EdDSA') continue;
     if (jwk.use !== undefined && jwk.use !== 'sig') continue;
-    keys.set(jwk.kid, await importJWK({ kty: 'OKP', crv: 'Ed25519', x: jwk.x }, 'EdDSA'));
+    keys.set(jwk.kid, createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: jwk.x }, format: 'jwk' }));
   }
   return keys;
 }
@@ -108,7 +116,7 @@ export class RemoteKeySet implements KeySource {
           signal: AbortSignal.timeout(this.o.timeoutMs),
         });
         if (res.status !== 200) throw new Error(`the JWKS answered ${res.status}`);
-        this.keys = await importSigningKeys(await res.json());
+        this.keys = importSigningKeys(await res.json());
         this.fetchedAt = this.o.now();
         this.lastError = undefined;
       } catch (err) {
@@ -127,7 +135,7 @@ export class StaticKeySet implements KeySource {
   private constructor(private readonly keys: Map<string, VerifyKey>) {}
 
   static async from(jwks: { keys: JWK[] }): Promise<StaticKeySet> {
-    return new StaticKeySet(await importSigningKeys(jwks));
+    return new StaticKeySet(importSigningKeys(jwks));
   }
 
   async key(kid: string): Promise<VerifyKey> {

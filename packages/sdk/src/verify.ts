@@ -1,8 +1,8 @@
 // verifyAccessToken as SPEC §12 says: RFC 9068 access tokens signed by Tenantry, checked
 // offline against its JWKS.
-import { type JWTHeaderParameters, type JWTPayload, errors as joseErrors, jwtVerify } from 'jose';
 import { TenantryAuthError, unauthenticated } from './errors.js';
 import { type KeySource, KeysUnavailable, RemoteKeySet, type RemoteKeySetOptions } from './jwks.js';
+import { hasValidEd25519Signature, InvalidToken, parseSignedToken, type TokenClaims, verifiedClaims } from './jws.js';
 import { type CallerType, isUuid, type Principal, TOOL_CALLER_TYPES } from './principal.js';
 
 export const CLOCK_TOLERANCE_SECONDS = 30;
@@ -39,7 +39,7 @@ const isId = (v: unknown): v is string => typeof v === 'string' && v.length > 0 
 const isStringList = (v: unknown): v is string[] => Array.isArray(v) && v.every((s) => typeof s === 'string');
 
 /** The principal the claims of a verified token stand for; undefined when they do not make one. */
-export function principalFromClaims(claims: JWTPayload): Principal | undefined {
+export function principalFromClaims(claims: TokenClaims): Principal | undefined {
   const { sub, org_id: orgId, client_id: clientId, principal: type, iat, exp } = claims as Record<string, unknown>;
   if (!(TOOL_CALLER_TYPES as readonly unknown[]).includes(type)) return undefined;
   if (!isId(sub) || !isId(clientId) || !isUuid(orgId) || typeof iat !== 'number' || typeof exp !== 'number') return undefined;
@@ -102,22 +102,25 @@ export class AccessTokenVerifier {
       this.cache.delete(token);
     }
     if (typeof token !== 'string' || token.length === 0 || token.length > MAX_TOKEN_LENGTH) throw unauthenticated();
-    let payload: JWTPayload;
+    let claims: TokenClaims;
     try {
-      ({ payload } = await jwtVerify(token, (header: JWTHeaderParameters) => this.keys.key(header.kid as string), {
-        algorithms: ['EdDSA'],
+      const signed = parseSignedToken(token, 'EdDSA');
+      // The key is Tenantry's, by kid (a string the key set bounds): keys a token names or carries are never used.
+      const key = await this.keys.key(signed.header.kid as string);
+      if (!hasValidEd25519Signature(signed, key)) throw new InvalidToken('The signature does not verify');
+      claims = verifiedClaims(signed, {
         typ: 'at+jwt',
         issuer: this.o.issuer,
         audience: this.o.audience,
-        clockTolerance: this.tolerance,
-        requiredClaims: REQUIRED_CLAIMS,
-        currentDate: new Date(this.now()),
-      }));
+        required: REQUIRED_CLAIMS,
+        clockToleranceSeconds: this.tolerance,
+        now: this.now(),
+      });
     } catch (err) {
       if (err instanceof KeysUnavailable) throw new TenantryAuthError('SERVICE_UNAVAILABLE', 'The signing keys cannot be read');
-      throw unauthenticated(err instanceof joseErrors.JWTExpired ? 'The access token has expired' : 'The access token is invalid');
+      throw unauthenticated(err instanceof InvalidToken && err.expired ? 'The access token has expired' : 'The access token is invalid');
     }
-    const principal = principalFromClaims(payload);
+    const principal = principalFromClaims(claims);
     if (!principal) throw unauthenticated();
     if (this.cacheSize > 0) {
       if (this.cache.size >= this.cacheSize) this.cache.delete(this.cache.keys().next().value!);

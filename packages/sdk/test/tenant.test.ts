@@ -30,14 +30,20 @@ const schema = (t: ToolDb) => `
   grant select on notes to ${t.role};
 `;
 
-describe.each(ENGINES)('the tenant pattern in a tool’s own database (%s)', (engine) => {
+// Every guarantee holds with the settings sent as a prepared statement too (node-postgres only).
+const VARIANTS = [
+  ...ENGINES.map((engine) => [engine, false] as const),
+  ...(ENGINES.includes('postgres') ? [['postgres', true] as const] : []),
+];
+
+describe.each(VARIANTS)('the tenant pattern in a tool’s own database (%s, prepared settings: %s)', (engine, prepared) => {
   let t: ToolDb;
   const orgA = crypto.randomUUID();
   const orgB = crypto.randomUUID();
   const A = principalOf(orgA);
   const B = principalOf(orgB);
   const tenant = <T>(p: Principal, fn: (c: PoolClientLike) => Promise<T>, pool: PoolLike = t.pool) =>
-    withTenant(pool, p, fn, { role: t.role });
+    withTenant(pool, p, fn, { role: t.role, prepared });
   const names = async (c: PoolClientLike) => (await c.query('select name from contacts order by name')).rows.map((r) => r.name);
 
   beforeAll(async () => {
@@ -88,7 +94,7 @@ describe.each(ENGINES)('the tenant pattern in a tool’s own database (%s)', (en
       /row-level security/,
     );
     // The owner (the connecting user) is bound too: the table forces RLS. (A superuser is not: hence the role switch.)
-    expect(await withTenant(t.pool, principalOf(crypto.randomUUID()), names, { role: t.role })).toEqual([]);
+    expect(await withTenant(t.pool, principalOf(crypto.randomUUID()), names, { role: t.role, prepared })).toEqual([]);
   });
 
   it('org A’s transaction never reads, changes or writes B’s rows', async () => {
@@ -146,7 +152,7 @@ describe.each(ENGINES)('the tenant pattern in a tool’s own database (%s)', (en
       },
     };
     for (const orgId of ['', "x' or 1=1 --", undefined as unknown as string]) {
-      await expect(withTenant(counting, principalOf(orgId), names, { role: t.role })).rejects.toBeInstanceOf(InvalidPrincipal);
+      await expect(withTenant(counting, principalOf(orgId), names, { role: t.role, prepared })).rejects.toBeInstanceOf(InvalidPrincipal);
     }
     expect(connects).toBe(0);
   });
@@ -156,10 +162,21 @@ describe.each(ENGINES)('the tenant pattern in a tool’s own database (%s)', (en
     const seen = await withTenant(t.pool, A, async (c) => (await c.query("select current_setting('app.tag', true) as v")).rows[0]!.v, {
       role: t.role,
       settings: { 'app.tag': hostile },
+      prepared,
     });
     expect(seen).toBe(hostile);
     expect(await tenant(A, names)).toEqual(['a-contact']);
     expect(quoteIdent('we"ird.ta ble')).toBe('"we""ird"."ta ble"');
+  });
+
+  it.runIf(engine === 'postgres')('sends the settings prepared exactly when asked, one statement per number of settings', async () => {
+    const preparedHere = async (c: PoolClientLike) =>
+      (await c.query("select name from pg_prepared_statements where name like 'tenantry_settings_%' order by name")).rows.map(
+        (r) => r.name,
+      );
+    await tenant(A, names);
+    const seen = await withTenant(t.pool, A, preparedHere, { role: t.role, settings: { 'app.tag': 'x' }, prepared });
+    expect(seen).toEqual(prepared ? ['tenantry_settings_5', 'tenantry_settings_6'] : []);
   });
 });
 

@@ -8,18 +8,29 @@ export interface Statement {
   values: unknown[];
 }
 
+/** The text of the statement for `count` settings: it depends on nothing else, so it is made once per count. */
+const settingsTexts = new Map<number, string>();
+const MAX_KEPT_TEXT_COUNT = 32;
+function settingsText(count: number): string {
+  let text = settingsTexts.get(count);
+  if (text === undefined) {
+    text = `select ${Array.from({ length: count }, (_, i) => `set_config($${2 * i + 1}, $${2 * i + 2}, true)`).join(', ')}`;
+    if (count <= MAX_KEPT_TEXT_COUNT) settingsTexts.set(count, text);
+  }
+  return text;
+}
+
 /**
  * One statement that sets each setting transaction-locally (`set_config(name, value, true)`),
  * names and values as bound parameters: nothing a caller passes becomes SQL text, and the
  * settings revert when the transaction ends, on whichever connection. Null for no settings.
  */
 export function localSettingsStatement(settings: Readonly<Record<string, string | null>>): Statement | null {
-  const pairs = Object.entries(settings);
-  if (pairs.length === 0) return null;
-  return {
-    text: `select ${pairs.map((_, i) => `set_config($${2 * i + 1}, $${2 * i + 2}, true)`).join(', ')}`,
-    values: pairs.flat(),
-  };
+  const names = Object.keys(settings);
+  if (names.length === 0) return null;
+  const values: unknown[] = [];
+  for (const name of names) values.push(name, settings[name]);
+  return { text: settingsText(names.length), values };
 }
 
 /** Runs work in one transaction: BEGIN, work, COMMIT, or ROLLBACK on error (the driver's part). */

@@ -31,6 +31,18 @@ export interface WithTenantOptions {
   role?: string;
   /** More transaction-local settings (`app.*`), bound like the rest. */
   settings?: Readonly<Record<string, string>>;
+  /**
+   * Sends the settings as a named prepared statement (node-postgres's `{ name, text, values }`),
+   * which each connection parses once instead of on every transaction: about half the
+   * database's work for the statement. For node-postgres pools that keep their connections
+   * (not behind a pooler that drops prepared statements).
+   */
+  prepared?: boolean;
+}
+
+/** node-postgres's query config: a statement with a name is parsed once per connection. */
+interface NamedStatementQueryable {
+  query(config: { name: string; text: string; values: unknown[] }): Promise<QueryResultLike>;
 }
 
 /** A transaction on one pooled connection; a connection whose ROLLBACK failed is destroyed, never pooled again. */
@@ -83,23 +95,26 @@ export function withTenant<T>(
   fn: (client: PoolClientLike) => Promise<T>,
   options: WithTenantOptions = {},
 ): Promise<T> {
-  const statement = () =>
-    localSettingsStatement({
-      ...options.settings,
-      [ORG_SETTING]: principal.orgId,
-      'app.principal_type': principal.type,
-      'app.principal_id': principal.id,
-      'app.grant_id': principal.grantId ?? '',
-      role: options.role ?? DEFAULT_TENANT_ROLE,
-    })!;
   return inTenantTransaction(
     pgTransaction(pool),
     () => {
       if (!principal || !isUuid(principal.orgId) || typeof principal.id !== 'string') throw new InvalidPrincipal();
     },
     async (client) => {
-      const s = statement();
-      await client.query(s.text, s.values);
+      const { text, values } = localSettingsStatement({
+        ...options.settings,
+        [ORG_SETTING]: principal.orgId,
+        'app.principal_type': principal.type,
+        'app.principal_id': principal.id,
+        'app.grant_id': principal.grantId ?? '',
+        role: options.role ?? DEFAULT_TENANT_ROLE,
+      })!;
+      if (options.prepared) {
+        // The text depends only on the number of settings: one name per number.
+        await (client as unknown as NamedStatementQueryable).query({ name: `tenantry_settings_${values.length / 2}`, text, values });
+      } else {
+        await client.query(text, values);
+      }
     },
     (client) => fn(client),
   );
