@@ -16,9 +16,14 @@ import { PASSWORD } from './helpers/users.js';
 const LIMITS: Partial<Config> = { rateLimit: { max: 3, windowMs: 60_000 } };
 const REDIS_URL = process.env.TEST_REDIS_URL;
 
-let ipSeq = 0;
+// Counters in Redis are shared with any other run of the suite on the same server: each file
+// takes its addresses from a random place in 10.0.0.0/8, so two runs at once do not meet.
+let ipSeq = randomInt(0, 2 ** 24 - 2 ** 16);
 /** A client address no other test in this file uses. */
-const freshIp = () => `10.${randomInt(0, 250)}.${Math.floor(++ipSeq / 250)}.${(ipSeq % 250) + 1}`;
+const freshIp = () => {
+  const n = ++ipSeq;
+  return `10.${n >>> 16}.${(n >>> 8) & 255}.${n & 255}`;
+};
 const freshEmail = () => `rl-${crypto.randomUUID()}@example.com`;
 
 /** Signs up from an address of its own, so signups do not eat into any limit a test is measuring. */
