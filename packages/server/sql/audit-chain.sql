@@ -29,26 +29,43 @@ $$;
 -- versions that every later update in the transaction walks: quadratic for a bulk insert.)
 -- A rolled-back transaction or savepoint rolls back its events, the setting and the head
 -- alike, so the chain has no gaps.
+--
+-- The setting is one, whatever the organization: a setting named after each organization
+-- stayed defined in the backend for good, and PostgreSQL 15 sorts its settings on every new
+-- name and walks all of them at every transaction's end, so each organization a connection
+-- had ever audited made every later transaction on it slower. It holds the end of the last
+-- organization this transaction chained in: before an event of another organization, that
+-- end is written to its head (a statement of a role that sees every organization can chain
+-- in several in turn; in a tenant context the statement trigger has written it already).
 create or replace function tenantry_audit_chain_append(e audit_events)
 returns audit_events
 language plpgsql volatile as $$
 declare
-  v_end_setting constant text := 'tenantry_audit_chain.end_' || replace(e.organization_id::text, '-', '');
-  v_end constant text := nullif(current_setting(v_end_setting, true), '');
+  -- organization id : seq : hash : previous hash : last event id (hashes in hex)
+  v_end constant text[] := string_to_array(nullif(current_setting('tenantry_audit_chain.end', true), ''), ':');
   v_seq bigint;
   v_prev bytea;
 begin
-  if v_end is not null then
-    v_seq := split_part(v_end, ':', 1)::bigint;
-    v_prev := decode(nullif(split_part(v_end, ':', 2), ''), 'hex');
+  if v_end[1]::uuid = e.organization_id then
+    v_seq := v_end[2]::bigint;
+    v_prev := decode(v_end[3], 'hex');
   else
+    if v_end is not null then
+      update audit_chain_heads h
+         set seq = v_end[2]::bigint, hash = decode(v_end[3], 'hex'), prev_hash = decode(nullif(v_end[4], ''), 'hex'),
+             last_event_id = v_end[5]::uuid
+       where h.organization_id = v_end[1]::uuid and h.seq < v_end[2]::bigint;
+    end if;
     loop
       select h.seq, h.hash into v_seq, v_prev from audit_chain_heads h
        where h.organization_id = e.organization_id for no key update;
       exit when found;
-      -- The organization's first event: make its head, then lock it (a concurrent first
-      -- insert makes it too; DO NOTHING waits for it, then the lock takes its turn).
-      insert into audit_chain_heads (organization_id) values (e.organization_id) on conflict do nothing;
+      -- The organization's first event: make its head, which this transaction then holds
+      -- until it ends (a concurrent first insert makes it too; DO NOTHING waits for it, and
+      -- the locking read takes its turn after).
+      insert into audit_chain_heads as h (organization_id) values (e.organization_id) on conflict do nothing
+      returning h.seq, h.hash into v_seq, v_prev;
+      exit when found;
     end loop;
   end if;
   -- The API shows milliseconds; the hash covers exactly what it shows.
@@ -56,7 +73,8 @@ begin
   e.chain_seq := v_seq + 1;
   e.prev_hash := v_prev;
   e.hash := tenantry_audit_event_hash(v_prev, e);
-  perform set_config(v_end_setting, e.chain_seq || ':' || encode(e.hash, 'hex'), true);
+  perform set_config('tenantry_audit_chain.end',
+    concat_ws(':', e.organization_id, e.chain_seq, encode(e.hash, 'hex'), coalesce(encode(v_prev, 'hex'), ''), e.id), true);
   return e;
 end $$;
 

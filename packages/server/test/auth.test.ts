@@ -1,6 +1,8 @@
+import { randomBytes } from 'node:crypto';
 import { decodeJwt, decodeProtectedHeader } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensurePlatformAdmin } from '../src/modules/identity/identity.service.js';
+import { hashToken, sessionNamedBy } from '../src/modules/identity/sessions.js';
 import { rotateSigningKey } from '../src/modules/oauth/keys.js';
 import { startApp, type TestApp } from './helpers/app.js';
 import { ENGINES } from './helpers/db.js';
@@ -182,6 +184,43 @@ describe.each(ENGINES)('identity, sessions and tokens (%s)', (engine) => {
       payload: { email: u.email, password: PASSWORD, organization_id: other.id },
     });
     expect(login.statusCode).toBe(404);
+  });
+
+  it('a used token is theft whatever else the refresh gets wrong: the session ends', async () => {
+    const u = await signupUser(t.app);
+    const other = await insertOrganization(t.db, 'Not Theirs');
+    const next = (await refreshToken(t.app, u.refresh)).json().refresh_token;
+    const reuse = await refreshToken(t.app, u.refresh, { organization_id: other.id });
+    expect(reuse.json()).toMatchObject({ error: 'invalid_grant', error_description: expect.stringMatching(/already used/) });
+    expect((await refreshToken(t.app, next)).json()).toMatchObject({ error: 'invalid_grant' });
+    const session = await t.db.kysely.selectFrom('sessions').select('revoked_reason').where('user_id', '=', u.id).executeTakeFirstOrThrow();
+    expect(session.revoked_reason).toBe('refresh_token_reuse');
+  });
+
+  it('a refresh token names its session; one naming another session is refused and spends nothing of it', async () => {
+    const victim = await signupUser(t.app);
+    const thief = await signupUser(t.app);
+    const victimSession = sessionNamedBy(victim.refresh)!;
+    expect(victimSession).toBe(decodeJwt(victim.access).sid);
+    const forged = `rt_${victim.refresh.slice(3, 25)}${thief.refresh.slice(25)}`;
+    for (let i = 0; i < 5; i++) expect((await refreshToken(t.app, forged)).json()).toMatchObject({ error: 'invalid_grant' });
+    expect((await refreshToken(t.app, victim.refresh)).statusCode).toBe(200);
+    expect((await refreshToken(t.app, thief.refresh)).statusCode).toBe(200);
+  });
+
+  it('a refresh token from before tokens named their session still refreshes; its successor names the session', async () => {
+    const u = await signupUser(t.app);
+    const sessionId = decodeJwt(u.access).sid as string;
+    const older = `rt_${randomBytes(32).toString('base64url')}`;
+    await t.db.kysely
+      .insertInto('refresh_tokens')
+      .values({ token_hash: hashToken(older), session_id: sessionId })
+      .execute();
+    const res = await refreshToken(t.app, older);
+    expect(res.statusCode, res.body).toBe(200);
+    expect(sessionNamedBy(res.json().refresh_token)).toBe(sessionId);
+    expect((await refreshToken(t.app, res.json().refresh_token)).statusCode).toBe(200);
+    expect((await refreshToken(t.app, older)).json()).toMatchObject({ error: 'invalid_grant' });
   });
 
   it('rejects an access token presented as a refresh token, and a refresh naming another client', async () => {

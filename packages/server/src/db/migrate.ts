@@ -50,6 +50,7 @@ export const CODE_ORDER: ReadonlyArray<{ name: string; rendersMemberEntries?: bo
   { name: 'policies/idempotency_records.sql' },
   { name: 'events.sql' },
   { name: 'policies/events.sql' },
+  { name: 'create-organization.sql' },
   { name: 'policies/webhook_deliveries.sql' },
   { name: 'webhook-secrets.sql' },
   { name: 'policies/users.sql' },

@@ -203,6 +203,26 @@ export class OrderedLimits {
       if (r.count > l.max) throw rateLimited(r.resetMs);
     }
   }
+
+  /**
+   * For a limit read before the work it counts and counted after it (count): whether
+   * `l` is used up, with the ms until its window resets, or null while it is not. Reads
+   * only, so a request that names a key it has no right to spends nothing of it.
+   */
+  async spent(l: { key: string; max: number }): Promise<{ resetMs: number } | null> {
+    const r = await this.store.peek(l.key);
+    return r.count >= l.max ? { resetMs: r.resetMs } : null;
+  }
+
+  /** Counts one attempt against `l` (see spent). */
+  async count(l: { key: string; windowMs: number }): Promise<void> {
+    await this.store.hit(l.key, l.windowMs);
+  }
+
+  /** The 429 of a limit found spent. */
+  refusal(spent: { resetMs: number }): AppError {
+    return rateLimited(spent.resetMs);
+  }
 }
 
 /**

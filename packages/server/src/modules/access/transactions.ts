@@ -1,7 +1,8 @@
 // The tenant-transaction entry points: every service reaches the database through one of
 // these, each named for whose work it is and where it runs.
-import type { RawBuilder } from 'kysely';
+import type { Kysely, RawBuilder } from 'kysely';
 import type { Database } from '../../db/database.js';
+import type { Schema } from '../../db/schema.js';
 import {
   type ApiKeyEnteredRow,
   type Entered,
@@ -16,7 +17,7 @@ import {
   withTenant,
 } from '../../db/tenant-context.js';
 import { forbidden, notFound } from '../../http/errors.js';
-import { storeAnswerIn } from '../idempotency/slot.js';
+import { answerToStore, storeAnswerIn } from '../idempotency/slot.js';
 import { admit, type Caller, type OrgCaller, requireInTokenScope, requireLiveSession, tokenScope } from './gate.js';
 import { type Principal, tenantContextOf } from './principal.js';
 import type { PlatformPermission } from './roles.js';
@@ -46,6 +47,22 @@ export const anonymous = <T>(db: Database, fn: (tx: Tx) => Promise<T>): Promise<
  */
 export const anonymousEnteredBy = <E, T>(db: Database, enter: (tx: Tx) => Promise<E>, fn: (tx: Tx, entered: E) => Promise<T>): Promise<T> =>
   withEnteringStatement(db, enter, fn);
+
+/**
+ * A creation made of statements that each enter their context themselves (functions of sql/
+ * that call tenantry_enter first, such as the organization's creation) and write all of
+ * their change or none of it: each runs alone, as its own transaction, with no BEGIN and no
+ * COMMIT round trip. A request with an Idempotency-Key runs them in one transaction that
+ * also stores the answer, so the key stands for exactly one change.
+ */
+export const creatingByStatements = <T>(db: Database, work: (q: Kysely<Schema> | Tx) => Promise<T>): Promise<T> =>
+  answerToStore()
+    ? withEnteringStatement(
+        db,
+        work,
+        storingAnswer(async (_tx, created: T) => created),
+      )
+    : work(db.kysely);
 
 /** Work as a user who holds no access token yet: starting the session of a login. */
 export const asUserWithoutSession = <T>(db: Database, userId: string, fn: (tx: Tx) => Promise<T>): Promise<T> =>

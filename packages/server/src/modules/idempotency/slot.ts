@@ -32,6 +32,12 @@ export function principalKeyOf(p: Principal): string {
   }
 }
 
+/** Whether this request's answer is still to be stored (it carries an Idempotency-Key). */
+export const answerToStore = (): boolean => {
+  const slot = slots.getStore();
+  return slot !== undefined && !slot.recorded;
+};
+
 export const inUse = () =>
   new AppError('IDEMPOTENCY_KEY_IN_USE', 'A request with this Idempotency-Key is still in progress; retry shortly', undefined, {
     'retry-after': '1',

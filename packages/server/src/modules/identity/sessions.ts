@@ -1,7 +1,9 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { sql } from 'kysely';
+import type { Database } from '../../db/database.js';
 import { uuidv7 } from '../../db/ids.js';
-import { type Entered, type EnteredRow, type Tx, toEntered } from '../../db/tenant-context.js';
+import type { Role } from '../../db/schema.js';
+import type { Tx } from '../../db/tenant-context.js';
 import { switchToUser } from '../access/transactions.js';
 
 // Sessions and their refresh tokens. A session is one login; each refresh rotates
@@ -11,8 +13,24 @@ const REFRESH_PREFIX = 'rt_';
 
 export const hashToken = (token: string): Buffer => createHash('sha256').update(token).digest();
 
-/** 256 random bits, shown once; only its hash is stored. */
-const newRefreshToken = () => REFRESH_PREFIX + randomBytes(32).toString('base64url');
+/**
+ * 256 random bits after the session's id, shown once; only its hash is stored. The id comes
+ * first so that the session's refresh limit can be read before the refresh's one statement:
+ * it is trusted only once the hash of the whole token has matched a token of that session.
+ */
+const newRefreshToken = (sessionId: string) =>
+  REFRESH_PREFIX + Buffer.from(sessionId.replaceAll('-', ''), 'hex').toString('base64url') + randomBytes(32).toString('base64url');
+
+const SESSION_ID_CHARS = 22; // 16 bytes in base64url
+const NAMING_TOKEN_LENGTH = REFRESH_PREFIX.length + SESSION_ID_CHARS + 43;
+
+/** The session a refresh token names, unverified; null for a token issued before tokens named one. */
+export function sessionNamedBy(token: string): string | null {
+  if (token.length !== NAMING_TOKEN_LENGTH) return null;
+  const hex = Buffer.from(token.slice(REFRESH_PREFIX.length, REFRESH_PREFIX.length + SESSION_ID_CHARS), 'base64url').toString('hex');
+  if (hex.length !== 32) return null;
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
 
 /** Anything else cannot be one of ours: no lookup needed. */
 const hasRefreshShape = (token: string) => token.startsWith(REFRESH_PREFIX) && token.length <= 100;
@@ -36,7 +54,7 @@ export async function createSession(
 }
 
 async function addRefreshToken(tx: Tx, sessionId: string): Promise<string> {
-  const token = newRefreshToken();
+  const token = newRefreshToken(sessionId);
   await tx
     .insertInto('refresh_tokens')
     .values({ token_hash: hashToken(token), session_id: sessionId })
@@ -44,55 +62,69 @@ async function addRefreshToken(tx: Tx, sessionId: string): Promise<string> {
   return token;
 }
 
+/** A refusal the rotation decided before it used anything: the presented token stays usable. */
+export type RotationRefusal = 'wrong_client' | 'rate_limited' | 'not_member' | 'suspended' | 'invalid_target';
+
 export type Rotation =
   | {
       kind: 'rotated';
       sessionId: string;
       userId: string;
-      clientId: string;
-      /** The organization the session was scoped to before this refresh. */
-      organizationId: string | null;
       refreshToken: string;
-      /** The user's context in the organization the new token is to be scoped to; null for none. */
-      target: Entered | null;
+      /** The organization the new token is scoped to, and the user's role there; null for none. */
+      org: { id: string; role: Role } | null;
     }
   | { kind: 'reused'; sessionId: string; userId: string; organizationId: string | null }
+  | { kind: RotationRefusal; sessionId: string }
   | { kind: 'invalid' };
 
-/** Anything else cannot be one of ours: refused before any transaction. */
+/** Anything else cannot be one of ours: refused before any statement. */
 export const looksLikeRefreshToken = hasRefreshShape;
 
-interface RotationRow extends EnteredRow {
-  kind: 'rotated' | 'reused' | 'invalid';
+interface RotationRow {
+  kind: Rotation['kind'];
   sid: string | null;
   uid: string | null;
-  cid: string | null;
   session_org: string | null;
+  target_org: string | null;
+  member_role: Role | null;
 }
 
 /**
- * Uses a refresh token once and stores its successor, as the first statement of an
- * anonymous transaction (sql/sessions.sql: it enters the context itself). The conditional
- * UPDATE lets exactly one of two concurrent presentations win; presenting a used token
- * revokes the whole session. With `organizationId` (or a session already scoped), the
- * transaction ends up in that organization as the user, and `target` says what they are there.
+ * Uses a refresh token once and stores its successor, in one autocommit statement
+ * (sql/sessions.sql), which decides every refusal before it writes anything. The
+ * conditional UPDATE lets exactly one of two concurrent presentations win. Presenting a
+ * used token is 'reused': the caller ends the session. `sessionId` is the session the token
+ * names (sessionNamedBy), which its successor names too; the statement refuses a token that is
+ * not that session's.
  */
-export async function rotateRefreshToken(tx: Tx, token: string, organizationId: string | null): Promise<Rotation> {
-  const next = newRefreshToken();
+export async function rotateRefreshToken(
+  db: Database,
+  token: string,
+  sessionId: string,
+  r: { clientId: string; limited: boolean; organizationId: string | null; audience: string | null },
+): Promise<Rotation> {
+  const next = newRefreshToken(sessionId);
   const { rows } = await sql<RotationRow>`
-    select * from tenantry_rotate_refresh_token(${hashToken(token)}, ${hashToken(next)}, ${organizationId}::uuid)`.execute(tx);
-  const r = rows[0]!;
-  if (r.kind === 'invalid') return { kind: 'invalid' };
-  if (r.kind === 'reused') return { kind: 'reused', sessionId: r.sid!, userId: r.uid!, organizationId: r.session_org };
-  return {
-    kind: 'rotated',
-    sessionId: r.sid!,
-    userId: r.uid!,
-    clientId: r.cid!,
-    organizationId: r.session_org,
-    refreshToken: next,
-    target: (organizationId ?? r.session_org) === null ? null : toEntered(r),
-  };
+    select * from tenantry_rotate_refresh_token(${hashToken(token)}, ${hashToken(next)}, ${sessionId}::uuid, ${r.clientId},
+      ${r.limited}, ${r.organizationId}::uuid, ${r.audience})`.execute(db.kysely);
+  const row = rows[0]!;
+  switch (row.kind) {
+    case 'invalid':
+      return { kind: 'invalid' };
+    case 'reused':
+      return { kind: 'reused', sessionId: row.sid!, userId: row.uid!, organizationId: row.session_org };
+    case 'rotated':
+      return {
+        kind: 'rotated',
+        sessionId: row.sid!,
+        userId: row.uid!,
+        refreshToken: next,
+        org: row.target_org === null ? null : { id: row.target_org, role: row.member_role! },
+      };
+    default:
+      return { kind: row.kind, sessionId: row.sid! };
+  }
 }
 
 /** A session that was just ended, with the organization it was scoped to (for its session.revoked event). */

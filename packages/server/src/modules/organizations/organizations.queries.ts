@@ -1,6 +1,9 @@
-import { sql } from 'kysely';
-import type { OrganizationStatus, Role } from '../../db/schema.js';
+import { type Kysely, sql } from 'kysely';
+import { uuidv7 } from '../../db/ids.js';
+import type { OrganizationStatus, Schema } from '../../db/schema.js';
 import type { ApiKeyEnteredRow, EnteredRow, TenantContext, Tx } from '../../db/tenant-context.js';
+import type { AuditEvent, AuditSource } from '../audit/audit.js';
+import type { NewEvent } from '../events/events.queries.js';
 
 export const ORGANIZATION_COLUMNS = [
   'id',
@@ -33,33 +36,28 @@ export const organizationReadAsKey = (ctx: TenantContext) =>
   >`select * from tenantry_organization_as_key(${ctx.orgId}::uuid, ${ctx.apiKeyId}::uuid)`;
 
 /**
- * Inserts the organization with `ownerId` as its owner, in one statement (one round trip),
- * unless the slug is taken (in any tenant: the unique index sees through RLS); undefined
- * then, and no membership either. The owner's membership is written as insertMember
- * writes one (its trigger renders the member-list entry).
+ * Creates the organization with its creator as owner, their membership, the audit event and
+ * its event row, in one statement (tenantry_create_organization, sql/create-organization.sql)
+ * that enters the new organization itself. Writes nothing when the session has ended
+ * (session_live false) or when the slug is taken in any tenant (the unique index sees
+ * through RLS): no organization then.
  */
-export const insertOrganizationWithOwner = (
-  tx: Tx,
+export async function createOrganizationWithOwner(
+  q: Kysely<Schema> | Tx,
   row: { id: string; name: string; slug: string; industry: string; size: string | null; domains: string[]; metadata: string },
-  ownerId: string,
-) =>
-  tx
-    .with('org', (db) =>
-      db
-        .insertInto('organizations')
-        .values(row)
-        .onConflict((oc) => oc.column('slug').doNothing())
-        .returning(ORGANIZATION_COLUMNS),
-    )
-    .with('owner', (db) =>
-      db
-        .insertInto('memberships')
-        .columns(['organization_id', 'user_id', 'role'])
-        .expression(db.selectFrom('org').select(['org.id', sql<string>`${ownerId}::uuid`.as('user_id'), sql<Role>`'owner'`.as('role')])),
-    )
-    .selectFrom('org')
-    .select(ORGANIZATION_COLUMNS)
-    .executeTakeFirst();
+  creator: { userId: string; sessionId: string },
+  by: AuditSource,
+  audit: AuditEvent,
+  event: NewEvent,
+): Promise<{ sessionLive: boolean; organization: OrganizationRow | undefined }> {
+  const { rows } = await sql<{ session_live: boolean } & { [K in keyof OrganizationRow]: OrganizationRow[K] | null }>`
+    select * from tenantry_create_organization(${creator.userId}::uuid, ${creator.sessionId}::uuid,
+      ${row.id}::uuid, ${row.name}, ${row.slug}, ${row.industry}, ${row.size}, ${row.domains}::text[], ${row.metadata}::jsonb,
+      ${uuidv7()}::uuid, ${by.actor.type}, ${by.actor.id}::uuid, ${JSON.stringify(audit.data ?? {})}::jsonb, ${by.meta.ip}, ${by.meta.requestId},
+      ${event.id}::uuid, ${JSON.stringify(event.data)}::jsonb)`.execute(q);
+  const { session_live, ...organization } = rows[0]!;
+  return { sessionLive: session_live, organization: organization.id === null ? undefined : (organization as OrganizationRow) };
+}
 
 export const updateOrganization = (tx: Tx, id: string, set: Record<string, unknown>) =>
   tx

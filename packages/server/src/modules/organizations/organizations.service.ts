@@ -5,13 +5,15 @@ import { AppError, notFound } from '../../http/errors.js';
 import { decodeCursor, page } from '../../http/pagination.js';
 import type { Caller } from '../access/gate.js';
 import { actorOf, userOf } from '../access/principal.js';
-import { enteringOrganization, inOrganization, inUserContext, readInOrganization, widenToPlatform } from '../access/transactions.js';
-import { type AuditAction, record } from '../audit/audit.js';
+import { creatingByStatements, inOrganization, inUserContext, readInOrganization, widenToPlatform } from '../access/transactions.js';
+import { type AuditAction, type AuditEvent, record } from '../audit/audit.js';
+import { eventOf } from '../events/events.js';
 import { emitSessionsRevoked } from '../events/session-events.js';
 import { revokeOrganizationSessions } from '../identity/sessions.js';
+import { unauthenticated } from '../oauth/tokens.js';
 import {
+  createOrganizationWithOwner,
   findOrganization,
-  insertOrganizationWithOwner,
   listOrganizations,
   organizationRead,
   organizationReadAsKey,
@@ -30,13 +32,18 @@ export async function createOrganization(db: Database, caller: Caller, body: Cre
   const id = uuidv7();
   const p = userOf(caller.principal);
   const base = cols.slug ?? slugFromName(cols.name!);
-  return enteringOrganization(db, p, id, async (tx) => {
-    let org: Awaited<ReturnType<typeof insertOrganizationWithOwner>> | undefined;
-    for (let attempt = 0; !org && attempt < SLUG_ATTEMPTS; attempt++) {
+  const by = { organizationId: id, actor: actorOf(p), meta: caller.meta };
+  return creatingByStatements(db, async (q) => {
+    for (let attempt = 0; attempt < SLUG_ATTEMPTS; attempt++) {
       if (attempt > 0 && cols.slug) throw slugTaken();
       const slug = attempt === 0 ? base : `${base.slice(0, 41)}-${randomBytes(4).toString('hex').slice(0, 6)}`;
-      org = await insertOrganizationWithOwner(
-        tx,
+      const audit: AuditEvent = {
+        action: 'organization.created',
+        target: { type: 'organization', id },
+        data: { name: cols.name!, slug, owner_id: p.userId },
+      };
+      const { sessionLive, organization } = await createOrganizationWithOwner(
+        q,
         {
           id,
           name: cols.name!,
@@ -46,20 +53,15 @@ export async function createOrganization(db: Database, caller: Caller, body: Cre
           domains: cols.domains ?? [],
           metadata: cols.metadata ?? '{}',
         },
-        p.userId,
+        p,
+        by,
+        audit,
+        eventOf(by, audit)!,
       );
+      if (!sessionLive) throw unauthenticated('The session has ended');
+      if (organization) return organization;
     }
-    if (!org) throw slugTaken();
-    await record(
-      tx,
-      { organizationId: id, actor: actorOf(p), meta: caller.meta },
-      {
-        action: 'organization.created',
-        target: { type: 'organization', id },
-        data: { name: org.name, slug: org.slug, owner_id: p.userId },
-      },
-    );
-    return org;
+    throw slugTaken();
   });
 }
 

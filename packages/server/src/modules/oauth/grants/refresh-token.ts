@@ -1,12 +1,17 @@
 import { isUuid } from '../../../db/ids.js';
 import { OAuthError } from '../../../http/errors.js';
-import { tokenScope } from '../../access/gate.js';
 import { SYSTEM_ACTOR } from '../../access/principal.js';
-import { anonymousEnteredBy, switchToOrganization } from '../../access/transactions.js';
+import { anonymous, switchToOrganization, switchToUser } from '../../access/transactions.js';
 import { record } from '../../audit/audit.js';
 import { emitSessionsRevoked } from '../../events/session-events.js';
-import { looksLikeRefreshToken, rotateRefreshToken } from '../../identity/sessions.js';
-import { enabledToolByAudience } from '../../tools/organization-tools.queries.js';
+import {
+  looksLikeRefreshToken,
+  type Rotation,
+  revokeSession,
+  rotateRefreshToken,
+  sessionNamedBy,
+  sessionOfRefreshToken,
+} from '../../identity/sessions.js';
 import { type AuthDeps, type Issued, tokenResponse } from '../oauth.service.js';
 import type { Grant, GrantRequest } from './grant.js';
 
@@ -25,8 +30,10 @@ export const refreshTokenGrant: Grant = async (deps, body, { meta }) => {
 };
 
 /**
- * One transaction of three round trips: BEGIN, the rotation (which also enters the target
- * organization and reports the membership there, sql/sessions.sql), COMMIT.
+ * One autocommit statement (sql/sessions.sql) that decides every refusal before it writes,
+ * so a refused refresh leaves the presented token usable with nothing to roll back. The
+ * session's refresh limit is read before it and counted after it: limited per session, not
+ * per address, so users behind one address never throttle each other.
  */
 async function rotate(
   deps: AuthDeps,
@@ -36,58 +43,71 @@ async function rotate(
   resource: string | undefined,
 ): Promise<Issued> {
   if (!looksLikeRefreshToken(refreshToken)) throw invalidGrant();
-  const outcome = await anonymousEnteredBy(
-    deps.db,
-    (tx) => rotateRefreshToken(tx, refreshToken, organizationId ?? null),
-    async (tx, r) => {
-      if (r.kind === 'reused') {
-        if (r.organizationId) {
-          // Theft is worth telling the organization the session was scoped to.
-          await switchToOrganization(tx, r.organizationId, null);
-          await record(
-            tx,
-            { organizationId: r.organizationId, actor: SYSTEM_ACTOR, meta },
-            { action: 'session.refresh_reuse_detected', target: { type: 'session', id: r.sessionId }, data: { user_id: r.userId } },
-          );
-          await emitSessionsRevoked(
-            tx,
-            { organizationId: r.organizationId, actor: SYSTEM_ACTOR, meta },
-            [{ id: r.sessionId, user_id: r.userId, active_organization_id: r.organizationId }],
-            'refresh_token_reuse',
-          );
-        }
-        return { error: invalidGrant('The refresh token was already used; the session has been ended') };
-      }
-      if (r.kind === 'invalid') return { error: invalidGrant() };
-      if (r.clientId !== deps.config.clientId) throw invalidGrant('The refresh token was not issued to this client');
-      // Limited per session, not per address: users behind one address never throttle each
-      // other. A refusal rolls back, so the presented token stays usable.
-      await deps.limits.check([{ key: `refresh:session:${r.sessionId}`, ...deps.config.rateLimit }]);
-      const target = organizationId ?? r.organizationId;
-      let org: Issued['org'] = null;
-      if (target && r.target) {
-        const m = tokenScope(r.target);
-        // Rolls back (the session's scope too): the presented token stays usable when the switch is refused.
-        if ('problem' in m)
-          throw invalidGrant(m.problem === 'suspended' ? 'The organization is suspended' : 'Not a member of that organization');
-        org = { id: target, role: m.role };
-      }
-      // A token for a tool (RFC 8707): only one the session's organization has enabled.
-      // Rolls back like the refusals above: the presented token stays usable.
-      if (resource !== undefined && (!target || !(await enabledToolByAudience(tx, target, resource)))) {
-        throw new OAuthError('invalid_target', 'No tool of that audience is enabled in the session’s organization');
-      }
+  // A token issued before tokens named their session: its session is looked up first, once,
+  // since its successor names the session.
+  const sessionId = sessionNamedBy(refreshToken) ?? (await anonymous(deps.db, (tx) => sessionOfRefreshToken(tx, refreshToken)));
+  if (!sessionId) throw invalidGrant();
+  const limit = { key: `refresh:session:${sessionId}`, ...deps.config.rateLimit };
+  const spent = await deps.limits.spent(limit);
+  const r = await rotateRefreshToken(deps.db, refreshToken, sessionId, {
+    clientId: deps.config.clientId,
+    limited: spent !== null,
+    organizationId: organizationId ?? null,
+    audience: resource ?? null,
+  });
+  if (passedTheLimit(r)) await deps.limits.count(limit);
+  switch (r.kind) {
+    case 'rotated':
       return {
-        issued: {
-          userId: r.userId,
-          sessionId: r.sessionId,
-          refreshToken: r.refreshToken,
-          org,
-          ...(resource ? { audience: resource } : {}),
-        } satisfies Issued,
+        userId: r.userId,
+        sessionId: r.sessionId,
+        refreshToken: r.refreshToken,
+        org: r.org,
+        ...(resource ? { audience: resource } : {}),
       };
-    },
-  );
-  if ('error' in outcome) throw outcome.error;
-  return outcome.issued;
+    case 'reused':
+      await endReusedSession(deps, r, meta);
+      throw invalidGrant('The refresh token was already used; the session has been ended');
+    case 'invalid':
+      throw invalidGrant();
+    case 'wrong_client':
+      throw invalidGrant('The refresh token was not issued to this client');
+    case 'rate_limited':
+      throw deps.limits.refusal(spent!);
+    case 'not_member':
+      throw invalidGrant('Not a member of that organization');
+    case 'suspended':
+      throw invalidGrant('The organization is suspended');
+    case 'invalid_target':
+      throw new OAuthError('invalid_target', 'No tool of that audience is enabled in the session’s organization');
+  }
+}
+
+/** What the session's limit counts: every refresh that got past it, refused afterwards or not. */
+const passedTheLimit = (r: Rotation) =>
+  r.kind === 'rotated' || r.kind === 'not_member' || r.kind === 'suspended' || r.kind === 'invalid_target';
+
+/**
+ * A used token presented again is theft: the session ends, and the organization it was scoped
+ * to is told, in one transaction.
+ */
+async function endReusedSession(deps: AuthDeps, r: Extract<Rotation, { kind: 'reused' }>, meta: GrantRequest['meta']): Promise<void> {
+  await anonymous(deps.db, async (tx) => {
+    await switchToUser(tx, r.userId);
+    await revokeSession(tx, r.sessionId, 'refresh_token_reuse');
+    if (!r.organizationId) return;
+    await switchToOrganization(tx, r.organizationId, null);
+    const by = { organizationId: r.organizationId, actor: SYSTEM_ACTOR, meta };
+    await record(tx, by, {
+      action: 'session.refresh_reuse_detected',
+      target: { type: 'session', id: r.sessionId },
+      data: { user_id: r.userId },
+    });
+    await emitSessionsRevoked(
+      tx,
+      by,
+      [{ id: r.sessionId, user_id: r.userId, active_organization_id: r.organizationId }],
+      'refresh_token_reuse',
+    );
+  });
 }
