@@ -17,7 +17,7 @@ import { registerMetrics } from './http/metrics.js';
 import { documentOptions, registerComponentSchemas } from './http/openapi.js';
 import { opsRoutes } from './http/ops-routes.js';
 import { CredentialLimits, FallbackStore, MemoryStore, OrderedLimits, RateLimiter, RedisStore } from './http/rate-limit.js';
-import { validatorCompiler } from './http/validation.js';
+import { lazyValidators } from './http/validation.js';
 import { ApiKeyResolver } from './modules/api-keys/api-key-auth.js';
 import { apiKeyRoutes } from './modules/api-keys/api-keys.routes.js';
 import { serverSecret } from './modules/api-keys/server-secret.js';
@@ -103,6 +103,7 @@ const trustProxyOption = (t: Config['trustProxy']) => (typeof t === 'number' ? (
 
 export async function buildApp(config: Readonly<Config>, db: Database): Promise<App> {
   const serializers = lazySerializers();
+  const validators = lazyValidators();
   const app = Fastify({
     schemaController: { compilersFactory: { buildSerializer: serializers.buildSerializer } },
     logger: { level: config.logLevel, redact: { paths: LOG_REDACT, censor: '[redacted]' } },
@@ -164,7 +165,7 @@ export async function buildApp(config: Readonly<Config>, db: Database): Promise<
     await idempotencyExpiry.stop();
     await limitStore.close();
   });
-  app.setValidatorCompiler(validatorCompiler);
+  app.setValidatorCompiler(validators.validatorCompiler);
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
     refuseCredentialsInUrl(request);
@@ -208,11 +209,11 @@ export async function buildApp(config: Readonly<Config>, db: Database): Promise<
   apiKeyRoutes(app, { db, secret: apiKeySecret });
   sharingGrantRoutes(app, { db });
   pageRoutes(app);
-  // Once listening, the serializers not used yet are compiled while the process is idle.
-  app.addHook(
-    'onListen',
-    () => void serializers.compileRest().catch((err) => app.log.error({ err }, 'a response serializer failed to compile')),
-  );
+  // Once listening, the validators and serializers not used yet are compiled while the process is idle.
+  app.addHook('onListen', () => {
+    void validators.compileRest().catch((err) => app.log.error({ err }, 'a request validator failed to compile'));
+    void serializers.compileRest().catch((err) => app.log.error({ err }, 'a response serializer failed to compile'));
+  });
   await app.ready();
   return app;
 }

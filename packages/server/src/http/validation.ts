@@ -56,31 +56,54 @@ export function findUnstorableText(data: unknown, path = ''): string | null {
 
 type Validate = ((data: unknown) => boolean) & { errors?: ErrorObject[] | null };
 
-/** Strict for bodies; query strings and path parameters are text, so they are coerced to the declared types. */
-export const validatorCompiler: FastifySchemaCompiler<unknown> = ({ schema, httpPart }) => {
-  const validate: Validate = (httpPart === 'body' ? bodies : urls).compile(schema as object);
-  const checked: Validate = (data) => {
-    if (!validate(data)) {
-      checked.errors = validate.errors ?? null;
-      return false;
-    }
-    const bad = findUnstorableText(data);
-    checked.errors =
-      bad === null
-        ? null
-        : [
-            {
-              instancePath: bad,
-              schemaPath: '',
-              keyword: 'unstorable',
-              params: {},
-              message: 'must not contain U+0000 or unpaired surrogates',
-            },
-          ];
-    return bad === null;
+/**
+ * Strict for bodies; query strings and path parameters are text, so they are coerced to the
+ * declared types. Like the response serializers (lazy-serializers.ts), each route's validator
+ * compiles on its first use instead of while the routes register (Ajv's code generation for
+ * every route and part was a tenth of an embedded start); compileRest compiles the ones not
+ * used yet, once the server listens and is idle.
+ */
+export function lazyValidators(): { validatorCompiler: FastifySchemaCompiler<unknown>; compileRest: () => Promise<void> } {
+  const pending = new Set<() => Validate>();
+  const validatorCompiler: FastifySchemaCompiler<unknown> = ({ schema, httpPart }) => {
+    let validate: Validate | undefined;
+    const compile = () => {
+      pending.delete(compile);
+      validate ??= (httpPart === 'body' ? bodies : urls).compile(schema as object) as Validate;
+      return validate;
+    };
+    pending.add(compile);
+    const checked: Validate = (data) => {
+      const valid = validate ?? compile();
+      if (!valid(data)) {
+        checked.errors = valid.errors ?? null;
+        return false;
+      }
+      const bad = findUnstorableText(data);
+      checked.errors =
+        bad === null
+          ? null
+          : [
+              {
+                instancePath: bad,
+                schemaPath: '',
+                keyword: 'unstorable',
+                params: {},
+                message: 'must not contain U+0000 or unpaired surrogates',
+              },
+            ];
+      return bad === null;
+    };
+    return checked as ReturnType<FastifySchemaCompiler<unknown>>;
   };
-  return checked as ReturnType<FastifySchemaCompiler<unknown>>;
-};
+  const compileRest = async () => {
+    for (const compile of [...pending]) {
+      compile();
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+  };
+  return { validatorCompiler, compileRest };
+}
 
 const PART_NAMES: Record<string, string> = { body: 'body', querystring: 'query', params: 'path', headers: 'header' };
 
