@@ -16,7 +16,7 @@ import { lazySerializers } from './http/lazy-serializers.js';
 import { registerMetrics } from './http/metrics.js';
 import { documentOptions, registerComponentSchemas } from './http/openapi.js';
 import { opsRoutes } from './http/ops-routes.js';
-import { CredentialLimits, FallbackStore, MemoryStore, OrderedLimits, RateLimiter, RedisStore } from './http/rate-limit.js';
+import { CredentialLimits, FallbackStore, MemoryStore, OrderedLimits, RateLimiter } from './http/rate-limit.js';
 import { lazyValidators } from './http/validation.js';
 import { ApiKeyResolver } from './modules/api-keys/api-key-auth.js';
 import { apiKeyRoutes } from './modules/api-keys/api-keys.routes.js';
@@ -147,7 +147,9 @@ export async function buildApp(config: Readonly<Config>, db: Database): Promise<
   ).unref();
   // Every limit counts through one store: Redis when configured, per-process memory while it is out.
   // An instance starts counting in Redis, once its first connection is up (bounded by the connect timeout).
-  const shared = config.redisUrl ? new RedisStore(config.redisUrl, config.redisCommandTimeoutMs) : undefined;
+  const shared = config.redisUrl
+    ? new (await import('./http/redis-store.js')).RedisStore(config.redisUrl, config.redisCommandTimeoutMs)
+    : undefined;
   await shared?.ready();
   const limitStore = new FallbackStore(shared ?? new MemoryStore(), app.log);
   const limiter = new RateLimiter(limitStore, config.rateLimit.max, config.rateLimit.windowMs);
