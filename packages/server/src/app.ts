@@ -13,6 +13,7 @@ import { registerErrorHandling, toAppError } from './http/error-handler.js';
 import { problemOf } from './http/errors.js';
 import { registerIdempotency } from './http/idempotency.js';
 import { lazySerializers } from './http/lazy-serializers.js';
+import { LOG_REDACT } from './http/log-redact.js';
 import { registerMetrics } from './http/metrics.js';
 import { documentOptions, registerComponentSchemas } from './http/openapi.js';
 import { opsRoutes } from './http/ops-routes.js';
@@ -75,28 +76,6 @@ export interface Services {
 const KEY_RELOAD_MS = 60_000;
 
 const SANE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
-
-const SECRET_FIELDS = [
-  'password',
-  'current_password',
-  'token',
-  'access_token',
-  'refresh_token',
-  'invitation_token',
-  'password_hash',
-  'private_key',
-  'authorization',
-];
-
-/** Secrets never reach the logs: at the top level, one level down, and in request headers and bodies. */
-export const LOG_REDACT = [
-  ...SECRET_FIELDS,
-  ...SECRET_FIELDS.map((f) => `*.${f}`),
-  ...SECRET_FIELDS.map((f) => `req.body.${f}`),
-  'req.headers.authorization',
-  'req.headers.cookie',
-  'req.headers["x-api-key"]',
-];
 
 /** A hop count trusts that many proxies nearest the socket (the form proxy-addr gives a number). */
 const trustProxyOption = (t: Config['trustProxy']) => (typeof t === 'number' ? (_address: string, hop: number) => hop < t : t);
