@@ -84,7 +84,7 @@ export async function buildApp(config: Readonly<Config>, db: Database): Promise<
   const serializers = lazySerializers();
   const validators = lazyValidators();
   const app = Fastify({
-    schemaController: { compilersFactory: { buildSerializer: serializers.buildSerializer } },
+    schemaController: { compilersFactory: { buildSerializer: serializers.buildSerializer, buildValidator: validators.buildValidator } },
     logger: { level: config.logLevel, redact: { paths: LOG_REDACT, censor: '[redacted]' } },
     bodyLimit: 64 * 1024,
     trustProxy: trustProxyOption(config.trustProxy),
