@@ -45,15 +45,17 @@ export type { Running };
 /** Starts the HTTP server and the email sender. */
 export async function serve(config: Readonly<Config>, opts: { mailPollMs?: number } = {}): Promise<Running> {
   const log = logger(config);
-  // The login's dummy hash (argon2, on libuv's threads) is computed while the database opens,
-  // and the server's modules load meanwhile: PGlite's start reads its files and compiles
-  // its WASM asynchronously, and a new data directory is created by a child process.
+  // The login's dummy hash (argon2, on libuv's threads) is computed while the database opens.
   prepareDummyHash().catch(() => undefined);
-  const service = import('./service.js');
-  // Awaited below once the database is open; a failure to open is the one reported.
-  service.catch(() => undefined);
+  // Embedded, the server's modules load meanwhile too: PGlite's start reads its files and
+  // compiles its WASM asynchronously, and a new data directory is created by a child process.
+  // PostgreSQL's connections are made first: the loading would keep the event loop busy
+  // past a short connection timeout.
+  const loading = config.databaseUrl ? undefined : import('./service.js');
+  // Awaited once the database is open; a failure to open is the one reported.
+  loading?.catch(() => undefined);
   const db = await openAndPrepare(config, log);
-  const { startService } = await service.catch(async (err: unknown) => {
+  const { startService } = await (loading ?? import('./service.js')).catch(async (err: unknown) => {
     await db.close();
     throw err;
   });
