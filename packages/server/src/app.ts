@@ -13,11 +13,12 @@ import { registerErrorHandling, toAppError } from './http/error-handler.js';
 import { problemOf } from './http/errors.js';
 import { registerIdempotency } from './http/idempotency.js';
 import { lazySerializers } from './http/lazy-serializers.js';
+import { LOG_REDACT } from './http/log-redact.js';
 import { registerMetrics } from './http/metrics.js';
 import { documentOptions, registerComponentSchemas } from './http/openapi.js';
 import { opsRoutes } from './http/ops-routes.js';
-import { CredentialLimits, FallbackStore, MemoryStore, OrderedLimits, RateLimiter, RedisStore } from './http/rate-limit.js';
-import { validatorCompiler } from './http/validation.js';
+import { CredentialLimits, FallbackStore, MemoryStore, OrderedLimits, RateLimiter } from './http/rate-limit.js';
+import { lazyValidators } from './http/validation.js';
 import { ApiKeyResolver } from './modules/api-keys/api-key-auth.js';
 import { apiKeyRoutes } from './modules/api-keys/api-keys.routes.js';
 import { serverSecret } from './modules/api-keys/server-secret.js';
@@ -76,35 +77,14 @@ const KEY_RELOAD_MS = 60_000;
 
 const SANE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
-const SECRET_FIELDS = [
-  'password',
-  'current_password',
-  'token',
-  'access_token',
-  'refresh_token',
-  'invitation_token',
-  'password_hash',
-  'private_key',
-  'authorization',
-];
-
-/** Secrets never reach the logs: at the top level, one level down, and in request headers and bodies. */
-export const LOG_REDACT = [
-  ...SECRET_FIELDS,
-  ...SECRET_FIELDS.map((f) => `*.${f}`),
-  ...SECRET_FIELDS.map((f) => `req.body.${f}`),
-  'req.headers.authorization',
-  'req.headers.cookie',
-  'req.headers["x-api-key"]',
-];
-
 /** A hop count trusts that many proxies nearest the socket (the form proxy-addr gives a number). */
 const trustProxyOption = (t: Config['trustProxy']) => (typeof t === 'number' ? (_address: string, hop: number) => hop < t : t);
 
 export async function buildApp(config: Readonly<Config>, db: Database): Promise<App> {
   const serializers = lazySerializers();
+  const validators = lazyValidators();
   const app = Fastify({
-    schemaController: { compilersFactory: { buildSerializer: serializers.buildSerializer } },
+    schemaController: { compilersFactory: { buildSerializer: serializers.buildSerializer, buildValidator: validators.buildValidator } },
     logger: { level: config.logLevel, redact: { paths: LOG_REDACT, censor: '[redacted]' } },
     bodyLimit: 64 * 1024,
     trustProxy: trustProxyOption(config.trustProxy),
@@ -146,7 +126,9 @@ export async function buildApp(config: Readonly<Config>, db: Database): Promise<
   ).unref();
   // Every limit counts through one store: Redis when configured, per-process memory while it is out.
   // An instance starts counting in Redis, once its first connection is up (bounded by the connect timeout).
-  const shared = config.redisUrl ? new RedisStore(config.redisUrl, config.redisCommandTimeoutMs) : undefined;
+  const shared = config.redisUrl
+    ? new (await import('./http/redis-store.js')).RedisStore(config.redisUrl, config.redisCommandTimeoutMs)
+    : undefined;
   await shared?.ready();
   const limitStore = new FallbackStore(shared ?? new MemoryStore(), app.log);
   const limiter = new RateLimiter(limitStore, config.rateLimit.max, config.rateLimit.windowMs);
@@ -166,7 +148,7 @@ export async function buildApp(config: Readonly<Config>, db: Database): Promise<
     await app.state.handlers.idle();
     await limitStore.close();
   });
-  app.setValidatorCompiler(validatorCompiler);
+  app.setValidatorCompiler(validators.validatorCompiler);
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
     refuseCredentialsInUrl(request);
@@ -210,11 +192,11 @@ export async function buildApp(config: Readonly<Config>, db: Database): Promise<
   apiKeyRoutes(app, { db, secret: apiKeySecret });
   sharingGrantRoutes(app, { db });
   pageRoutes(app);
-  // Once listening, the serializers not used yet are compiled while the process is idle.
-  app.addHook(
-    'onListen',
-    () => void serializers.compileRest().catch((err) => app.log.error({ err }, 'a response serializer failed to compile')),
-  );
+  // Once listening, the validators and serializers not used yet are compiled while the process is idle.
+  app.addHook('onListen', () => {
+    void validators.compileRest().catch((err) => app.log.error({ err }, 'a request validator failed to compile'));
+    void serializers.compileRest().catch((err) => app.log.error({ err }, 'a response serializer failed to compile'));
+  });
   await app.ready();
   return app;
 }

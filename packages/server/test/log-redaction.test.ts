@@ -1,7 +1,7 @@
 import { Writable } from 'node:stream';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LOG_REDACT } from '../src/app.js';
+import { LOG_REDACT } from '../src/http/log-redact.js';
 import { startApp, type TestApp } from './helpers/app.js';
 import { ENGINES } from './helpers/db.js';
 import { PASSWORD } from './helpers/users.js';

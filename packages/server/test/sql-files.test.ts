@@ -156,6 +156,55 @@ describe.each(ENGINES)('sql/ files (%s)', (engine) => {
     }
   });
 
+  it('a start with nothing to apply reads the records in one statement; a file changed on disk is applied again at the next start', async () => {
+    const t = await createTestDatabase(engine);
+    const dir = await mkdtemp(join(tmpdir(), 'tenantry-sql-'));
+    const statements: string[] = [];
+    // The migrator's statements, as it sends them over its connection.
+    const watched: Database = {
+      ...t.db,
+      withConnection: (fn) =>
+        t.db.withConnection((conn) =>
+          fn({
+            query: (text, values) => {
+              statements.push(text);
+              return conn.query(text, values);
+            },
+            exec: (script) => {
+              statements.push(script);
+              return conn.exec(script);
+            },
+          }),
+        ),
+    };
+    try {
+      await cp(fileURLToPath(new URL('../sql/', import.meta.url)), dir, { recursive: true });
+      expect(await migrate(watched, undefined, { code: await loadCode(`${dir}/`) })).toEqual([]);
+      expect(statements).toHaveLength(1);
+
+      await writeFile(join(dir, 'reads.sql'), "\ncomment on function tenantry_organization(uuid, uuid, uuid) is 'on disk';\n", {
+        flag: 'a',
+      });
+      statements.length = 0;
+      expect(await migrate(watched, undefined, { code: await loadCode(`${dir}/`) })).toEqual(['sql/reads.sql']);
+      expect(statements.some((s) => s.includes('pg_advisory_lock'))).toBe(true);
+      const described = await sql<{ c: string | null }>`
+        select obj_description('tenantry_organization(uuid, uuid, uuid)'::regprocedure) as c`.execute(t.db.kysely);
+      expect(described.rows).toEqual([{ c: 'on disk' }]);
+      statements.length = 0;
+      expect(await migrate(watched, undefined, { code: await loadCode(`${dir}/`) })).toEqual([]);
+      expect(statements).toHaveLength(1);
+
+      // A record removed by hand is a file never recorded: it is applied again.
+      await t.db.withConnection((c) => c.query(`delete from schema_code where name = 'tools.sql'`, []));
+      expect(await migrate(watched, undefined, { code: await loadCode(`${dir}/`) })).toEqual(['sql/tools.sql']);
+      expect(await migrate(t.db)).toEqual(['sql/reads.sql']);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+      await t.drop();
+    }
+  });
+
   it('every function, trigger and policy in the database is defined in exactly one sql/ file', async () => {
     const t = await createTestDatabase(engine);
     try {

@@ -2,7 +2,7 @@ import { Kysely } from 'kysely';
 import type { Config } from '../config.js';
 import { type ConnectionSource, dialectFor, type ScriptConnection } from './driver.js';
 import { pgliteSource } from './pglite.js';
-import { type PoolStats, postgresSource } from './postgres.js';
+import type { PoolStats } from './postgres.js';
 import type { Schema } from './schema.js';
 
 export type Engine = 'postgres' | 'pglite';
@@ -33,8 +33,9 @@ export interface OpenOptions {
 }
 
 export async function openDatabase(opts: OpenOptions): Promise<Database> {
+  // pg loads only for PostgreSQL: an embedded start does without it.
   const source = opts.url
-    ? postgresSource(opts.url, opts.pool, opts.onPoolError ?? (() => undefined))
+    ? (await import('./postgres.js')).postgresSource(opts.url, opts.pool, opts.onPoolError ?? (() => undefined))
     : await pgliteSource(opts.dataDir ?? undefined, opts.pool.connectionTimeoutMs, opts.pgliteDump);
   return fromSource(opts.url ? 'postgres' : 'pglite', source, opts.onQuery);
 }

@@ -122,6 +122,7 @@ export async function migrate(db: Database, migrations?: Migration[], opts: Migr
   const all = migrations ?? (await loadMigrations());
   const code = opts.code ?? (await loadCode());
   return db.withConnection(async (conn) => {
+    if (await upToDate(conn, all, code)) return [];
     await conn.query('select pg_advisory_lock($1)', [LOCK_KEY]);
     try {
       return [...(await applyMigrations(conn, all)), ...(await applyCode(conn, code, opts))];
@@ -129,6 +130,39 @@ export async function migrate(db: Database, migrations?: Migration[], opts: Migr
       await conn.query('select pg_advisory_unlock($1)', [LOCK_KEY]);
     }
   });
+}
+
+// undefined_table, undefined_column: a new database, or one whose records predate checksums.
+const RECORDS_MISSING = new Set(['42P01', '42703']);
+
+/**
+ * Whether the records already hold every file as it is now: one read, without the lock and
+ * the bookkeeping statements, so a start with nothing to apply costs one statement. Anything
+ * else (a file changed, added or never recorded, a re-render pending, no records yet) takes
+ * the full way under the lock, which decides again. Reading without the lock is safe: what
+ * another process commits meanwhile can only make a record differ from these files, never
+ * make one match that the database does not hold.
+ */
+async function upToDate(conn: ScriptConnection, all: Migration[], code: CodeFile[]): Promise<boolean> {
+  let rows: Array<{ kind: string; name: string; checksum: string | null }>;
+  try {
+    const recorded = await conn.query(
+      code.length === 0
+        ? `select 'migration' as kind, version::text as name, checksum from schema_migrations`
+        : `select 'migration' as kind, version::text as name, checksum from schema_migrations
+           union all select 'code', name, checksum from schema_code`,
+      [],
+    );
+    rows = recorded.rows as typeof rows;
+  } catch (err) {
+    if (RECORDS_MISSING.has((err as { code?: string }).code ?? '')) return false;
+    throw err;
+  }
+  const held = new Map(rows.map((r) => [`${r.kind}:${r.name}`, r.checksum]));
+  return (
+    all.every((m) => held.get(`migration:${m.version}`) === checksum(m.sql)) &&
+    code.every((f) => held.get(`code:${f.name}`) === checksum(f.sql))
+  );
 }
 
 async function applyMigrations(conn: ScriptConnection, all: Migration[]): Promise<string[]> {

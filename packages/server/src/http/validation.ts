@@ -1,3 +1,4 @@
+import ValidatorSelector from '@fastify/ajv-compiler';
 import Ajv, { type ErrorObject } from 'ajv';
 import addFormats from 'ajv-formats';
 import type { FastifySchemaCompiler } from 'fastify';
@@ -56,31 +57,86 @@ export function findUnstorableText(data: unknown, path = ''): string | null {
 
 type Validate = ((data: unknown) => boolean) & { errors?: ErrorObject[] | null };
 
-/** Strict for bodies; query strings and path parameters are text, so they are coerced to the declared types. */
-export const validatorCompiler: FastifySchemaCompiler<unknown> = ({ schema, httpPart }) => {
-  const validate: Validate = (httpPart === 'body' ? bodies : urls).compile(schema as object);
-  const checked: Validate = (data) => {
-    if (!validate(data)) {
-      checked.errors = validate.errors ?? null;
-      return false;
-    }
-    const bad = findUnstorableText(data);
-    checked.errors =
-      bad === null
-        ? null
-        : [
-            {
-              instancePath: bad,
-              schemaPath: '',
-              keyword: 'unstorable',
-              params: {},
-              message: 'must not contain U+0000 or unpaired surrogates',
-            },
-          ];
-    return bad === null;
+/** Fastify's compilersFactory.buildValidator: its own Ajv validators, for a route scope that builds its compiler from it. */
+type BuildValidator = ReturnType<typeof ValidatorSelector>;
+
+/**
+ * Strict for bodies; query strings and path parameters are text, so they are coerced to the
+ * declared types. Like the response serializers (lazy-serializers.ts), each route's validator
+ * compiles on its first use instead of while the routes register (Ajv's code generation for
+ * every route and part was a tenth of an embedded start); compileRest compiles the ones not
+ * used yet, once the server listens and is idle.
+ *
+ * A scope that adds schemas of its own (the OAuth form routes) has Fastify build its validators
+ * from compilersFactory.buildValidator, Fastify's own Ajv, not from validatorCompiler:
+ * buildValidator is that same compiler, made lazy the same way, so those routes validate as
+ * before without an Ajv instance made for them at every start.
+ */
+export function lazyValidators(): {
+  validatorCompiler: FastifySchemaCompiler<unknown>;
+  buildValidator: BuildValidator;
+  compileRest: () => Promise<void>;
+} {
+  const pending = new Set<() => Validate>();
+  /**
+   * A validator that compiles with `compile` on its first call; `check` runs the compiled one
+   * and gives null for valid data, else the errors, which go where Fastify reads them.
+   */
+  const onFirstUse = (compile: () => Validate, check: (validate: Validate, data: unknown) => ErrorObject[] | null): Validate => {
+    let compiled: Validate | undefined;
+    const compileOnce = () => {
+      pending.delete(compileOnce);
+      compiled ??= compile();
+      return compiled;
+    };
+    pending.add(compileOnce);
+    const validate: Validate = (data) => {
+      validate.errors = check(compiled ?? compileOnce(), data);
+      return validate.errors === null;
+    };
+    return validate;
   };
-  return checked as ReturnType<FastifySchemaCompiler<unknown>>;
-};
+  const ajvErrors = (validate: Validate, data: unknown) => (validate(data) ? null : (validate.errors ?? []));
+
+  const validatorCompiler: FastifySchemaCompiler<unknown> = ({ schema, httpPart }) =>
+    onFirstUse(
+      () => (httpPart === 'body' ? bodies : urls).compile(schema as object) as Validate,
+      (validate, data) => {
+        const invalid = ajvErrors(validate, data);
+        if (invalid !== null) return invalid;
+        const bad = findUnstorableText(data);
+        return bad === null
+          ? null
+          : [
+              {
+                instancePath: bad,
+                schemaPath: '',
+                keyword: 'unstorable',
+                params: {},
+                message: 'must not contain U+0000 or unpaired surrogates',
+              },
+            ];
+      },
+    ) as ReturnType<FastifySchemaCompiler<unknown>>;
+
+  const fastifyOwn = ValidatorSelector();
+  const buildValidator: BuildValidator = (externalSchemas, options) => {
+    let real: ReturnType<BuildValidator> | undefined;
+    return ((route) =>
+      onFirstUse(() => {
+        real ??= fastifyOwn(externalSchemas, options);
+        return real(route) as unknown as Validate;
+      }, ajvErrors)) as ReturnType<BuildValidator>;
+  };
+
+  const compileRest = async () => {
+    for (const compile of [...pending]) {
+      compile();
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+  };
+  return { validatorCompiler, buildValidator, compileRest };
+}
 
 const PART_NAMES: Record<string, string> = { body: 'body', querystring: 'query', params: 'path', headers: 'header' };
 

@@ -1,4 +1,4 @@
-import nodemailer from 'nodemailer';
+import type { Transporter } from 'nodemailer';
 import type { Logger } from 'pino';
 import type { Database } from '../../db/database.js';
 import { uuidv7 } from '../../db/ids.js';
@@ -36,9 +36,13 @@ export function mailTransport(smtpUrl: string | undefined, from: string, log: Pi
       log.info({ to: e.to, subject: e.subject, text: e.text }, 'email (SMTP_URL is not set, so it is logged instead of sent)');
   }
   // The URL carries the server; the options bound every step of the conversation.
-  const transport = nodemailer.createTransport({ url: smtpUrl, connectionTimeout: 5_000, greetingTimeout: 5_000, socketTimeout: 5_000 });
+  // nodemailer loads with the first message, not with every start.
+  let transport: Promise<Transporter> | undefined;
   return async (e) => {
-    await transport.sendMail({ from, to: e.to, subject: e.subject, text: e.text, html: e.html });
+    transport ??= import('nodemailer').then((m) =>
+      m.default.createTransport({ url: smtpUrl, connectionTimeout: 5_000, greetingTimeout: 5_000, socketTimeout: 5_000 }),
+    );
+    await (await transport).sendMail({ from, to: e.to, subject: e.subject, text: e.text, html: e.html });
   };
 }
 
