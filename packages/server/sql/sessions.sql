@@ -7,9 +7,9 @@
 --
 -- The session's row is locked first, so refreshes of one session take their turns. The
 -- conditional UPDATE of tenantry_refresh_token() lets exactly one of two presentations of a
--- token win; a token used before is theft ('reused'), which wins over every refusal. This
--- statement ends nothing itself: the caller ends the session, with its audit event and event
--- row, in one transaction of its own.
+-- token win; a token used before is theft ('reused'), which wins over every refusal. The
+-- statement that finds the theft also ends the session, so no crash can come between the two;
+-- the caller then tells the session's organization (its audit event and event row).
 --
 -- p_session: the session the token names (tokens issued before they named one: null).
 -- p_client: the client the server issues tokens for; another session's client is refused.
@@ -93,6 +93,9 @@ begin
       null;
     end;
     kind := case when v_used then v_refusal else 'reused' end;
+    if kind = 'reused' and v_live then
+      update sessions s set revoked_at = now(), revoked_reason = 'refresh_token_reuse' where s.id = sid and s.revoked_at is null;
+    end if;
     member_role := null;
     target_org := null;
     return next;
@@ -101,6 +104,7 @@ begin
 
   select t.used_now into v_used from tenantry_refresh_token(p_hash, true) t;
   if not v_used then
+    update sessions s set revoked_at = now(), revoked_reason = 'refresh_token_reuse' where s.id = sid and s.revoked_at is null;
     kind := 'reused';
     member_role := null;
     target_org := null;

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { decodeJwt, decodeProtectedHeader } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensurePlatformAdmin } from '../src/modules/identity/identity.service.js';
-import { hashToken, sessionNamedBy } from '../src/modules/identity/sessions.js';
+import { hashToken, rotateRefreshToken, sessionNamedBy } from '../src/modules/identity/sessions.js';
 import { rotateSigningKey } from '../src/modules/oauth/keys.js';
 import { startApp, type TestApp } from './helpers/app.js';
 import { ENGINES } from './helpers/db.js';
@@ -193,6 +193,21 @@ describe.each(ENGINES)('identity, sessions and tokens (%s)', (engine) => {
     const reuse = await refreshToken(t.app, u.refresh, { organization_id: other.id });
     expect(reuse.json()).toMatchObject({ error: 'invalid_grant', error_description: expect.stringMatching(/already used/) });
     expect((await refreshToken(t.app, next)).json()).toMatchObject({ error: 'invalid_grant' });
+    const session = await t.db.kysely.selectFrom('sessions').select('revoked_reason').where('user_id', '=', u.id).executeTakeFirstOrThrow();
+    expect(session.revoked_reason).toBe('refresh_token_reuse');
+  });
+
+  it('the statement that finds a used token ends the session itself: no crash can come between the two', async () => {
+    const u = await signupUser(t.app);
+    await refreshToken(t.app, u.refresh);
+    // The statement alone, without the grant's follow-up that tells the organization.
+    const r = await rotateRefreshToken(t.db, u.refresh, sessionNamedBy(u.refresh)!, {
+      clientId: t.app.config.clientId,
+      limited: false,
+      organizationId: null,
+      audience: null,
+    });
+    expect(r.kind).toBe('reused');
     const session = await t.db.kysely.selectFrom('sessions').select('revoked_reason').where('user_id', '=', u.id).executeTakeFirstOrThrow();
     expect(session.revoked_reason).toBe('refresh_token_reuse');
   });

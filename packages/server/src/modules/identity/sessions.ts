@@ -94,7 +94,7 @@ interface RotationRow {
  * Uses a refresh token once and stores its successor, in one autocommit statement
  * (sql/sessions.sql), which decides every refusal before it writes anything. The
  * conditional UPDATE lets exactly one of two concurrent presentations win. Presenting a
- * used token is 'reused': the caller ends the session. `sessionId` is the session the token
+ * used token is 'reused': the statement ends the session and the caller tells its organization. `sessionId` is the session the token
  * names (sessionNamedBy), which its successor names too; the statement refuses a token that is
  * not that session's.
  */

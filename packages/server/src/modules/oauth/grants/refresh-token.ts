@@ -1,13 +1,12 @@
 import { isUuid } from '../../../db/ids.js';
 import { OAuthError } from '../../../http/errors.js';
 import { SYSTEM_ACTOR } from '../../access/principal.js';
-import { anonymous, switchToOrganization, switchToUser } from '../../access/transactions.js';
+import { anonymous, switchToOrganization } from '../../access/transactions.js';
 import { record } from '../../audit/audit.js';
 import { emitSessionsRevoked } from '../../events/session-events.js';
 import {
   looksLikeRefreshToken,
   type Rotation,
-  revokeSession,
   rotateRefreshToken,
   sessionNamedBy,
   sessionOfRefreshToken,
@@ -88,16 +87,15 @@ const passedTheLimit = (r: Rotation) =>
   r.kind === 'rotated' || r.kind === 'not_member' || r.kind === 'suspended' || r.kind === 'invalid_target';
 
 /**
- * A used token presented again is theft: the session ends, and the organization it was scoped
- * to is told, in one transaction.
+ * A used token presented again is theft: the statement that found it has ended the session;
+ * the organization it was scoped to is told (its audit event and event row, in one transaction).
  */
 async function endReusedSession(deps: AuthDeps, r: Extract<Rotation, { kind: 'reused' }>, meta: GrantRequest['meta']): Promise<void> {
+  const organizationId = r.organizationId;
+  if (!organizationId) return;
   await anonymous(deps.db, async (tx) => {
-    await switchToUser(tx, r.userId);
-    await revokeSession(tx, r.sessionId, 'refresh_token_reuse');
-    if (!r.organizationId) return;
-    await switchToOrganization(tx, r.organizationId, null);
-    const by = { organizationId: r.organizationId, actor: SYSTEM_ACTOR, meta };
+    await switchToOrganization(tx, organizationId, null);
+    const by = { organizationId, actor: SYSTEM_ACTOR, meta };
     await record(tx, by, {
       action: 'session.refresh_reuse_detected',
       target: { type: 'session', id: r.sessionId },
@@ -106,7 +104,7 @@ async function endReusedSession(deps: AuthDeps, r: Extract<Rotation, { kind: 're
     await emitSessionsRevoked(
       tx,
       by,
-      [{ id: r.sessionId, user_id: r.userId, active_organization_id: r.organizationId }],
+      [{ id: r.sessionId, user_id: r.userId, active_organization_id: organizationId }],
       'refresh_token_reuse',
     );
   });
