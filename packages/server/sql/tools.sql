@@ -1,5 +1,6 @@
 -- Platform tools in the database: the tool a transaction acts for, the context a tool's
--- request enters, and the one way the token endpoint reads a tool's credential hashes.
+-- request enters, and how a tool's client authentication reads its credentials: a secret
+-- is compared with its hash in the database, and no hash ever leaves it.
 
 -- The tool of the current transaction, set by tenantry_enter_tool(); null for everyone else.
 create or replace function tenantry_tool_id() returns uuid language sql stable parallel safe as
@@ -30,7 +31,7 @@ end $$;
 -- A tool by its client id, with its credentials that are neither revoked nor expired: the
 -- only way a request role reads a secret hash (migrations/060_platform_tools.sql grants
 -- the column to nobody else). Owner's rights, pinned search_path; only tenantry_user, the
--- role of the token endpoint, may execute it.
+-- role of the token endpoint, may execute it, and tenantry_tool_keys() is what calls it.
 create or replace function tenantry_tool_client(p_client_id text)
 returns table (tool_id uuid, tool_status text, audience text, scopes jsonb,
                credential_id uuid, type text, secret_hash bytea, jwks jsonb, last_used_at timestamptz)
@@ -45,6 +46,21 @@ $$;
 
 revoke execute on function tenantry_tool_client(text) from public;
 grant execute on function tenantry_tool_client(text) to tenantry_user;
+
+-- The public keys private_key_jwt verifies with, as one statement of its own: the
+-- anonymous context (tenantry_user, the role that may execute tenantry_tool_client) reads
+-- the tool's live credentials, and only those of private_key_jwt come back, with no hash.
+create or replace function tenantry_tool_keys(p_client_id text)
+returns table (tool_id uuid, tool_status text, audience text, scopes jsonb,
+               credential_id uuid, jwks jsonb, last_used_at timestamptz)
+language plpgsql volatile as $$
+begin
+  perform tenantry_enter(null, null, null);
+  return query
+    select c.tool_id, c.tool_status, c.audience, c.scopes, c.credential_id, c.jwks, c.last_used_at
+    from tenantry_tool_client(p_client_id) c
+    where c.type = 'private_key_jwt';
+end $$;
 
 -- A presented client secret checked, with no hash leaving the database: the tool by its
 -- client id (no row when none has it) and whether the secret's SHA-256 is the hash of one

@@ -11,11 +11,11 @@ import { anonymous } from '../access/transactions.js';
 import { hashClientSecret } from '../tools/credentials.js';
 import type { ToolScope, ToolStatus } from '../tools/tables.js';
 import {
-  type ClientCredentialRow,
-  clientCredentials,
   clientSecretCheck,
   markCredentialUsed,
   type SecretCheckRow,
+  type ToolKeyRow,
+  toolKeys,
   useAssertionJti,
 } from '../tools/tools.queries.js';
 import { CLOCK_TOLERANCE_SECONDS } from './tokens.js';
@@ -123,11 +123,11 @@ function presentedAs(r: ClientAuthRequest): Presented | undefined {
 }
 
 /** A private_key_jwt key, pinned to its one algorithm. */
-function keysOf(rows: ClientCredentialRow[]): Array<{ credentialId: string; kid: string | undefined; alg: string; key: KeyObject }> {
+function keysOf(rows: ToolKeyRow[]): Array<{ credentialId: string; kid: string | undefined; alg: string; key: KeyObject }> {
   return rows.flatMap((row) =>
-    row.type === 'private_key_jwt' && row.jwks
+    row.jwks
       ? (row.jwks.keys as JWK[]).map((jwk) => ({
-          credentialId: row.credential_id!,
+          credentialId: row.credential_id,
           kid: jwk.kid,
           alg: jwk.alg!,
           key: createPublicKey({
@@ -144,12 +144,7 @@ function keysOf(rows: ClientCredentialRow[]): Array<{ credentialId: string; kid:
  * the client id, `aud` the token endpoint or the issuer, unexpired and short-lived, with a
  * `jti` not seen before. Returns the credential whose key verified it.
  */
-async function verifyAssertion(
-  deps: ClientAuthDeps,
-  rows: ClientCredentialRow[],
-  clientId: string,
-  assertion: string,
-): Promise<string | undefined> {
+async function verifyAssertion(deps: ClientAuthDeps, rows: ToolKeyRow[], clientId: string, assertion: string): Promise<string | undefined> {
   let header: ReturnType<typeof decodeProtectedHeader>;
   try {
     header = decodeProtectedHeader(assertion);
@@ -196,7 +191,7 @@ export interface AuthenticatedWith<R> {
   read: R | undefined;
 }
 
-const clientOf = (row: SecretCheckRow | ClientCredentialRow, clientId: string, method: ClientAuthMethod): AuthenticatedClient => ({
+const clientOf = (row: SecretCheckRow | ToolKeyRow, clientId: string, method: ClientAuthMethod): AuthenticatedClient => ({
   toolId: row.tool_id,
   clientId,
   status: row.tool_status,
@@ -205,9 +200,9 @@ const clientOf = (row: SecretCheckRow | ClientCredentialRow, clientId: string, m
   method,
 });
 
-/** private_key_jwt: the credentials read, the assertion verified and its jti used, then the credential marked used. */
+/** private_key_jwt: the tool's keys read, the assertion verified and its jti used, then the credential marked used. */
 async function byAssertion(deps: ClientAuthDeps, clientId: string, assertion: string): Promise<AuthenticatedClient | undefined> {
-  const rows = clientId.length <= 200 ? await anonymous(deps.db, (tx) => clientCredentials(tx, clientId)) : [];
+  const rows = clientId.length <= 200 ? await toolKeys(deps.db.kysely, clientId) : [];
   if (rows.length === 0) return undefined;
   const credentialId = await verifyAssertion(deps, rows, clientId, assertion);
   if (!credentialId) return undefined;

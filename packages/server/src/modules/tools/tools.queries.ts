@@ -113,21 +113,19 @@ export const revokeCredential = (tx: Tx, toolId: string, id: string) =>
 
 // Client authentication, on nobody's behalf (tenantry_user).
 
-export interface ClientCredentialRow {
+export interface ToolKeyRow {
   tool_id: string;
   tool_status: ToolStatus;
   audience: string;
   scopes: ToolScope[];
-  credential_id: string | null;
-  type: CredentialType | null;
-  secret_hash: Buffer | null;
-  jwks: { keys: Array<Record<string, unknown>> } | null;
+  credential_id: string;
+  jwks: { keys: Array<Record<string, unknown>> };
   last_used_at: Date | null;
 }
 
-/** The tool of a client id with its live credentials (sql/tools.sql); no rows for an unknown client. */
-export const clientCredentials = async (tx: Tx, clientId: string): Promise<ClientCredentialRow[]> =>
-  (await sql<ClientCredentialRow>`select * from tenantry_tool_client(${clientId})`.execute(tx)).rows;
+/** The tool of a client id with its live private_key_jwt credentials, as one statement (sql/tools.sql); no rows when it has none. */
+export const toolKeys = async (db: Kysely<Schema>, clientId: string): Promise<ToolKeyRow[]> =>
+  (await sql<ToolKeyRow>`select * from tenantry_tool_keys(${clientId})`.execute(db)).rows;
 
 /** A client secret's check as the database answers it (tenantry_tool_secret_check, sql/tools.sql): never a hash. */
 export interface SecretCheckRow {
