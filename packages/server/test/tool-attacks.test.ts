@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { createLocalJWKSet, decodeJwt, exportJWK, generateKeyPair, jwtVerify, SignJWT } from 'jose';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createKey } from './helpers/api-keys.js';
 import { startApp, type TestApp } from './helpers/app.js';
 import { ENGINES } from './helpers/db.js';
 import { createOrg, orgWithRoles } from './helpers/orgs.js';
@@ -158,6 +159,46 @@ describe.each(ENGINES)('attacks on tools (%s)', (engine) => {
       t.db.kysely,
     );
     expect(jtis.rows[0]!.n).toBe('2');
+  });
+
+  it('private_key_jwt at the introspection endpoint answers as a client secret does; a secret is no assertion key', async () => {
+    const org = await orgWithRoles(t.app, t.db);
+    const tool = await keyTool();
+    await enableTool(t, org.owner.access, org.id, tool.id);
+    const k = await createKey(t.app, org.id, org.admin.access, { scopes: ['members:read'] });
+    const introspect = async (form: Record<string, string>) =>
+      t.app.inject({
+        method: 'POST',
+        url: '/oauth/introspect',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', ...from('192.0.2.40') },
+        payload: new URLSearchParams(form).toString(),
+      });
+    const byKey = await introspect({
+      token: k.key,
+      client_assertion_type: ASSERTION,
+      client_assertion: await tool.sign({ aud: t.app.config.tokenIssuer }),
+    });
+    expect(byKey.statusCode, byKey.body).toBe(200);
+    const bySecret = await introspect({ token: k.key, client_id: tool.clientId, client_secret: tool.secret });
+    expect(bySecret.statusCode, bySecret.body).toBe(200);
+    expect(byKey.json()).toEqual(bySecret.json());
+    expect(byKey.json()).toMatchObject({ active: true, principal: 'api_key', sub: k.id, scope: 'members:read' });
+
+    // The assertion's key is the tool's private_key_jwt credential, marked used; a tool with only a secret has no key.
+    const used = await sql<{
+      last_used_at: Date | null;
+    }>`select last_used_at from tool_credentials where tool_id = ${tool.id} and type = 'private_key_jwt'`.execute(t.db.kysely);
+    expect(used.rows[0]!.last_used_at).not.toBeNull();
+    const secretOnly = await registerTool(t, admin);
+    const forged = await new SignJWT({ jti: randomUUID() })
+      .setProtectedHeader({ alg: 'EdDSA' })
+      .setIssuer(secretOnly.clientId)
+      .setSubject(secretOnly.clientId)
+      .setAudience(tokenEndpoint())
+      .setExpirationTime('60s')
+      .sign((await generateKeyPair('EdDSA', { crv: 'Ed25519' })).privateKey);
+    const refused = await withAssertion(forged, org.id, '192.0.2.41');
+    expect([refused.statusCode, refused.json().error]).toEqual([401, 'invalid_client']);
   });
 
   it('an assertion signed with another algorithm than the key is pinned to (HS256 with the public key) is refused', async () => {

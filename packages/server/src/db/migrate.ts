@@ -46,6 +46,7 @@ export const CODE_ORDER: ReadonlyArray<{ name: string; rendersMemberEntries?: bo
   { name: 'audit-chain.sql' },
   { name: 'tools.sql' },
   { name: 'api-keys.sql' },
+  { name: 'introspection.sql' },
   { name: 'tool-events.sql' },
   { name: 'policies/idempotency_records.sql' },
   { name: 'events.sql' },

@@ -42,13 +42,16 @@ export class ApiKeyResolver {
   /** The key's text, parsed, or null: malformed and checksum failures never reach the database. */
   parse = (text: string): ParsedKey | null => parseKey(text);
 
+  /** The keyed hash a key is found by (tenantry_api_key_of, sql/api-keys.sql). */
+  hashOf = async (parsed: ParsedKey): Promise<Buffer> => keyHash(await this.secret(), parsed.key);
+
   /**
    * The key a presented text names, found by its hash; undefined when no key has it.
    * `live` is read now, unless the key was resolved before (then undefined: the caller's
    * own context statement reads it).
    */
   async resolve(parsed: ParsedKey): Promise<(ResolvedKey & { live?: boolean }) | undefined> {
-    const hash = keyHash(await this.secret(), parsed.key);
+    const hash = await this.hashOf(parsed);
     const cacheKey = hash.toString('base64');
     const hit = this.resolved.get(cacheKey);
     if (hit) return hit;

@@ -8,9 +8,16 @@ import type { Database } from '../../db/database.js';
 import { OAuthError } from '../../http/errors.js';
 import { addressKey, type CredentialLimits } from '../../http/rate-limit.js';
 import { anonymous } from '../access/transactions.js';
-import { secretMatches } from '../tools/credentials.js';
+import { hashClientSecret } from '../tools/credentials.js';
 import type { ToolScope, ToolStatus } from '../tools/tables.js';
-import { type ClientCredentialRow, clientCredentials, markCredentialUsed, useAssertionJti } from '../tools/tools.queries.js';
+import {
+  clientSecretCheck,
+  markCredentialUsed,
+  type SecretCheckRow,
+  type ToolKeyRow,
+  toolKeys,
+  useAssertionJti,
+} from '../tools/tools.queries.js';
 import { CLOCK_TOLERANCE_SECONDS } from './tokens.js';
 
 export const JWT_BEARER_ASSERTION = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
@@ -116,11 +123,11 @@ function presentedAs(r: ClientAuthRequest): Presented | undefined {
 }
 
 /** A private_key_jwt key, pinned to its one algorithm. */
-function keysOf(rows: ClientCredentialRow[]): Array<{ credentialId: string; kid: string | undefined; alg: string; key: KeyObject }> {
+function keysOf(rows: ToolKeyRow[]): Array<{ credentialId: string; kid: string | undefined; alg: string; key: KeyObject }> {
   return rows.flatMap((row) =>
-    row.type === 'private_key_jwt' && row.jwks
+    row.jwks
       ? (row.jwks.keys as JWK[]).map((jwk) => ({
-          credentialId: row.credential_id!,
+          credentialId: row.credential_id,
           kid: jwk.kid,
           alg: jwk.alg!,
           key: createPublicKey({
@@ -137,12 +144,7 @@ function keysOf(rows: ClientCredentialRow[]): Array<{ credentialId: string; kid:
  * the client id, `aud` the token endpoint or the issuer, unexpired and short-lived, with a
  * `jti` not seen before. Returns the credential whose key verified it.
  */
-async function verifyAssertion(
-  deps: ClientAuthDeps,
-  rows: ClientCredentialRow[],
-  clientId: string,
-  assertion: string,
-): Promise<string | undefined> {
+async function verifyAssertion(deps: ClientAuthDeps, rows: ToolKeyRow[], clientId: string, assertion: string): Promise<string | undefined> {
   let header: ReturnType<typeof decodeProtectedHeader>;
   try {
     header = decodeProtectedHeader(assertion);
@@ -176,43 +178,77 @@ async function verifyAssertion(
 }
 
 /**
+ * The one statement that checks a presented client secret (by its SHA-256: the database
+ * compares hashes and returns none), with whatever else the same statement reads for the
+ * endpoint (the tool's standing in an organization, an API key it asks about); undefined
+ * for an unknown client.
+ */
+export type SecretStatement<R> = (clientId: string, secretHash: Buffer) => Promise<(SecretCheckRow & R) | undefined>;
+
+/** An authenticated client, and what its secret's statement read besides (undefined after private_key_jwt). */
+export interface AuthenticatedWith<R> {
+  client: AuthenticatedClient;
+  read: R | undefined;
+}
+
+const clientOf = (row: SecretCheckRow | ToolKeyRow, clientId: string, method: ClientAuthMethod): AuthenticatedClient => ({
+  toolId: row.tool_id,
+  clientId,
+  status: row.tool_status,
+  audience: row.audience,
+  catalogue: row.scopes,
+  method,
+});
+
+/** private_key_jwt: the tool's keys read, the assertion verified and its jti used, then the credential marked used. */
+async function byAssertion(deps: ClientAuthDeps, clientId: string, assertion: string): Promise<AuthenticatedClient | undefined> {
+  const rows = clientId.length <= 200 ? await toolKeys(deps.db.kysely, clientId) : [];
+  if (rows.length === 0) return undefined;
+  const credentialId = await verifyAssertion(deps, rows, clientId, assertion);
+  if (!credentialId) return undefined;
+  const used = rows.find((row) => row.credential_id === credentialId)!;
+  if (used.last_used_at === null || Date.now() - new Date(used.last_used_at).getTime() > 60_000) {
+    await anonymous(deps.db, (tx) => markCredentialUsed(tx, credentialId));
+  }
+  return clientOf(rows[0]!, clientId, 'private_key_jwt');
+}
+
+/**
  * Authenticates the tool calling, or throws invalid_client (401). Failures are counted per
  * client address, and an address over the limit is refused (429) before any check: guessing
  * a 256-bit secret is hopeless anyway, and a success spends nothing, so a busy tool is never
  * throttled by its own requests, nor locked out by someone else's guesses from elsewhere.
+ * A client secret is checked by `statement`, one round trip that may read more for the
+ * endpoint; private_key_jwt takes its own reads, and `read` is undefined then.
  */
-export async function authenticateClient(deps: ClientAuthDeps, r: ClientAuthRequest): Promise<AuthenticatedClient> {
+export async function authenticateClientWith<R>(
+  deps: ClientAuthDeps,
+  r: ClientAuthRequest,
+  statement: SecretStatement<R>,
+): Promise<AuthenticatedWith<R>> {
   const p = presented(r);
   const basic = p?.method === 'client_secret_basic';
   if (!p) throw invalidClient(false);
   const account = `client-auth:${addressKey(r.ip)}`;
   await deps.credentialLimits.refuseIfLocked(account);
-  const rows = p.clientId.length <= 200 ? await anonymous(deps.db, (tx) => clientCredentials(tx, p.clientId)) : [];
-  let credentialId: string | undefined;
-  if (rows.length > 0) {
-    if (p.method === 'private_key_jwt') credentialId = await verifyAssertion(deps, rows, p.clientId, p.assertion);
-    else
-      credentialId =
-        rows.find((row) => row.type === 'client_secret' && secretMatches(p.secret, row.secret_hash!))?.credential_id ?? undefined;
+  let found: AuthenticatedWith<R> | undefined;
+  if (p.method === 'private_key_jwt') {
+    const client = await byAssertion(deps, p.clientId, p.assertion);
+    found = client && { client, read: undefined };
+  } else {
+    const row = p.clientId.length <= 200 ? await statement(p.clientId, hashClientSecret(p.secret)) : undefined;
+    found = row?.authenticated ? { client: clientOf(row, p.clientId, p.method), read: row } : undefined;
   }
-  if (!credentialId) {
+  if (!found) {
     await deps.credentialLimits.failed(account);
     throw invalidClient(basic);
   }
-  const used = rows.find((row) => row.credential_id === credentialId)!;
-  if (used.last_used_at === null || Date.now() - new Date(used.last_used_at).getTime() > 60_000) {
-    await anonymous(deps.db, (tx) => markCredentialUsed(tx, credentialId));
-  }
-  const tool = rows[0]!;
-  return {
-    toolId: tool.tool_id,
-    clientId: p.clientId,
-    status: tool.tool_status,
-    audience: tool.audience,
-    catalogue: tool.scopes,
-    method: p.method,
-  };
+  return found;
 }
+
+/** Authenticates the tool calling (see authenticateClientWith), reading nothing else. */
+export const authenticateClient = async (deps: ClientAuthDeps, r: ClientAuthRequest): Promise<AuthenticatedClient> =>
+  (await authenticateClientWith(deps, r, (clientId, hash) => clientSecretCheck(deps.db.kysely, clientId, hash, null))).client;
 
 /** invalid_client for a tool that authenticated but is disabled: it is refused like a bad credential. */
 export function requireActiveClient(c: AuthenticatedClient): AuthenticatedClient {

@@ -1,7 +1,7 @@
 import type { App } from '../../app.js';
 import { ref } from '../../http/schemas.js';
-import { authenticateClient, type ClientAuthDeps, requireActiveClient } from './client-auth.js';
-import { type IntrospectionDeps, introspect } from './introspection.js';
+import type { ClientAuthDeps } from './client-auth.js';
+import { type IntrospectionDeps, introspectAsTool } from './introspection.js';
 import { Introspection, IntrospectionRequest } from './introspection.schemas.js';
 import { oauthEndpoint, oauthErrors } from './oauth.schemas.js';
 
@@ -23,11 +23,14 @@ export function introspectionRoute(app: App, deps: IntrospectionDeps, clientAuth
       { 200: ref(Introspection, 'What the token is, or active: false'), ...oauthErrors(400, 401, 413, 415, 429, 503) },
     ),
     async (request, reply) => {
-      const tool = requireActiveClient(
-        await authenticateClient(clientAuth, { ...request.body, authorization: request.headers.authorization, ip: request.ip }),
+      const answer = await introspectAsTool(
+        deps,
+        clientAuth,
+        { ...request.body, authorization: request.headers.authorization, ip: request.ip },
+        request.body.token,
       );
       reply.header('cache-control', 'no-store').header('pragma', 'no-cache');
-      return introspect(deps, tool, request.body.token);
+      return answer;
     },
   );
 }

@@ -11,6 +11,14 @@ import { tokenOrgOf } from '../access/principal.js';
 import { anonymous, switchToPrincipal } from '../access/transactions.js';
 import type { ApiKeyResolver } from '../api-keys/api-key-auth.js';
 import { looksLikeKey } from '../api-keys/key-format.js';
+import {
+  authenticateClient,
+  authenticateClientWith,
+  type ClientAuthDeps,
+  type ClientAuthRequest,
+  requireActiveClient,
+} from './client-auth.js';
+import { introspectKeyStatement } from './introspection.queries.js';
 import type { Introspection } from './introspection.schemas.js';
 import type { AccessTokens } from './tokens.js';
 
@@ -44,10 +52,53 @@ const toolPrincipal = (t: IntrospectingTool, orgId: string): ToolPrincipal => ({
 /** The tool stands in the organization: active itself, enabled there, the organization active. */
 const enabledThere = (e: Entered): boolean => e.sessionLive && e.orgStatus === 'active' && e.tool?.enablement === 'active';
 
-export async function introspect(deps: IntrospectionDeps, caller: IntrospectingTool, token: string): Promise<IntrospectionAnswer> {
-  if (looksLikeKey(token)) return introspectKey(deps, caller, token);
+/**
+ * The answer to a tool that asks about `token`: the caller authenticates first (client-auth.ts),
+ * then the token is judged for it. An API key asked about with a client secret is one
+ * statement with the authentication (sql/introspection.sql); after private_key_jwt, or for
+ * an access token, the reads follow the authentication.
+ */
+export async function introspectAsTool(
+  deps: IntrospectionDeps,
+  clientAuth: ClientAuthDeps,
+  auth: ClientAuthRequest,
+  token: string,
+): Promise<IntrospectionAnswer> {
+  const parsed = looksLikeKey(token) ? deps.apiKeys.parse(token) : null;
+  if (!parsed) {
+    const caller = requireActiveClient(await authenticateClient(clientAuth, auth));
+    return looksLikeKey(token) ? INACTIVE : introspectAccessTokenText(deps, caller, token);
+  }
+  const keyHash = await deps.apiKeys.hashOf(parsed);
+  const { client, read } = await authenticateClientWith(clientAuth, auth, (clientId, hash) =>
+    introspectKeyStatement(deps.db.kysely, clientId, hash, parsed.keyId, keyHash),
+  );
+  const caller = requireActiveClient(client);
+  if (!read) return introspectKey(deps, caller, token);
+  if (read.key_id === null || read.key_org === null || !read.key_found_live || (read.key_tool !== null && read.key_tool !== caller.toolId))
+    return INACTIVE;
+  return keyAnswer(caller, read.key_id, read.key_org, {
+    keyLive: read.key_live === true,
+    orgStatus: read.key_org_status,
+    scopes: read.key_scopes ?? [],
+    expiresAt: read.key_expires_at,
+    toolStands: read.standing_tool_status === 'active' && read.standing_org_status === 'active' && read.enablement_status === 'active',
+  });
+}
+
+async function introspectAccessTokenText(deps: IntrospectionDeps, caller: IntrospectingTool, token: string): Promise<IntrospectionAnswer> {
   const verified = await deps.tokens.verifyForAudience(token, caller.audience);
   return verified ? introspectAccessToken(deps, verified.principal, verified.claims) : INACTIVE;
+}
+
+/** What the key's own context and the caller's context in the key's organization say of them now. */
+interface KeyInContext {
+  keyLive: boolean;
+  orgStatus: string | null;
+  scopes: readonly string[];
+  expiresAt: Date | null;
+  /** The caller stands in the key's organization: active itself, enabled there, the organization active. */
+  toolStands: boolean;
 }
 
 /**
@@ -55,6 +106,22 @@ export async function introspect(deps: IntrospectionDeps, caller: IntrospectingT
  * all and the caller is enabled in the key's organization. Its scopes are shown as far as
  * they are the caller's own scopes: one tool learns nothing of what a key carries for another.
  */
+function keyAnswer(caller: IntrospectingTool, keyId: string, orgId: string, k: KeyInContext): IntrospectionAnswer {
+  if (!k.keyLive || k.orgStatus !== 'active' || !k.toolStands) return INACTIVE;
+  const own = new Set(caller.catalogue.map((s) => s.name));
+  return {
+    active: true,
+    principal: 'api_key',
+    sub: keyId,
+    client_id: keyId,
+    org_id: orgId,
+    scope: k.scopes.filter((s) => own.has(s)).join(' '),
+    exp: k.expiresAt ? Math.floor(k.expiresAt.getTime() / 1000) : null,
+    token_type: 'Bearer',
+  };
+}
+
+/** An API key asked about by a caller that authenticated with private_key_jwt: the key resolved, then both contexts entered. */
 async function introspectKey(deps: IntrospectionDeps, caller: IntrospectingTool, token: string): Promise<IntrospectionAnswer> {
   const parsed = deps.apiKeys.parse(token);
   const key = parsed ? await deps.apiKeys.resolve(parsed) : undefined;
@@ -64,18 +131,13 @@ async function introspectKey(deps: IntrospectionDeps, caller: IntrospectingTool,
     await switchToPrincipal(tx, p, key.orgId),
     await switchToPrincipal(tx, toolPrincipal(caller, key.orgId), key.orgId),
   ]);
-  if (!k.apiKey?.live || k.orgStatus !== 'active' || !enabledThere(tool)) return INACTIVE;
-  const own = new Set(caller.catalogue.map((s) => s.name));
-  return {
-    active: true,
-    principal: 'api_key',
-    sub: key.id,
-    client_id: key.id,
-    org_id: key.orgId,
-    scope: k.apiKey.scopes.filter((s) => own.has(s)).join(' '),
-    exp: k.apiKey.expiresAt ? Math.floor(k.apiKey.expiresAt.getTime() / 1000) : null,
-    token_type: 'Bearer',
-  };
+  return keyAnswer(caller, key.id, key.orgId, {
+    keyLive: k.apiKey?.live === true,
+    orgStatus: k.orgStatus,
+    scopes: k.apiKey?.scopes ?? [],
+    expiresAt: k.apiKey?.expiresAt ?? null,
+    toolStands: enabledThere(tool),
+  });
 }
 
 /**

@@ -1,10 +1,12 @@
-import { createHash, createPublicKey, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, createPublicKey, randomBytes } from 'node:crypto';
 import { calculateJwkThumbprint, type JWK } from 'jose';
 import { AppError } from '../../http/errors.js';
 
 // A tool's credentials. A client secret is 256 random bits: guessing it is hopeless, so a
 // fast hash (SHA-256) stores it safely, and checking it costs microseconds, not the
-// tens of milliseconds of a password hash.
+// tens of milliseconds of a password hash. The database compares the hashes
+// (tenantry_tool_secret_check, sql/tools.sql): what an equality's timing could tell is
+// about the hash of a guess, which says nothing about the secret.
 
 const SECRET_PREFIX = 'tnts_';
 
@@ -14,12 +16,6 @@ export function newClientSecret(): { secret: string; hash: Buffer; hint: string 
 }
 
 export const hashClientSecret = (secret: string): Buffer => createHash('sha256').update(secret, 'utf8').digest();
-
-/** Constant time in the secret's content. */
-export const secretMatches = (secret: string, hash: Buffer): boolean => {
-  const h = hashClientSecret(secret);
-  return h.length === hash.length && timingSafeEqual(h, hash);
-};
 
 /** The algorithms a private_key_jwt key may sign with: each key is pinned to the one its type allows. */
 export type AssertionAlg = 'EdDSA' | 'ES256' | 'RS256';

@@ -1,4 +1,5 @@
-import { sql } from 'kysely';
+import { type Kysely, sql } from 'kysely';
+import type { Schema } from '../../db/schema.js';
 import type { Tx } from '../../db/tenant-context.js';
 import type { CredentialType, ToolScope, ToolStatus } from './tables.js';
 
@@ -112,21 +113,52 @@ export const revokeCredential = (tx: Tx, toolId: string, id: string) =>
 
 // Client authentication, on nobody's behalf (tenantry_user).
 
-export interface ClientCredentialRow {
+export interface ToolKeyRow {
   tool_id: string;
   tool_status: ToolStatus;
   audience: string;
   scopes: ToolScope[];
-  credential_id: string | null;
-  type: CredentialType | null;
-  secret_hash: Buffer | null;
-  jwks: { keys: Array<Record<string, unknown>> } | null;
+  credential_id: string;
+  jwks: { keys: Array<Record<string, unknown>> };
   last_used_at: Date | null;
 }
 
-/** The tool of a client id with its live credentials (sql/tools.sql); no rows for an unknown client. */
-export const clientCredentials = async (tx: Tx, clientId: string): Promise<ClientCredentialRow[]> =>
-  (await sql<ClientCredentialRow>`select * from tenantry_tool_client(${clientId})`.execute(tx)).rows;
+/** The tool of a client id with its live private_key_jwt credentials, as one statement (sql/tools.sql); no rows when it has none. */
+export const toolKeys = async (db: Kysely<Schema>, clientId: string): Promise<ToolKeyRow[]> =>
+  (await sql<ToolKeyRow>`select * from tenantry_tool_keys(${clientId})`.execute(db)).rows;
+
+/** A client secret's check as the database answers it (tenantry_tool_secret_check, sql/tools.sql): never a hash. */
+export interface SecretCheckRow {
+  tool_id: string;
+  tool_status: ToolStatus;
+  audience: string;
+  scopes: ToolScope[];
+  /** One of the tool's live client secrets has the presented secret's hash. */
+  authenticated: boolean;
+}
+
+/** What tenantry_tool_client_check adds in an organization: null unless the tool authenticated and is active. */
+export interface ToolStandingColumns {
+  org_status: string | null;
+  enablement_status: 'active' | 'disabled' | null;
+  enabled_scopes: string[] | null;
+}
+
+/**
+ * A client secret checked and, in `orgId`, the tool's standing there, as one statement in
+ * its own implicit transaction (sql/tools.sql); undefined for an unknown client.
+ */
+export const clientSecretCheck = async (
+  db: Kysely<Schema>,
+  clientId: string,
+  secretHash: Buffer,
+  orgId: string | null,
+): Promise<(SecretCheckRow & ToolStandingColumns) | undefined> =>
+  (
+    await sql<
+      SecretCheckRow & ToolStandingColumns
+    >`select * from tenantry_tool_client_check(${clientId}, ${secretHash}, ${orgId}::uuid)`.execute(db)
+  ).rows[0];
 
 /** Marks a credential used, at most once a minute (a token request is not a write every time). */
 export const markCredentialUsed = (tx: Tx, id: string) =>

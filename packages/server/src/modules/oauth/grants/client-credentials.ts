@@ -1,7 +1,8 @@
 import { isUuid } from '../../../db/ids.js';
 import { OAuthError } from '../../../http/errors.js';
 import { toolStandingIn } from '../../access/transactions.js';
-import { type AuthenticatedClient, authenticateClient, requireActiveClient } from '../client-auth.js';
+import { clientSecretCheck, type ToolStandingColumns } from '../../tools/tools.queries.js';
+import { type AuthenticatedClient, authenticateClientWith, requireActiveClient } from '../client-auth.js';
 import type { TokenResponse } from '../oauth.service.js';
 import { TOOL_TOKEN_TTL } from '../tokens.js';
 import type { Grant, GrantDeps, GrantRequest } from './grant.js';
@@ -28,11 +29,22 @@ function grantedScopes(enabled: readonly string[], scope: string | undefined): s
   return granted;
 }
 
-/** The organization a token is for: it must be active and have enabled the tool (else the one invalid_grant). */
-async function enabledScopes(deps: GrantDeps, client: AuthenticatedClient, orgId: string): Promise<readonly string[]> {
-  const s = await toolStandingIn(deps.db, client.toolId, orgId);
-  if (s.orgStatus !== 'active' || s.tool.enablement !== 'active') throw organizationRefused();
-  return s.tool.scopes;
+/**
+ * The organization a token is for: it must be active and have enabled the tool (else the one
+ * invalid_grant). A client secret's statement read the standing already; after
+ * private_key_jwt it is read now, in the tool's context.
+ */
+async function enabledScopes(
+  deps: GrantDeps,
+  client: AuthenticatedClient,
+  orgId: string,
+  read: ToolStandingColumns | undefined,
+): Promise<readonly string[]> {
+  const s = read
+    ? { orgStatus: read.org_status, enablement: read.enablement_status, scopes: read.enabled_scopes ?? [] }
+    : await toolStandingIn(deps.db, client.toolId, orgId).then((t) => ({ orgStatus: t.orgStatus, ...t.tool }));
+  if (s.orgStatus !== 'active' || s.enablement !== 'active') throw organizationRefused();
+  return s.scopes;
 }
 
 /**
@@ -56,17 +68,22 @@ export const setGrantBoundIssuer = (issuer: GrantBoundIssuer) => {
 };
 
 export const clientCredentialsGrant: Grant = async (deps, body, request) => {
-  const client = requireActiveClient(
-    await authenticateClient(deps.clientAuth, { ...body, authorization: request.authorization, ip: request.ip }),
-  );
   const orgId = body.organization_id;
+  // The secret's statement reads the tool's standing in the organization too: one round trip.
+  const standingIn = orgId !== undefined && isUuid(orgId) ? orgId : null;
+  const { client, read } = await authenticateClientWith(
+    deps.clientAuth,
+    { ...body, authorization: request.authorization, ip: request.ip },
+    (clientId, hash) => clientSecretCheck(deps.db.kysely, clientId, hash, standingIn),
+  );
+  requireActiveClient(client);
   if (orgId !== undefined && !isUuid(orgId)) throw new OAuthError('invalid_request', 'organization_id must be a UUID');
   const resource = body.resource ?? deps.tokens.apiAudience;
   if (resource !== deps.tokens.apiAudience && resource !== client.audience) {
     return grantBoundIssuer(deps, client, { organizationId: orgId, resource, scope: body.scope, meta: request.meta });
   }
   // Without an organization: a discovery token, which carries no permission.
-  const permissions = orgId === undefined ? [] : grantedScopes(await enabledScopes(deps, client, orgId), body.scope);
+  const permissions = orgId === undefined ? [] : grantedScopes(await enabledScopes(deps, client, orgId, read), body.scope);
   const { token, expiresIn } = await deps.tokens.issueTool({
     clientId: client.clientId,
     orgId: orgId ?? null,
