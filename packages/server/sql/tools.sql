@@ -20,12 +20,21 @@ begin
           set_config('app.user_id', '', true),
           set_config('app.tool_id', coalesce(p_tool::text, ''), true),
           set_config('app.api_key_id', '', true);
-  return query
-    select t.status, o.status, ot.status, ot.scopes
-    from (select 1) as one
-    left join tools t on t.id = p_tool
-    left join organizations o on o.id = p_org
-    left join organization_tools ot on ot.organization_id = o.id and ot.tool_id = t.id;
+  -- One statement per request role, as in tenantry_enter (sql/tenant-context.sql): each keeps
+  -- its cached plan.
+  if p_org is null then
+    return query
+      select t.status, null::text, null::text, null::text[]
+      from (select 1) as one
+      left join tools t on t.id = p_tool;
+  else
+    return query
+      select t.status, o.status, ot.status, ot.scopes
+      from (select 1) as one
+      left join tools t on t.id = p_tool
+      left join organizations o on o.id = p_org
+      left join organization_tools ot on ot.organization_id = o.id and ot.tool_id = t.id;
+  end if;
 end $$;
 
 -- A tool by its client id, with its credentials that are neither revoked nor expired: the
