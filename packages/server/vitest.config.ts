@@ -21,7 +21,7 @@ export default defineConfig({
     // expect.poll waits for a condition; on a loaded machine it can take longer than the 1 s default.
     expect: { poll: { timeout: 30_000 } },
     hookTimeout: 180_000,
-    // Each file builds its own databases; two workers match the two cores.
-    maxWorkers: 2,
+    // Three workers on two cores, as in the root config (one of them is often waiting).
+    maxWorkers: 3,
   },
 });
