@@ -21,15 +21,23 @@ export async function openAndPrepare(config: Readonly<Config>, log: pino.Logger)
     dataDir = resolve(config.dataDir);
     await mkdir(dataDir, { recursive: true });
   }
-  const db = await openDatabase({
-    url: config.databaseUrl,
-    dataDir,
-    pool: config.db,
-    onPoolError: (err) => log.warn({ err }, 'idle database connection failed; it was discarded'),
-  });
+  const open = () =>
+    openDatabase({
+      url: config.databaseUrl,
+      dataDir,
+      pool: config.db,
+      onPoolError: (err) => log.warn({ err }, 'idle database connection failed; it was discarded'),
+    });
+  let db = await open();
   try {
     const applied = await migrate(db);
     if (applied.length > 0) log.info({ applied }, 'migrations applied');
+    if (applied.length > 0 && db.engine === 'pglite') {
+      // The embedded engine's WebAssembly memory only grows, and migrating a new database
+      // grows it by tens of megabytes that an idle server would hold for good.
+      await db.close();
+      db = await open();
+    }
     await assertIsolation(db);
   } catch (err) {
     await db.close();
