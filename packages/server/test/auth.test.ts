@@ -197,6 +197,40 @@ describe.each(ENGINES)('identity, sessions and tokens (%s)', (engine) => {
     expect(session.revoked_reason).toBe('refresh_token_reuse');
   });
 
+  it.each(['resource', 'scope', 'organization_id', 'client_id'])(
+    'hostile input: a NUL or a lone surrogate in %s of a refresh is invalid_request, never a 500, and the token stays usable',
+    async (field) => {
+      const u = await signupUser(t.app);
+      const form = new URLSearchParams({ grant_type: 'refresh_token', refresh_token: u.refresh, [field]: 'https://a\u0000b' });
+      const asForm = await t.app.inject({
+        method: 'POST',
+        url: '/oauth/token',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        payload: form.toString(),
+      });
+      // A lone surrogate survives only JSON (form encoding replaces it).
+      const asJson = await refreshToken(t.app, u.refresh, { [field]: 'https://a\ud800b' });
+      for (const res of [asForm, asJson]) {
+        expect(res.statusCode).toBe(400);
+        expect(res.json().error).toBe('invalid_request');
+      }
+      expect((await refreshToken(t.app, u.refresh)).statusCode).toBe(200);
+    },
+  );
+
+  it('hostile input: a NUL in the token of a revocation or an introspection is invalid_request', async () => {
+    for (const url of ['/oauth/revoke', '/oauth/introspect']) {
+      const res = await t.app.inject({
+        method: 'POST',
+        url,
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        payload: 'token=a%00b',
+      });
+      expect(res.statusCode, url).toBe(400);
+      expect(res.json().error, url).toBe('invalid_request');
+    }
+  });
+
   it('the statement that finds a used token ends the session itself: no crash can come between the two', async () => {
     const u = await signupUser(t.app);
     await refreshToken(t.app, u.refresh);

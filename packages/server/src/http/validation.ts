@@ -69,8 +69,9 @@ type BuildValidator = ReturnType<typeof ValidatorSelector>;
  *
  * A scope that adds schemas of its own (the OAuth form routes) has Fastify build its validators
  * from compilersFactory.buildValidator, Fastify's own Ajv, not from validatorCompiler:
- * buildValidator is that same compiler, made lazy the same way, so those routes validate as
- * before without an Ajv instance made for them at every start.
+ * buildValidator is that same compiler, made lazy the same way and with the same check for
+ * unstorable text (a NUL in a form field reached PostgreSQL as a 500), without an Ajv instance
+ * made for them at every start.
  */
 export function lazyValidators(): {
   validatorCompiler: FastifySchemaCompiler<unknown>;
@@ -96,28 +97,27 @@ export function lazyValidators(): {
     };
     return validate;
   };
-  const ajvErrors = (validate: Validate, data: unknown) => (validate(data) ? null : (validate.errors ?? []));
+  /** The schema's errors, else text PostgreSQL cannot store (one error), else null. */
+  const errorsOf = (validate: Validate, data: unknown): ErrorObject[] | null => {
+    if (!validate(data)) return validate.errors ?? [];
+    const bad = findUnstorableText(data);
+    return bad === null
+      ? null
+      : [
+          {
+            instancePath: bad,
+            schemaPath: '',
+            keyword: 'unstorable',
+            params: {},
+            message: 'must not contain U+0000 or unpaired surrogates',
+          },
+        ];
+  };
 
   const validatorCompiler: FastifySchemaCompiler<unknown> = ({ schema, httpPart }) =>
-    onFirstUse(
-      () => (httpPart === 'body' ? bodies : urls).compile(schema as object) as Validate,
-      (validate, data) => {
-        const invalid = ajvErrors(validate, data);
-        if (invalid !== null) return invalid;
-        const bad = findUnstorableText(data);
-        return bad === null
-          ? null
-          : [
-              {
-                instancePath: bad,
-                schemaPath: '',
-                keyword: 'unstorable',
-                params: {},
-                message: 'must not contain U+0000 or unpaired surrogates',
-              },
-            ];
-      },
-    ) as ReturnType<FastifySchemaCompiler<unknown>>;
+    onFirstUse(() => (httpPart === 'body' ? bodies : urls).compile(schema as object) as Validate, errorsOf) as ReturnType<
+      FastifySchemaCompiler<unknown>
+    >;
 
   const fastifyOwn = ValidatorSelector();
   const buildValidator: BuildValidator = (externalSchemas, options) => {
@@ -126,7 +126,7 @@ export function lazyValidators(): {
       onFirstUse(() => {
         real ??= fastifyOwn(externalSchemas, options);
         return real(route) as unknown as Validate;
-      }, ajvErrors)) as ReturnType<BuildValidator>;
+      }, errorsOf)) as ReturnType<BuildValidator>;
   };
 
   const compileRest = async () => {
