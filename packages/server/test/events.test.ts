@@ -1,3 +1,4 @@
+import type { TenantryEvent } from '@tenantry/sdk';
 import Ajv2020 from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
 import { sql } from 'kysely';
@@ -13,14 +14,8 @@ import { ENGINES } from './helpers/db.js';
 import { orgWithRoles } from './helpers/orgs.js';
 import { authed, PASSWORD, refreshToken } from './helpers/users.js';
 
-interface Envelope {
-  id: string;
-  type: string;
-  timestamp: string;
-  organization_id: string;
-  actor: { type: string; id: string | null };
-  data: Record<string, unknown>;
-}
+/** The event envelope (SPEC §11), as the SDK defines it for tools. */
+type Envelope = TenantryEvent;
 
 describe.each(ENGINES)('events from the transactional outbox (%s)', (engine) => {
   let t: TestApp;

@@ -4,6 +4,7 @@
 // through a receiver outage and a restart of Tenantry; nothing of another organization does.
 import { createPublicKey, verify } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
+import type { TenantryEvent } from '@tenantry/sdk';
 import { sql } from 'kysely';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -17,12 +18,8 @@ import { type OrgWithRoles, orgWithRoles } from './helpers/orgs.js';
 import { basic, platformAdminToken, registerTool } from './helpers/tools.js';
 import { header, type Received, startReceiver } from './helpers/webhook-receiver.js';
 
-interface Envelope {
-  id: string;
-  type: string;
-  organization_id: string;
-  data: Record<string, unknown>;
-}
+/** The event envelope (SPEC §11), as the SDK defines it for tools. */
+type Envelope = TenantryEvent;
 
 describe.each(ENGINES)('a tool’s webhooks, end to end (%s)', (engine) => {
   const cleanup: Array<() => Promise<unknown>> = [];
