@@ -50,6 +50,7 @@ describe.each(ENGINES)('webhooks (%s)', (engine) => {
     await sql`delete from webhook_endpoints`.execute(t.db.kysely);
     receiver.received.length = 0;
     receiver.answer(() => ({ status: 200 }));
+    receiver.resetReused(false);
   });
   afterAll(async () => {
     await worker.stop();
@@ -190,6 +191,26 @@ describe.each(ENGINES)('webhooks (%s)', (engine) => {
     expect(retryDelaySeconds(6, null, () => 0)).toBe(36_000);
     expect(retryDelaySeconds(7, null, () => 0)).toBeNull();
     expect(retryDelaySeconds(1, 7200, () => 0)).toBe(3600);
+    await req('DELETE', `/v1/webhook-endpoints/${ep.id}`);
+  });
+
+  it('a receiver that closed an idle keep-alive connection as a delivery went out on it gets the delivery at once on a new one', async () => {
+    const ep = await createEndpoint();
+    await changeRole('admin');
+    await worker.runOnce();
+    expect(receiver.received).toHaveLength(1);
+    // The worker keeps that connection for the next delivery; the receiver resets it unanswered.
+    receiver.resetReused(true);
+    await changeRole('member');
+    await worker.runOnce();
+    expect(receiver.received).toHaveLength(3);
+    expect(header(receiver.received[2]!, 'webhook-id')).toBe(header(receiver.received[1]!, 'webhook-id'));
+    // One attempt each, in order: the reset cost no retry, and the later event did not overtake it.
+    const deliveries = await deliveriesOf(ep.id);
+    expect(deliveries.map((d: { status: string; attempts: number }) => [d.status, d.attempts])).toEqual([
+      ['delivered', 1],
+      ['delivered', 1],
+    ]);
     await req('DELETE', `/v1/webhook-endpoints/${ep.id}`);
   });
 

@@ -56,6 +56,8 @@ interface Outcome {
   statusCode: number | null;
   error: string;
   retryAfter: number | null;
+  /** It failed on a reused keep-alive connection before any answer. */
+  closedWhileIdle?: boolean;
 }
 
 export class WebhookDeliverer {
@@ -228,36 +230,51 @@ export class WebhookDeliverer {
     } catch (err) {
       return { ok: false, statusCode: null, error: errorText(err), retryAfter: null };
     }
+    const headers = {
+      'content-type': 'application/json',
+      'content-length': Buffer.byteLength(body),
+      'user-agent': 'Tenantry-Webhooks/1',
+      'webhook-id': d.event_id,
+      'webhook-timestamp': String(timestamp),
+      'webhook-signature': signatures.join(' '),
+    };
+    const agent = this.agents[url.protocol as 'http:' | 'https:'];
+    const out = await this.post(url, lookup, headers, body, agent);
+    // A receiver may close an idle keep-alive connection just as a delivery goes out on it
+    // (a Node.js server does so after 5 to 6 s idle). Nothing was answered, so the delivery
+    // goes again at once on a new connection, instead of failing and waiting for its retry
+    // while the organization's later events overtake it.
+    return out.closedWhileIdle ? this.post(url, lookup, headers, body, false) : out;
+  }
+
+  private post(
+    url: URL,
+    lookup: LookupFunction,
+    headers: http.OutgoingHttpHeaders,
+    body: string,
+    agent: http.Agent | false,
+  ): Promise<Outcome> {
     const transport = url.protocol === 'https:' ? https : http;
-    return new Promise<Outcome>((resolve) => {
-      const req = transport.request(
-        url,
-        {
-          method: 'POST',
-          agent: this.agents[url.protocol as 'http:' | 'https:'],
-          lookup,
-          timeout: this.o.timeoutMs,
-          headers: {
-            'content-type': 'application/json',
-            'content-length': Buffer.byteLength(body),
-            'user-agent': 'Tenantry-Webhooks/1',
-            'webhook-id': d.event_id,
-            'webhook-timestamp': String(timestamp),
-            'webhook-signature': signatures.join(' '),
-          },
-        },
-        (res) => {
-          res.resume();
-          res.on('end', () => {
-            const status = res.statusCode ?? 0;
-            const retryAfter = parseRetryAfter(typeof res.headers['retry-after'] === 'string' ? res.headers['retry-after'] : undefined);
-            resolve({ ok: status >= 200 && status < 300, statusCode: status, error: `HTTP ${status}`, retryAfter });
-          });
-          res.on('error', (err) => resolve({ ok: false, statusCode: res.statusCode ?? null, error: errorText(err), retryAfter: null }));
-        },
-      );
+    return new Promise((resolve) => {
+      const req = transport.request(url, { method: 'POST', agent, lookup, timeout: this.o.timeoutMs, headers }, (res) => {
+        res.resume();
+        res.on('end', () => {
+          const status = res.statusCode ?? 0;
+          const retryAfter = parseRetryAfter(typeof res.headers['retry-after'] === 'string' ? res.headers['retry-after'] : undefined);
+          resolve({ ok: status >= 200 && status < 300, statusCode: status, error: `HTTP ${status}`, retryAfter });
+        });
+        res.on('error', (err) => resolve({ ok: false, statusCode: res.statusCode ?? null, error: errorText(err), retryAfter: null }));
+      });
       req.on('timeout', () => req.destroy(new Error(`no answer within ${this.o.timeoutMs} ms`)));
-      req.on('error', (err) => resolve({ ok: false, statusCode: null, error: errorText(err), retryAfter: null }));
+      req.on('error', (err: NodeJS.ErrnoException) =>
+        resolve({
+          ok: false,
+          statusCode: null,
+          error: errorText(err),
+          retryAfter: null,
+          closedWhileIdle: req.reusedSocket && (err.code === 'ECONNRESET' || err.code === 'EPIPE'),
+        }),
+      );
       req.end(body);
     });
   }
