@@ -6,6 +6,7 @@
 // compiled a few at a time while the process is idle, so a schema that cannot compile
 // still fails soon after start, and later requests find theirs ready.
 import { SerializerSelector } from '@fastify/fast-json-stringify-compiler';
+import { compiledOnce, compilerKind } from './compiled-schemas.js';
 
 type Build = ReturnType<typeof SerializerSelector>;
 type Serialize = (data: unknown) => string;
@@ -16,11 +17,12 @@ export function lazySerializers(): { buildSerializer: Build; compileRest: () => 
   const pending = new Set<() => Serialize>();
   const buildSerializer = ((externalSchemas, options) => {
     const compile = real(externalSchemas, options);
+    const kind = compilerKind('serializer', externalSchemas as Record<string, unknown>, options);
     return (routeSchema: Parameters<typeof compile>[0]) => {
       let fn: Serialize | undefined;
       const get = () => {
         pending.delete(get);
-        fn ??= compile(routeSchema) as Serialize;
+        fn ??= compiledOnce(kind, routeSchema.schema, () => compile(routeSchema) as Serialize);
         return fn;
       };
       pending.add(get);

@@ -2,6 +2,7 @@ import ValidatorSelector from '@fastify/ajv-compiler';
 import Ajv, { type ErrorObject } from 'ajv';
 import addFormats from 'ajv-formats';
 import type { FastifySchemaCompiler } from 'fastify';
+import { compiledOnce, compilerKind } from './compiled-schemas.js';
 import type { FieldError } from './errors.js';
 
 const RFC3339 = /^\d{4}-\d\d-\d\dt\d\d:\d\d:\d\d(?:\.\d+)?(?:z|[+-]\d\d:\d\d)$/i;
@@ -25,6 +26,8 @@ const make = (coerce: boolean) => {
 
 const bodies = make(false);
 const urls = make(true);
+// Fastify's own compiler keeps one Ajv per set of shared schemas and options.
+const fastifyOwn = ValidatorSelector();
 
 // U+0000 and unpaired surrogates are valid JSON and valid URL text, but PostgreSQL text
 // and jsonb cannot store them: they are refused in every string of every request part,
@@ -56,6 +59,9 @@ export function findUnstorableText(data: unknown, path = ''): string | null {
 }
 
 type Validate = ((data: unknown) => boolean) & { errors?: ErrorObject[] | null };
+
+/** What Fastify hands a validator compiler for one part of one route. */
+type RouteSchema = { httpPart?: string; schema: unknown };
 
 /** Fastify's compilersFactory.buildValidator: its own Ajv validators, for a route scope that builds its compiler from it. */
 type BuildValidator = ReturnType<typeof ValidatorSelector>;
@@ -115,18 +121,23 @@ export function lazyValidators(): {
   };
 
   const validatorCompiler: FastifySchemaCompiler<unknown> = ({ schema, httpPart }) =>
-    onFirstUse(() => (httpPart === 'body' ? bodies : urls).compile(schema as object) as Validate, errorsOf) as ReturnType<
-      FastifySchemaCompiler<unknown>
-    >;
+    onFirstUse(() => {
+      const ajv = httpPart === 'body' ? bodies : urls;
+      return compiledOnce(`validator ${ajv === bodies ? 'body' : 'url'}`, schema, () => ajv.compile(schema as object) as Validate);
+    }, errorsOf) as ReturnType<FastifySchemaCompiler<unknown>>;
 
-  const fastifyOwn = ValidatorSelector();
   const buildValidator: BuildValidator = (externalSchemas, options) => {
+    const kind = compilerKind('fastify validator', externalSchemas, options);
     let real: ReturnType<BuildValidator> | undefined;
     return ((route) =>
-      onFirstUse(() => {
-        real ??= fastifyOwn(externalSchemas, options);
-        return real(route) as unknown as Validate;
-      }, errorsOf)) as ReturnType<BuildValidator>;
+      onFirstUse(
+        () =>
+          compiledOnce(kind, [(route as RouteSchema).httpPart, (route as RouteSchema).schema], () => {
+            real ??= fastifyOwn(externalSchemas, options);
+            return real(route) as unknown as Validate;
+          }),
+        errorsOf,
+      )) as ReturnType<BuildValidator>;
   };
 
   const compileRest = async () => {

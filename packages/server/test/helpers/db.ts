@@ -1,4 +1,6 @@
-import { cp, readFile } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import { promisify } from 'node:util';
 import { inject } from 'vitest';
 import { type Config, testConfig } from '../../src/config.js';
 import { type Database, type Engine, type OpenOptions, openDatabase } from '../../src/db/database.js';
@@ -75,5 +77,6 @@ export async function createTestDatabase(engine: Engine, opts: TestDbOptions = {
  */
 export async function copyMigratedPgliteDataDir(dataDir: string): Promise<void> {
   const templates = inject('testTemplates');
-  if (templates) await cp(templates.pgliteDataDir, dataDir, { recursive: true });
+  // cp(1) copies the thousand files in a fifth of the time fs.cp takes.
+  if (templates) await promisify(execFile)('cp', ['-a', `${templates.pgliteDataDir}/.`, dataDir]);
 }
