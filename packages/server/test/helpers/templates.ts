@@ -86,6 +86,13 @@ async function buildPgliteTemplate() {
     // Reopened only to dump it: a test file loads the dump in memory, far faster than initdb.
     const pglite = await PGlite.create(dataDir);
     try {
+      // Without the template databases, which no test creates a database from: they were a
+      // third of the dump, and every test database's start unpacked them (170 of 720 ms of CPU).
+      for (const name of ['template0', 'template1']) {
+        await pglite.exec(`alter database ${name} is_template false`);
+        await pglite.exec(`drop database ${name}`);
+      }
+      await pglite.exec('checkpoint');
       await writeFile(dump, Buffer.from(await (await pglite.dumpDataDir('none')).arrayBuffer()));
     } finally {
       await pglite.close();
