@@ -27,8 +27,15 @@ export type TestDbOptions = Partial<Pick<OpenOptions, 'onQuery' | 'onPoolError'>
   fresh?: boolean;
 };
 
-let pgliteDump: Promise<Blob> | undefined;
-const loadPgliteDump = (file: string) => (pgliteDump ??= readFile(file).then((bytes) => new Blob([bytes])));
+const pgliteDumps = new Map<string, Promise<Blob>>();
+const loadPgliteDump = (file: string) => {
+  let dump = pgliteDumps.get(file);
+  if (!dump) {
+    dump = readFile(file).then((bytes) => new Blob([bytes]));
+    pgliteDumps.set(file, dump);
+  }
+  return dump;
+};
 
 /**
  * A database of its own for one test file, migrated: a copy of the run's template
@@ -37,7 +44,8 @@ const loadPgliteDump = (file: string) => (pgliteDump ??= readFile(file).then((by
  */
 export async function createTestDatabase(engine: Engine, opts: TestDbOptions = {}): Promise<TestDatabase> {
   const pool = { ...testConfig().db, ...opts.pool };
-  const templates = opts.upTo === undefined && !opts.fresh ? inject('testTemplates') : undefined;
+  const templates = inject('testTemplates');
+  const fromTemplate = templates !== undefined && opts.upTo === undefined && !opts.fresh;
   const migrateFromEmpty = async (db: Database) =>
     migrate(
       db,
@@ -47,14 +55,16 @@ export async function createTestDatabase(engine: Engine, opts: TestDbOptions = {
     );
 
   if (engine === 'pglite') {
-    const dump = templates ? await loadPgliteDump(templates.pgliteDump) : undefined;
+    // Migrated from empty, it starts from the empty cluster's dump rather than an initdb.
+    const file = templates && (fromTemplate ? templates.pgliteDump : templates.pgliteEmptyDump);
+    const dump = file ? await loadPgliteDump(file) : undefined;
     const db = await openDatabase({ dataDir: null, pgliteDump: dump, pool, onQuery: opts.onQuery });
-    if (!dump) await migrateFromEmpty(db);
+    if (!fromTemplate) await migrateFromEmpty(db);
     return { db, url: undefined, drop: () => db.close() };
   }
 
   const adminUrl = process.env.TEST_DATABASE_URL!;
-  const template = templates?.postgres;
+  const template = fromTemplate ? templates.postgres : undefined;
   const name = stampedName('test');
   await adminQuery(adminUrl, template ? `create database ${name} template ${template}` : `create database ${name}`);
   const url = databaseUrl(adminUrl, name);

@@ -1,7 +1,9 @@
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { PGlite } from '@electric-sql/pglite';
 import { sql } from 'kysely';
 import pg from 'pg';
@@ -17,6 +19,8 @@ import { migrate } from '../../src/db/migrate.js';
 export interface TestTemplates {
   /** A file holding PGlite's dump of a migrated data directory. */
   pgliteDump: string;
+  /** A file holding PGlite's dump of an empty cluster, for a database migrated from empty. */
+  pgliteEmptyDump: string;
   /** The migrated PGlite data directory itself, for a server that keeps its database on disk. */
   pgliteDataDir: string;
   /** The migrated PostgreSQL database to create test databases from (when TEST_DATABASE_URL is set). */
@@ -66,7 +70,7 @@ export async function buildTemplates(adminUrl: string | undefined): Promise<{ te
     throw err;
   }
   return {
-    templates: { pgliteDump: pglite.dump, pgliteDataDir: pglite.dataDir, postgres: postgres?.name },
+    templates: { pgliteDump: pglite.dump, pgliteEmptyDump: pglite.emptyDump, pgliteDataDir: pglite.dataDir, postgres: postgres?.name },
     async drop() {
       await pglite.drop();
       await postgres?.drop();
@@ -80,28 +84,42 @@ async function buildPgliteTemplate() {
   const drop = () => rm(dir, { recursive: true, force: true });
   const dataDir = join(dir, 'pgdata');
   const dump = join(dir, 'pglite.tar');
+  const emptyDump = join(dir, 'pglite-empty.tar');
   try {
     await mkdir(dataDir); // as the server does: the engine locks the directory it is given
+    // The cluster as initdb left it, copied before the migrations: a database migrated from
+    // empty starts from its dump, not from an initdb of its own (seconds of CPU).
+    await (await openDatabase({ dataDir, pool: testConfig().db })).close();
+    const emptyDir = join(dir, 'empty');
+    await promisify(execFile)('cp', ['-a', dataDir, emptyDir]);
+    await dumpWithoutTemplates(emptyDir, emptyDump);
     await migrateAndClose(await openDatabase({ dataDir, pool: testConfig().db }));
-    // Reopened only to dump it: a test file loads the dump in memory, far faster than initdb.
-    const pglite = await PGlite.create(dataDir);
-    try {
-      // Without the template databases, which no test creates a database from: they were a
-      // third of the dump, and every test database's start unpacked them (170 of 720 ms of CPU).
-      for (const name of ['template0', 'template1']) {
-        await pglite.exec(`alter database ${name} is_template false`);
-        await pglite.exec(`drop database ${name}`);
-      }
-      await pglite.exec('checkpoint');
-      await writeFile(dump, Buffer.from(await (await pglite.dumpDataDir('none')).arrayBuffer()));
-    } finally {
-      await pglite.close();
-    }
+    await dumpWithoutTemplates(dataDir, dump);
   } catch (err) {
     await drop();
     throw err;
   }
-  return { dump, dataDir, drop };
+  return { dump, emptyDump, dataDir, drop };
+}
+
+/**
+ * Writes a dump of the cluster in `dataDir`, which a test database loads in memory, far faster
+ * than initdb; first drops the template databases there, which no test creates a database
+ * from: they were a third of the dump, and every test database's start unpacked them (170 of
+ * 720 ms of CPU).
+ */
+async function dumpWithoutTemplates(dataDir: string, file: string) {
+  const pglite = await PGlite.create(dataDir);
+  try {
+    for (const name of ['template0', 'template1']) {
+      await pglite.exec(`alter database ${name} is_template false`);
+      await pglite.exec(`drop database ${name}`);
+    }
+    await pglite.exec('checkpoint');
+    await writeFile(file, Buffer.from(await (await pglite.dumpDataDir('none')).arrayBuffer()));
+  } finally {
+    await pglite.close();
+  }
 }
 
 async function migrateAndClose(db: Database) {
