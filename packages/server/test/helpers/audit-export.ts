@@ -125,16 +125,23 @@ export const describeAuditExport = (engine: Engine) =>
       expect(rssGrowth).toBeLessThan(160);
     }, 300_000);
 
-    it('streams the same log as CSV, one record per event', async () => {
-      // No field of these events holds a line break, so each LF ends one record.
-      let records = 0;
-      let first = '';
-      const res = await streamGet(`${base}/export?format=csv`, o.admin.access, (chunk) => {
-        if (first.length < 200) first += chunk.slice(0, 200);
-        for (let k = chunk.indexOf('\n'); k !== -1; k = chunk.indexOf('\n', k + 1)) records++;
-      });
-      expect(res).toEqual({ status: 200, contentType: 'text/csv; charset=utf-8' });
-      expect(first.startsWith('id,organization_id,actor_type,')).toBe(true);
-      expect(records).toBe(EVENTS + 2); // the header and organization.created
-    }, 300_000);
+    // CSV is the same batches written another way: it streams on PostgreSQL when the run has
+    // it (its 100,000 records cost PGlite some ten seconds of CPU), else on PGlite.
+    const csvEngine: Engine = ENGINES.includes('postgres') ? 'postgres' : 'pglite';
+    it.runIf(engine === csvEngine)(
+      'streams the same log as CSV, one record per event',
+      async () => {
+        // No field of these events holds a line break, so each LF ends one record.
+        let records = 0;
+        let first = '';
+        const res = await streamGet(`${base}/export?format=csv`, o.admin.access, (chunk) => {
+          if (first.length < 200) first += chunk.slice(0, 200);
+          for (let k = chunk.indexOf('\n'); k !== -1; k = chunk.indexOf('\n', k + 1)) records++;
+        });
+        expect(res).toEqual({ status: 200, contentType: 'text/csv; charset=utf-8' });
+        expect(first.startsWith('id,organization_id,actor_type,')).toBe(true);
+        expect(records).toBe(EVENTS + 2); // the header and organization.created
+      },
+      300_000,
+    );
   });
