@@ -67,6 +67,10 @@ export function parseSignedToken(token: string, algorithm: 'EdDSA'): SignedToken
   if (segments.length !== 3) throw new InvalidToken('The token is not a compact JWS');
   const [encodedHeader, payload, signature] = segments as [string, string, string];
   const header = jsonObject(encodedHeader, 'header');
+  // The payload is checked here too, so the signing input is ASCII: the signature covers
+  // exactly the characters received (as Latin-1 bytes, a character above U+00FF would be
+  // cut to one byte, and a payload that is not the signed one could pass the signature).
+  segmentBytes(payload, 'payload');
   if (header.crit !== undefined) throw new InvalidToken('The token names a critical extension');
   if (header.alg !== algorithm) throw new InvalidToken('The token is not signed with the expected algorithm');
   return { header, signingInput: `${encodedHeader}.${payload}`, payload, signature };

@@ -2,7 +2,7 @@ import { generateKeyPairSync, type KeyObject, sign } from 'node:crypto';
 import { jwtVerify } from 'jose';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { AccessTokenVerifier, type KeySource, StaticKeySet } from '../src/index.js';
-import { parseSignedToken, verifiedClaims } from '../src/jws.js';
+import { hasValidEd25519Signature, parseSignedToken, verifiedClaims } from '../src/jws.js';
 import { AUDIENCE, ISSUER, jwkOf, userClaims } from './helpers/issuer.js';
 
 // Each check of the token's shape, header and claims, on tokens whose signature is valid
@@ -205,6 +205,16 @@ describe('the JWS parts', () => {
   ])('refuses a payload that is %s', (_name, payload) => {
     const signed = parseSignedToken(signSegments(b64(HEADER), b64(JSON.stringify(payload))), 'EdDSA');
     expect(() => verifiedClaims(signed, rules)).toThrow('The payload is not a JSON object');
+  });
+  it('refuses a payload with a character outside base64url before any signature is checked (as Latin-1, Ł would pass for the signed A)', () => {
+    const signed = token();
+    const [header, payload, signature] = signed.split('.') as [string, string, string];
+    const at = payload.indexOf('A');
+    expect(at).toBeGreaterThanOrEqual(0);
+    const forged = `${header}.${payload.slice(0, at)}Ł${payload.slice(at + 1)}.${signature}`;
+    expect(() => parseSignedToken(forged, 'EdDSA')).toThrow('The payload is not base64url');
+    // The signature check itself tells the two apart once both are ASCII.
+    expect(hasValidEd25519Signature(parseSignedToken(signed, 'EdDSA'), issuerPublic)).toBe(true);
   });
   it('refuses claims without one that is required, whatever else holds', () => {
     expect(verifiedClaims(parseSignedToken(token(), 'EdDSA'), rules)).toMatchObject({ iss: ISSUER });
