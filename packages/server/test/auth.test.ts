@@ -247,14 +247,27 @@ describe.each(ENGINES)('identity, sessions and tokens (%s)', (engine) => {
   });
 
   it('a refresh token names its session; one naming another session is refused and spends nothing of it', async () => {
-    const victim = await signupUser(t.app);
-    const thief = await signupUser(t.app);
-    const victimSession = sessionNamedBy(victim.refresh)!;
-    expect(victimSession).toBe(decodeJwt(victim.access).sid);
-    const forged = `rt_${victim.refresh.slice(3, 25)}${thief.refresh.slice(25)}`;
-    for (let i = 0; i < 5; i++) expect((await refreshToken(t.app, forged)).json()).toMatchObject({ error: 'invalid_grant' });
-    expect((await refreshToken(t.app, victim.refresh)).statusCode).toBe(200);
-    expect((await refreshToken(t.app, thief.refresh)).statusCode).toBe(200);
+    // Three refreshes a minute per session, so a forged token that counted would leave the victim fewer.
+    const limited = await startApp(engine, { rateLimit: { max: 3, windowMs: 60_000 } });
+    try {
+      const victim = await signupUser(limited.app);
+      const thief = await signupUser(limited.app);
+      const victimSession = sessionNamedBy(victim.refresh)!;
+      expect(victimSession).toBe(decodeJwt(victim.access).sid);
+      const forged = `rt_${victim.refresh.slice(3, 25)}${thief.refresh.slice(25)}`;
+      for (let i = 0; i < 5; i++) expect((await refreshToken(limited.app, forged)).json()).toMatchObject({ error: 'invalid_grant' });
+      let refresh = victim.refresh;
+      for (let i = 0; i < 3; i++) {
+        const res = await refreshToken(limited.app, refresh);
+        expect(res.statusCode, res.body).toBe(200);
+        refresh = res.json().refresh_token;
+      }
+      // The limit itself holds: a fourth refresh within the minute is refused.
+      expect((await refreshToken(limited.app, refresh)).statusCode).toBe(429);
+      expect((await refreshToken(limited.app, thief.refresh)).statusCode).toBe(200);
+    } finally {
+      await limited.close();
+    }
   });
 
   it('a refresh token from before tokens named their session still refreshes; its successor names the session', async () => {

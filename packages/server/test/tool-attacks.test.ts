@@ -184,21 +184,31 @@ describe.each(ENGINES)('attacks on tools (%s)', (engine) => {
     expect(byKey.json()).toEqual(bySecret.json());
     expect(byKey.json()).toMatchObject({ active: true, principal: 'api_key', sub: k.id, scope: 'members:read' });
 
-    // The assertion's key is the tool's private_key_jwt credential, marked used; a tool with only a secret has no key.
+    // The assertion's key is the tool's private_key_jwt credential, marked used; a tool with only a
+    // secret has no key: an assertion signed with the secret itself (client_secret_jwt) is no
+    // client authentication, and neither is one signed with a key of the caller's own.
     const used = await sql<{
       last_used_at: Date | null;
     }>`select last_used_at from tool_credentials where tool_id = ${tool.id} and type = 'private_key_jwt'`.execute(t.db.kysely);
     expect(used.rows[0]!.last_used_at).not.toBeNull();
     const secretOnly = await registerTool(t, admin);
-    const forged = await new SignJWT({ jti: randomUUID() })
+    const assertion = () =>
+      new SignJWT({ jti: randomUUID() })
+        .setIssuer(secretOnly.clientId)
+        .setSubject(secretOnly.clientId)
+        .setAudience(tokenEndpoint())
+        .setExpirationTime('60s');
+    const withSecret = await assertion().setProtectedHeader({ alg: 'HS256' }).sign(new TextEncoder().encode(secretOnly.secret));
+    const withOwnKey = await assertion()
       .setProtectedHeader({ alg: 'EdDSA' })
-      .setIssuer(secretOnly.clientId)
-      .setSubject(secretOnly.clientId)
-      .setAudience(tokenEndpoint())
-      .setExpirationTime('60s')
       .sign((await generateKeyPair('EdDSA', { crv: 'Ed25519' })).privateKey);
-    const refused = await withAssertion(forged, org.id, '192.0.2.41');
-    expect([refused.statusCode, refused.json().error]).toEqual([401, 'invalid_client']);
+    for (const [forged, address] of [
+      [withSecret, '192.0.2.41'],
+      [withOwnKey, '192.0.2.42'],
+    ] as const) {
+      const refused = await withAssertion(forged, org.id, address);
+      expect([refused.statusCode, refused.json().error]).toEqual([401, 'invalid_client']);
+    }
   });
 
   it('an assertion signed with another algorithm than the key is pinned to (HS256 with the public key) is refused', async () => {
