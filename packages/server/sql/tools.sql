@@ -1,6 +1,7 @@
 -- Platform tools in the database: the tool a transaction acts for, the context a tool's
 -- request enters, and how a tool's client authentication reads its credentials: a secret
--- is compared with its hash in the database, and no hash ever leaves it.
+-- is compared with its hash in the database (tenantry_tool_secret_check), so the token
+-- endpoint never receives a hash.
 
 -- The tool of the current transaction, set by tenantry_enter_tool(); null for everyone else.
 create or replace function tenantry_tool_id() returns uuid language sql stable parallel safe as

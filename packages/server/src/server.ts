@@ -14,8 +14,11 @@ import type { Running } from './service.js';
 export const logger = (config: Readonly<Config>, fd: 1 | 2 = 1) =>
   pino({ level: config.logLevel, redact: { paths: LOG_REDACT, censor: '[redacted]' } }, pino.destination({ fd, sync: true }));
 
-/** Opens the configured engine, applies migrations and refuses to go on without enforced isolation. */
-export async function openAndPrepare(config: Readonly<Config>, log: pino.Logger): Promise<Database> {
+/**
+ * Opens the configured engine, applies migrations and refuses to go on without enforced
+ * isolation. `serving`: the process stays up afterwards (see the reopen below).
+ */
+export async function openAndPrepare(config: Readonly<Config>, log: pino.Logger, serving = false): Promise<Database> {
   let dataDir: string | undefined;
   if (!config.databaseUrl) {
     dataDir = resolve(config.dataDir);
@@ -32,7 +35,7 @@ export async function openAndPrepare(config: Readonly<Config>, log: pino.Logger)
   try {
     const applied = await migrate(db);
     if (applied.length > 0) log.info({ applied }, 'migrations applied');
-    if (applied.length > 0 && db.engine === 'pglite') {
+    if (serving && applied.length > 0 && db.engine === 'pglite') {
       // The embedded engine's WebAssembly memory only grows, and migrating a new database
       // grows it by tens of megabytes that an idle server would hold for good.
       await db.close();
@@ -62,7 +65,7 @@ export async function serve(config: Readonly<Config>, opts: { mailPollMs?: numbe
   const loading = config.databaseUrl ? undefined : import('./service.js');
   // Awaited once the database is open; a failure to open is the one reported.
   loading?.catch(() => undefined);
-  const db = await openAndPrepare(config, log);
+  const db = await openAndPrepare(config, log, true);
   const { startService } = await (loading ?? import('./service.js')).catch(async (err: unknown) => {
     await db.close();
     throw err;

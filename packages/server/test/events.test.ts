@@ -14,9 +14,6 @@ import { ENGINES } from './helpers/db.js';
 import { orgWithRoles } from './helpers/orgs.js';
 import { authed, PASSWORD, refreshToken } from './helpers/users.js';
 
-/** The event envelope (SPEC §11), as the SDK defines it for tools. */
-type Envelope = TenantryEvent;
-
 describe.each(ENGINES)('events from the transactional outbox (%s)', (engine) => {
   let t: TestApp;
   let admin: { id: string; access: string };
@@ -31,7 +28,7 @@ describe.each(ENGINES)('events from the transactional outbox (%s)', (engine) => 
   afterAll(() => t.close());
 
   const req = (method: string, url: string, token: string, payload?: unknown) => authed(t.app, method, url, token, payload);
-  const orgEvents = async (orgId: string, token: string, query = ''): Promise<Envelope[]> => {
+  const orgEvents = async (orgId: string, token: string, query = ''): Promise<TenantryEvent[]> => {
     const res = await req('GET', `/v1/organizations/${orgId}/events?limit=500${query}`, token);
     expect(res.statusCode).toBe(200);
     return res.json().data;
@@ -130,7 +127,7 @@ describe.each(ENGINES)('events from the transactional outbox (%s)', (engine) => 
     expect((await req('GET', '/v1/events', a.owner.access)).statusCode).toBe(403);
     const own = await orgEvents(a.id, a.admin.access);
     expect(own.every((e) => e.organization_id === a.id)).toBe(true);
-    const all = (await req('GET', '/v1/events?limit=500&types=organization.created', admin.access)).json().data as Envelope[];
+    const all = (await req('GET', '/v1/events?limit=500&types=organization.created', admin.access)).json().data as TenantryEvent[];
     const orgs = all.map((e) => e.organization_id);
     expect(orgs).toEqual(expect.arrayContaining([a.id, b.id]));
     expect(all.every((e) => e.type === 'organization.created')).toBe(true);
@@ -147,7 +144,7 @@ describe.each(ENGINES)('events from the transactional outbox (%s)', (engine) => 
     for (let i = 0; i < 10; i++) {
       const res = await req('GET', `/v1/organizations/${o.id}/events?limit=2${after ? `&after=${after}` : ''}`, o.owner.access);
       const body = res.json();
-      seen.push(...body.data.map((e: Envelope) => e.id));
+      seen.push(...body.data.map((e: TenantryEvent) => e.id));
       // Alternate the two forms of the cursor.
       after = i % 2 === 0 ? body.next_after : (body.data.at(-1)?.id ?? body.next_after);
       if (!body.has_more) break;
@@ -237,7 +234,7 @@ describe.runIf(process.env.TEST_DATABASE_URL)('event paging under concurrent com
       (
         await authed(t.app, 'GET', `/v1/organizations/${o.id}/events?limit=100${after ? `&after=${after}` : ''}`, o.owner.access)
       ).json() as {
-        data: Envelope[];
+        data: TenantryEvent[];
         next_after: string | null;
       };
     const start = await list(null);

@@ -18,9 +18,6 @@ import { type OrgWithRoles, orgWithRoles } from './helpers/orgs.js';
 import { basic, platformAdminToken, registerTool } from './helpers/tools.js';
 import { header, type Received, startReceiver } from './helpers/webhook-receiver.js';
 
-/** The event envelope (SPEC §11), as the SDK defines it for tools. */
-type Envelope = TenantryEvent;
-
 describe.each(ENGINES)('a tool’s webhooks, end to end (%s)', (engine) => {
   const cleanup: Array<() => Promise<unknown>> = [];
   afterAll(async () => {
@@ -140,10 +137,10 @@ describe.each(ENGINES)('a tool’s webhooks, end to end (%s)', (engine) => {
     await worker!.runOnce();
 
     // What reached the tool: exactly the enabled organization's events from the tool's enablement on, in order, once each.
-    const all = (await call('GET', `/v1/organizations/${enabled.id}/events?limit=500`, enabled.owner.access)).data as Envelope[];
+    const all = (await call('GET', `/v1/organizations/${enabled.id}/events?limit=500`, enabled.owner.access)).data as TenantryEvent[];
     const from = all.findIndex((e) => e.type === 'organization_tool.enabled' && e.data.tool_id === tool.id);
     const expected = all.slice(from);
-    const got = accepted.map((r) => JSON.parse(r.body) as Envelope);
+    const got = accepted.map((r) => JSON.parse(r.body) as TenantryEvent);
     expect(got.map((e) => e.id)).toEqual(expected.map((e) => e.id));
     expect(new Set(got.map((e) => e.organization_id))).toEqual(new Set([enabled.id]));
     expect(new Set(got.map((e) => e.type))).toEqual(
@@ -170,7 +167,7 @@ describe.each(ENGINES)('a tool’s webhooks, end to end (%s)', (engine) => {
         'webhook-timestamp': header(r, 'webhook-timestamp'),
         'webhook-signature': header(r, 'webhook-signature'),
       };
-      expect((new Webhook(ep.secret).verify(r.body, h) as Envelope).id).toBe(h['webhook-id']);
+      expect((new Webhook(ep.secret).verify(r.body, h) as TenantryEvent).id).toBe(h['webhook-id']);
       const v1a = h['webhook-signature']
         .split(' ')
         .find((s) => s.startsWith('v1a,'))!
@@ -185,7 +182,7 @@ describe.each(ENGINES)('a tool’s webhooks, end to end (%s)', (engine) => {
     expect(refused.length).toBeGreaterThan(0);
     expect(refused.every((id) => expected.some((e) => e.id === id))).toBe(true);
     // The tool's pull API tells the same story.
-    const pulled = (await call('GET', '/v1/events?limit=500', toolAccess)).data as Envelope[];
+    const pulled = (await call('GET', '/v1/events?limit=500', toolAccess)).data as TenantryEvent[];
     expect(pulled.map((e) => e.id)).toEqual(expected.map((e) => e.id));
   }, 120_000);
 });

@@ -212,7 +212,6 @@ export interface InProcess {
   close(): Promise<void>;
 }
 
-/** The service in this process, on a real port, with its pool going through `url`. */
 /**
  * The service's start, which reads the database, is set-up and not a case: on a loaded machine
  * a first connection through the proxy can take longer than the 300 ms the cases bound a
@@ -230,6 +229,7 @@ async function startedDespiteLoad<T>(start: () => Promise<T>): Promise<T> {
   }
 }
 
+/** The service in this process, on a real port, with its pool going through `url`. */
 export async function serviceOn(url: string, db: Partial<Config['db']> = {}, overrides: Partial<Config> = {}): Promise<InProcess> {
   const pool = { ...FAULT_DB, ...db };
   const poolErrors: Error[] = [];

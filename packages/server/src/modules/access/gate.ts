@@ -33,9 +33,12 @@ export function actingUser(c: OrgCaller): string {
   return c.userId;
 }
 
+/** The refusal of a token whose session has ended. */
+export const sessionEnded = () => unauthenticated('The session has ended');
+
 /** A revoked or expired session is refused here, once for every route. */
 export function requireLiveSession(e: Entered): void {
-  if (!e.sessionLive) throw unauthenticated(e.apiKey ? 'The API key is revoked or has expired' : 'The session has ended');
+  if (!e.sessionLive) throw e.apiKey ? unauthenticated('The API key is revoked or has expired') : sessionEnded();
 }
 
 /**

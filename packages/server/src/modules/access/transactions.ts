@@ -89,7 +89,7 @@ export const inUserContext = <T>(db: Database, p: Principal, fn: (tx: Tx, entere
 
 /**
  * A principal's work in an organization the gate cannot judge yet, because the caller is
- * not a member of it: one being created, one being joined. `fn` decides from `entered`.
+ * not a member of it: one being joined. `fn` decides from `entered`.
  */
 export const enteringOrganization = <T>(
   db: Database,

@@ -3,14 +3,13 @@ import type { Database } from '../../db/database.js';
 import { isUuid, uuidv7 } from '../../db/ids.js';
 import { AppError, notFound } from '../../http/errors.js';
 import { decodeCursor, page } from '../../http/pagination.js';
-import type { Caller } from '../access/gate.js';
+import { type Caller, sessionEnded } from '../access/gate.js';
 import { actorOf, userOf } from '../access/principal.js';
 import { creatingByStatements, inOrganization, inUserContext, readInOrganization, widenToPlatform } from '../access/transactions.js';
 import { type AuditAction, type AuditEvent, record } from '../audit/audit.js';
 import { eventOf } from '../events/events.js';
 import { emitSessionsRevoked } from '../events/session-events.js';
 import { revokeOrganizationSessions } from '../identity/sessions.js';
-import { unauthenticated } from '../oauth/tokens.js';
 import {
   createOrganizationWithOwner,
   findOrganization,
@@ -58,7 +57,7 @@ export async function createOrganization(db: Database, caller: Caller, body: Cre
         audit,
         eventOf(by, audit)!,
       );
-      if (!sessionLive) throw unauthenticated('The session has ended');
+      if (!sessionLive) throw sessionEnded();
       if (organization) return organization;
     }
     throw slugTaken();

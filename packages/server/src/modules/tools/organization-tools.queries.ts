@@ -62,18 +62,6 @@ export const updateEnablement = (
     .returning(ENABLEMENT_COLUMNS)
     .executeTakeFirstOrThrow();
 
-/** The active tool of `audience` if the organization of the transaction has it enabled. */
-export const enabledToolByAudience = (tx: Tx, orgId: string, audience: string) =>
-  tx
-    .selectFrom('tools as t')
-    .innerJoin('organization_tools as ot', 'ot.tool_id', 't.id')
-    .select('t.id')
-    .where('t.audience', '=', audience)
-    .where('t.status', '=', 'active')
-    .where('ot.organization_id', '=', orgId)
-    .where('ot.status', '=', 'active')
-    .executeTakeFirst();
-
 /** A tool's active enablements across organizations (its own rows only: sql/policies/organization_tools.sql). */
 export function listToolEnablements(tx: Tx, toolId: string, f: { after?: string | undefined; limit: number }) {
   let q = tx
