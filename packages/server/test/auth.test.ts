@@ -7,6 +7,7 @@ import { rotateSigningKey } from '../src/modules/oauth/keys.js';
 import { startApp, type TestApp } from './helpers/app.js';
 import { ENGINES } from './helpers/db.js';
 import { insertMembership, insertOrganization } from './helpers/fixtures.js';
+import { createOrg } from './helpers/orgs.js';
 import { bearer, PASSWORD, refreshToken, signupUser } from './helpers/users.js';
 
 describe.each(ENGINES)('identity, sessions and tokens (%s)', (engine) => {
@@ -231,19 +232,56 @@ describe.each(ENGINES)('identity, sessions and tokens (%s)', (engine) => {
     }
   });
 
-  it('the statement that finds a used token ends the session itself: no crash can come between the two', async () => {
+  it('the statement that finds a used token ends the session and tells its organization: no crash can come between them', async () => {
     const u = await signupUser(t.app);
-    await refreshToken(t.app, u.refresh);
-    // The statement alone, without the grant's follow-up that tells the organization.
-    const r = await rotateRefreshToken(t.db, u.refresh, sessionNamedBy(u.refresh)!, {
+    const org = await createOrg(t.app, u);
+    const scoped = (await refreshToken(t.app, u.refresh, { organization_id: org.id })).json();
+    await refreshToken(t.app, scoped.refresh_token);
+    // The statement alone, with no other work of the grant around it.
+    const r = await rotateRefreshToken(t.db, scoped.refresh_token, sessionNamedBy(scoped.refresh_token)!, {
       clientId: t.app.config.clientId,
       limited: false,
       organizationId: null,
       audience: null,
+      meta: { ip: '203.0.113.9', requestId: 'req-reuse' },
     });
     expect(r.kind).toBe('reused');
-    const session = await t.db.kysely.selectFrom('sessions').select('revoked_reason').where('user_id', '=', u.id).executeTakeFirstOrThrow();
+    const sessionId = sessionNamedBy(scoped.refresh_token)!;
+    const session = await t.db.kysely.selectFrom('sessions').select('revoked_reason').where('id', '=', sessionId).executeTakeFirstOrThrow();
     expect(session.revoked_reason).toBe('refresh_token_reuse');
+    const audited = await t.db.kysely
+      .selectFrom('audit_events')
+      .select(['actor_type', 'actor_id', 'target_type', 'target_id', 'data', 'ip', 'request_id'])
+      .where('organization_id', '=', org.id)
+      .where('action', '=', 'session.refresh_reuse_detected')
+      .execute();
+    expect(audited).toEqual([
+      {
+        actor_type: 'system',
+        actor_id: null,
+        target_type: 'session',
+        target_id: sessionId,
+        data: { user_id: u.id },
+        ip: '203.0.113.9',
+        request_id: 'req-reuse',
+      },
+    ]);
+    const revoked = await t.db.kysely
+      .selectFrom('events')
+      .select(['actor_type', 'data'])
+      .where('organization_id', '=', org.id)
+      .where('type', '=', 'session.revoked')
+      .execute();
+    expect(revoked).toEqual([{ actor_type: 'system', data: { session_id: sessionId, user_id: u.id, reason: 'refresh_token_reuse' } }]);
+    // Presented again, the session has already ended: the reuse is recorded, and no second session.revoked.
+    expect((await refreshToken(t.app, scoped.refresh_token)).json()).toMatchObject({ error: 'invalid_grant' });
+    const again = await t.db.kysely
+      .selectFrom('events')
+      .select('id')
+      .where('organization_id', '=', org.id)
+      .where('type', '=', 'session.revoked')
+      .execute();
+    expect(again).toHaveLength(1);
   });
 
   it('a refresh token names its session; one naming another session is refused and spends nothing of it', async () => {

@@ -5,6 +5,7 @@ import { uuidv7 } from '../../db/ids.js';
 import type { Role } from '../../db/schema.js';
 import type { Tx } from '../../db/tenant-context.js';
 import { switchToUser } from '../access/transactions.js';
+import type { RequestMeta } from '../audit/audit.js';
 
 // Sessions and their refresh tokens. A session is one login; each refresh rotates
 // its token, and every token of a session is one family: reuse revokes the family.
@@ -74,8 +75,7 @@ export type Rotation =
       /** The organization the new token is scoped to, and the user's role there; null for none. */
       org: { id: string; role: Role } | null;
     }
-  | { kind: 'reused'; sessionId: string; userId: string; organizationId: string | null }
-  | { kind: RotationRefusal; sessionId: string }
+  | { kind: 'reused' | RotationRefusal; sessionId: string }
   | { kind: 'invalid' };
 
 /** Anything else cannot be one of ours: refused before any statement. */
@@ -94,26 +94,28 @@ interface RotationRow {
  * Uses a refresh token once and stores its successor, in one autocommit statement
  * (sql/sessions.sql), which decides every refusal before it writes anything. The
  * conditional UPDATE lets exactly one of two concurrent presentations win. Presenting a
- * used token is 'reused': the statement ends the session and the caller tells its organization. `sessionId` is the session the token
- * names (sessionNamedBy), which its successor names too; the statement refuses a token that is
- * not that session's.
+ * used token is 'reused': the statement ends the session and tells its organization.
+ * `sessionId` is the session the token names (sessionNamedBy, or looked up first for a token
+ * from before tokens named it), which its successor names too; the statement refuses a token
+ * that is not that session's.
  */
 export async function rotateRefreshToken(
   db: Database,
   token: string,
   sessionId: string,
-  r: { clientId: string; limited: boolean; organizationId: string | null; audience: string | null },
+  r: { clientId: string; limited: boolean; organizationId: string | null; audience: string | null; meta: RequestMeta },
 ): Promise<Rotation> {
   const next = newRefreshToken(sessionId);
+  // The ids of a reuse's audit event and event row, should the token turn out to be used.
   const { rows } = await sql<RotationRow>`
     select * from tenantry_rotate_refresh_token(${hashToken(token)}, ${hashToken(next)}, ${sessionId}::uuid, ${r.clientId},
-      ${r.limited}, ${r.organizationId}::uuid, ${r.audience})`.execute(db.kysely);
+      ${r.limited}, ${r.organizationId}::uuid, ${r.audience}, ${r.meta.ip}, ${r.meta.requestId}, ${uuidv7()}::uuid, ${uuidv7()}::uuid)`.execute(
+    db.kysely,
+  );
   const row = rows[0]!;
   switch (row.kind) {
     case 'invalid':
       return { kind: 'invalid' };
-    case 'reused':
-      return { kind: 'reused', sessionId: row.sid!, userId: row.uid!, organizationId: row.session_org };
     case 'rotated':
       return {
         kind: 'rotated',

@@ -1,9 +1,6 @@
 import { isUuid } from '../../../db/ids.js';
 import { OAuthError } from '../../../http/errors.js';
-import { SYSTEM_ACTOR } from '../../access/principal.js';
-import { anonymous, switchToOrganization } from '../../access/transactions.js';
-import { record } from '../../audit/audit.js';
-import { emitSessionsRevoked } from '../../events/session-events.js';
+import { anonymous } from '../../access/transactions.js';
 import {
   looksLikeRefreshToken,
   type Rotation,
@@ -53,6 +50,7 @@ async function rotate(
     limited: spent !== null,
     organizationId: organizationId ?? null,
     audience: resource ?? null,
+    meta,
   });
   if (passedTheLimit(r)) await deps.limits.count(limit);
   switch (r.kind) {
@@ -65,7 +63,6 @@ async function rotate(
         ...(resource ? { audience: resource } : {}),
       };
     case 'reused':
-      await endReusedSession(deps, r, meta);
       throw invalidGrant('The refresh token was already used; the session has been ended');
     case 'invalid':
       throw invalidGrant();
@@ -85,27 +82,3 @@ async function rotate(
 /** What the session's limit counts: every refresh that got past it, refused afterwards or not. */
 const passedTheLimit = (r: Rotation) =>
   r.kind === 'rotated' || r.kind === 'not_member' || r.kind === 'suspended' || r.kind === 'invalid_target';
-
-/**
- * A used token presented again is theft: the statement that found it has ended the session;
- * the organization it was scoped to is told (its audit event and event row, in one transaction).
- */
-async function endReusedSession(deps: AuthDeps, r: Extract<Rotation, { kind: 'reused' }>, meta: GrantRequest['meta']): Promise<void> {
-  const organizationId = r.organizationId;
-  if (!organizationId) return;
-  await anonymous(deps.db, async (tx) => {
-    await switchToOrganization(tx, organizationId, null);
-    const by = { organizationId, actor: SYSTEM_ACTOR, meta };
-    await record(tx, by, {
-      action: 'session.refresh_reuse_detected',
-      target: { type: 'session', id: r.sessionId },
-      data: { user_id: r.userId },
-    });
-    await emitSessionsRevoked(
-      tx,
-      by,
-      [{ id: r.sessionId, user_id: r.userId, active_organization_id: organizationId }],
-      'refresh_token_reuse',
-    );
-  });
-}
